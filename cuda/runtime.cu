@@ -1,0 +1,77 @@
+// Runtime services of the CUDA backend: device detection, pointer classification, workspace
+// memory, stream synchronization, and the 64-bit-index testing switch.
+#include <atomic>
+
+#include "backend.h"
+#include "common/check.cuh"
+
+namespace upsample::cuda {
+namespace {
+std::atomic<bool> g_force_64bit_indexing{false};
+}  // namespace
+
+bool device_available(const char** why) {
+  int count = 0;
+  const cudaError_t error = cudaGetDeviceCount(&count);
+  if (error != cudaSuccess) {
+    cudaGetLastError();  // not sticky, but leave no trace for the caller
+    *why = cudaGetErrorString(error);
+    return false;
+  }
+  if (count == 0) {
+    *why = "no CUDA device is visible to this process";
+    return false;
+  }
+  int device = 0, major = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+    cudaGetLastError();
+    *why = "the current CUDA device cannot be queried";
+    return false;
+  }
+  if (major < 7) {
+    *why = "the current CUDA device is older than sm_75, the oldest architecture upsample is built for";
+    return false;
+  }
+  *why = "";
+  return true;
+}
+
+MemoryKind locate_pointer(const void* pointer) {
+  cudaPointerAttributes attributes{};
+  const cudaError_t error = cudaPointerGetAttributes(&attributes, pointer);
+  if (error != cudaSuccess) {
+    // No driver or no device: nothing can be device memory.
+    cudaGetLastError();
+    return MemoryKind::kUnregisteredHost;
+  }
+  switch (attributes.type) {
+    case cudaMemoryTypeDevice: return MemoryKind::kDevice;
+    case cudaMemoryTypeManaged: return MemoryKind::kManaged;
+    case cudaMemoryTypeHost: return MemoryKind::kPinnedHost;
+    default: return MemoryKind::kUnregisteredHost;
+  }
+}
+
+upsStatus_t allocate_workspace(size_t bytes, void** pointer) {
+  const cudaError_t error = cudaMalloc(pointer, bytes);
+  if (error != cudaSuccess) {
+    cudaGetLastError();
+    *pointer = nullptr;
+    return detail::fail(UPS_STATUS_ALLOC_FAILED, "workspace: cudaMalloc of ", bytes, " bytes failed: ",
+                        cudaGetErrorString(error));
+  }
+  return UPS_STATUS_SUCCESS;
+}
+
+void free_workspace(void* pointer) { cudaFree(pointer); }
+
+upsStatus_t synchronize_stream(upsStream_t stream) {
+  UPS_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)));
+  return UPS_STATUS_SUCCESS;
+}
+
+void set_force_64bit_indexing(bool force) { g_force_64bit_indexing = force; }
+bool force_64bit_indexing() { return g_force_64bit_indexing; }
+
+}  // namespace upsample::cuda

@@ -1,0 +1,271 @@
+/*
+ * upsample: upsampling kernels for generative models — the public C API.
+ *
+ * Everything a caller needs is in this header. The ABI is plain C: callable from C, C++ and
+ * Python's ctypes. A thin C++17 layer (upsample.hpp) sits on top.
+ *
+ * Conventions
+ * -----------
+ * - Every function returns an upsStatus_t. On failure, upsGetLastErrorString() returns a message
+ *   (thread-local, valid until the next call on this thread) that names the argument and what was
+ *   expected. Every argument is validated before any memory is touched: a rejected call writes no
+ *   output byte.
+ * - A handle (upsHandle_t) owns a backend, a stream and a workspace. UPS_BACKEND_CUDA runs the
+ *   library's CUDA kernels on device memory, asynchronously on the handle's stream;
+ *   UPS_BACKEND_REFERENCE runs the CPU reference on host memory, synchronously.
+ * - A tensor descriptor (upsTensorDesc_t) says what a buffer holds: dtype, layout and extents.
+ *   It holds no data. Spatial extents are listed outermost first: (W) for 1-D, (H, W) for 2-D,
+ *   (D, H, W) for 3-D. Buffers are dense in the stated layout.
+ * - Shapes follow PyTorch. Transposed-convolution weights are laid out as PyTorch's ConvTranspose
+ *   weight: (C_in, C_out/groups, k...) in channels-first, (C_in, k..., C_out/groups) in
+ *   channels-last, described by a tensor descriptor with n = C_in and c = C_out/groups.
+ * - A tensor with zero elements is valid; the op then succeeds without launching anything.
+ * - A handle may be used by one host thread at a time; separate handles may be used concurrently.
+ */
+#ifndef UPSAMPLE_UPSAMPLE_H
+#define UPSAMPLE_UPSAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upsample/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UPS_VERSION_MAJOR 0
+#define UPS_VERSION_MINOR 1
+#define UPS_VERSION_PATCH 0
+
+/* The most spatial dimensions any op accepts (1-D, 2-D and 3-D ops). */
+#define UPS_MAX_SPATIAL_DIMS 3
+
+/* ---------------------------------------------------------------------------------------------
+ * Status
+ * ------------------------------------------------------------------------------------------- */
+typedef enum upsStatus_t {
+  UPS_STATUS_SUCCESS = 0,
+  UPS_STATUS_INVALID_HANDLE = 1,         /* null or destroyed handle */
+  UPS_STATUS_NULL_POINTER = 2,           /* a required pointer (descriptor, or data of a non-empty tensor) is null */
+  UPS_STATUS_BAD_EXTENT = 3,             /* a negative extent, or a spatial-dims count outside 1..3 */
+  UPS_STATUS_SHAPE_MISMATCH = 4,         /* extents inconsistent between tensors or with the op's geometry */
+  UPS_STATUS_BAD_PARAMETER = 5,          /* a geometry parameter out of range: scale/stride/dilation/kernel < 1, padding < 0, ... */
+  UPS_STATUS_BAD_OUTPUT_PADDING = 6,     /* output_padding < 0 or not smaller than max(stride, dilation) on its axis */
+  UPS_STATUS_BAD_GROUPS = 7,             /* groups < 1 or not dividing both channel counts */
+  UPS_STATUS_OVERFLOW = 8,               /* an element or byte count does not fit in int64 */
+  UPS_STATUS_NOT_SUPPORTED = 9,          /* a dtype/layout/algorithm combination this op does not provide */
+  UPS_STATUS_WRONG_BACKEND_MEMORY = 10,  /* device memory given to the reference backend, or host memory to CUDA */
+  UPS_STATUS_MISALIGNED = 11,            /* a pointer not aligned to its element size (or to what a forced algorithm needs) */
+  UPS_STATUS_INDEX_OUT_OF_RANGE = 12,    /* a max-unpool switch index outside its output plane; nothing was written */
+  UPS_STATUS_WORKSPACE_TOO_SMALL = 13,   /* the workspace given with upsSetWorkspace is smaller than the op needs */
+  UPS_STATUS_ALIASING = 14,              /* an output buffer overlaps an input buffer */
+  UPS_STATUS_BACKEND_UNAVAILABLE = 15,   /* the CUDA backend was asked for where no usable CUDA device exists */
+  UPS_STATUS_CUDA_ERROR = 16,            /* a CUDA runtime call or kernel launch failed; the message has CUDA's text */
+  UPS_STATUS_ALLOC_FAILED = 17,          /* the handle could not allocate its workspace */
+  UPS_STATUS_INTERNAL_ERROR = 18         /* a bug in upsample: please report it with the message */
+} upsStatus_t;
+
+/* The enumerator's name, e.g. "UPS_STATUS_BAD_GROUPS". Never null. */
+UPS_API const char* upsGetStatusName(upsStatus_t status);
+/* The message of the last failed call on this thread ("" if the last call succeeded). Never null. */
+UPS_API const char* upsGetLastErrorString(void);
+/* Library version as MAJOR*10000 + MINOR*100 + PATCH. */
+UPS_API int upsGetVersion(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tensors
+ * ------------------------------------------------------------------------------------------- */
+typedef enum upsDataType_t {
+  UPS_DTYPE_F32 = 0,
+  UPS_DTYPE_F64 = 1,
+  UPS_DTYPE_F16 = 2,  /* IEEE binary16; computed with float accumulation */
+  UPS_DTYPE_BF16 = 3, /* bfloat16; computed with float accumulation */
+  UPS_DTYPE_I64 = 4   /* max-pool switch indices only */
+} upsDataType_t;
+
+typedef enum upsLayout_t {
+  UPS_LAYOUT_CHANNELS_FIRST = 0, /* NCW, NCHW, NCDHW */
+  UPS_LAYOUT_CHANNELS_LAST = 1   /* NWC, NHWC, NDHWC */
+} upsLayout_t;
+
+typedef struct upsTensorDesc_t {
+  upsDataType_t dtype;
+  upsLayout_t layout;
+  int spatial_dims;                        /* 1, 2 or 3 */
+  int64_t n;                               /* batch (C_in for a transposed-convolution weight) */
+  int64_t c;                               /* channels (C_out/groups for a transposed-convolution weight) */
+  int64_t spatial[UPS_MAX_SPATIAL_DIMS];   /* first spatial_dims entries used: (W), (H, W) or (D, H, W) */
+} upsTensorDesc_t;
+
+/* Fills a descriptor; spatial holds spatial_dims extents, outermost first. */
+UPS_API upsStatus_t upsTensorDescInit(upsTensorDesc_t* desc, upsDataType_t dtype, upsLayout_t layout,
+                                      int spatial_dims, int64_t n, int64_t c, const int64_t* spatial);
+/* Element count and byte count of a described dense tensor (OVERFLOW if they exceed int64). */
+UPS_API upsStatus_t upsTensorDescElementCount(const upsTensorDesc_t* desc, int64_t* elements);
+UPS_API upsStatus_t upsTensorDescByteSize(const upsTensorDesc_t* desc, int64_t* bytes);
+
+/* ---------------------------------------------------------------------------------------------
+ * Handle
+ * ------------------------------------------------------------------------------------------- */
+typedef struct upsContext* upsHandle_t;
+/* Binary-compatible with cudaStream_t; null is the legacy default stream. */
+typedef struct CUstream_st* upsStream_t;
+
+typedef enum upsBackend_t {
+  UPS_BACKEND_CUDA = 0,      /* the library's CUDA kernels on device memory (the current device) */
+  UPS_BACKEND_REFERENCE = 1  /* the CPU reference on host memory: plain loops from the definitions */
+} upsBackend_t;
+
+UPS_API upsStatus_t upsCreate(upsHandle_t* handle, upsBackend_t backend);
+/* Destroys the handle and frees its own workspace (after synchronizing its stream). */
+UPS_API upsStatus_t upsDestroy(upsHandle_t handle);
+UPS_API upsStatus_t upsGetBackend(upsHandle_t handle, upsBackend_t* backend);
+UPS_API upsStatus_t upsSetStream(upsHandle_t handle, upsStream_t stream);
+UPS_API upsStatus_t upsGetStream(upsHandle_t handle, upsStream_t* stream);
+/*
+ * Workspace. By default the handle allocates what an op needs and keeps it for later calls.
+ * A caller who wants no allocation inside ops gives its own buffer here (device memory for the
+ * CUDA backend), sized with the op's *WorkspaceSize query; an op whose need exceeds it returns
+ * UPS_STATUS_WORKSPACE_TOO_SMALL. Passing (NULL, 0) returns to handle-owned workspace.
+ */
+UPS_API upsStatus_t upsSetWorkspace(upsHandle_t handle, void* workspace, size_t workspace_bytes);
+
+/* Whether a CUDA device is usable from this process (0 or 1), without creating a handle. */
+UPS_API int upsCudaDeviceAvailable(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Algorithms
+ * ------------------------------------------------------------------------------------------- */
+typedef enum upsAlgorithm_t {
+  UPS_ALGO_AUTO = 0,           /* the library chooses per shape (and honours the deterministic flag) */
+  UPS_ALGO_SCATTER_ATOMIC = 1, /* input-stationary, output accumulated with atomics: not run-to-run deterministic */
+  UPS_ALGO_GATHER = 2          /* output-stationary, each output summed in a fixed order: run-to-run deterministic */
+} upsAlgorithm_t;
+
+/* ---------------------------------------------------------------------------------------------
+ * Unpooling: nearest-neighbour and bed-of-nails
+ *
+ * Output extent on each spatial axis: in * scale.
+ *   nearest:      y[n, c, o] = x[n, c, floor(o / scale)]
+ *   bed-of-nails: y[n, c, o] = x[n, c, o / scale] if every o is a multiple of its scale, else 0
+ * Input and output share dtype (f32, f64, f16, bf16) and layout.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum upsUnpoolMode_t {
+  UPS_UNPOOL_NEAREST = 0,
+  UPS_UNPOOL_BED_OF_NAILS = 1
+} upsUnpoolMode_t;
+
+typedef struct upsUnpoolDesc_t {
+  upsUnpoolMode_t mode;
+  int spatial_dims;
+  int64_t scale[UPS_MAX_SPATIAL_DIMS];
+} upsUnpoolDesc_t;
+
+UPS_API upsStatus_t upsUnpoolOutputDesc(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* x,
+                                        upsTensorDesc_t* y);
+UPS_API upsStatus_t upsUnpoolForward(upsHandle_t handle, const upsUnpoolDesc_t* desc,
+                                     const upsTensorDesc_t* x_desc, const void* x,
+                                     const upsTensorDesc_t* y_desc, void* y);
+
+/* ---------------------------------------------------------------------------------------------
+ * Max-pooling with indices, and max-unpooling
+ *
+ * Max-pool follows PyTorch's MaxPool{1,2,3}d(return_indices=True):
+ *   out = floor_or_ceil((in + 2*pad - dilation*(kernel-1) - 1) / stride) + 1, and in ceil mode the
+ *   last window must start inside the input or the left padding: if (out-1)*stride >= in + pad,
+ *   out -= 1. Requires pad <= kernel/2.
+ *   Each window's maximum is taken over its in-bounds positions (padding never wins). Among equal
+ *   values the first in scan order (d, then h, then w) wins; a NaN wins over any number, and among
+ *   several NaNs the last in scan order wins (PyTorch's `val > max || isnan(val)` rule).
+ *   indices (dtype I64, same layout and shape as the pooled output) hold the winner's flat
+ *   position within its (n, c) plane of the input: (d*H + h)*W + w.
+ *
+ * Max-unpool is PyTorch's MaxUnpool{1,2,3}d: y is zero except y[n, c, indices[n, c, p]] = x[n, c, p].
+ *   Output extent: upsMaxUnpoolOutputDesc gives (in-1)*stride - 2*pad + kernel per axis; an
+ *   explicit output size (PyTorch's output_size) must lie strictly within stride of that.
+ *   Every index is checked before anything is written: one outside [0, plane size) makes the call
+ *   return UPS_STATUS_INDEX_OUT_OF_RANGE naming the first offending position, with y untouched.
+ *   Duplicates: when several inputs of one (n, c) plane carry the same index, the one latest in
+ *   the plane's scan order wins (what a sequential loop gives) — on every backend, deterministically.
+ *   The CUDA backend checks indices with a pass whose result it reads back: that call synchronizes
+ *   the handle's stream.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct upsPoolDesc_t {
+  int spatial_dims;
+  int64_t kernel[UPS_MAX_SPATIAL_DIMS];
+  int64_t stride[UPS_MAX_SPATIAL_DIMS];
+  int64_t padding[UPS_MAX_SPATIAL_DIMS];
+  int64_t dilation[UPS_MAX_SPATIAL_DIMS]; /* max-pool only; max-unpool ignores it, as PyTorch's does */
+  int ceil_mode;                          /* max-pool only */
+} upsPoolDesc_t;
+
+UPS_API upsStatus_t upsMaxPoolOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x,
+                                         upsTensorDesc_t* y, upsTensorDesc_t* indices);
+UPS_API upsStatus_t upsMaxPoolForward(upsHandle_t handle, const upsPoolDesc_t* desc,
+                                      const upsTensorDesc_t* x_desc, const void* x,
+                                      const upsTensorDesc_t* y_desc, void* y,
+                                      const upsTensorDesc_t* indices_desc, int64_t* indices);
+
+/* output_size: NULL for the default extents, else desc->spatial_dims explicit extents. */
+UPS_API upsStatus_t upsMaxUnpoolOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x,
+                                           const int64_t* output_size, upsTensorDesc_t* y);
+UPS_API upsStatus_t upsMaxUnpoolWorkspaceSize(upsHandle_t handle, const upsPoolDesc_t* desc,
+                                              const upsTensorDesc_t* x_desc, const upsTensorDesc_t* y_desc,
+                                              size_t* workspace_bytes);
+UPS_API upsStatus_t upsMaxUnpoolForward(upsHandle_t handle, const upsPoolDesc_t* desc,
+                                        const upsTensorDesc_t* x_desc, const void* x,
+                                        const upsTensorDesc_t* indices_desc, const int64_t* indices,
+                                        const upsTensorDesc_t* y_desc, void* y);
+
+/* ---------------------------------------------------------------------------------------------
+ * Transposed convolution (fractionally strided convolution), 1-D, 2-D and 3-D
+ *
+ * PyTorch's ConvTranspose{1,2,3}d. Each input value scales a copy of the kernel into the output;
+ * overlapping copies are summed:
+ *   y[n, g*Cog + co, o] = bias[g*Cog + co]
+ *       + sum over ci in group g, i, k with o = i*stride - pad_begin + k*dilation of
+ *         x[n, ci, i] * w[ci, co, k]
+ * Output extent per axis:
+ *   (in-1)*stride - pad_begin - pad_end + dilation*(kernel-1) + output_padding + 1
+ * Rules (PyTorch's): stride, dilation >= 1; pad_begin, pad_end >= 0; 0 <= output_padding <
+ * max(stride, dilation); groups divides C_in and C_out. Weight: see the conventions above; its
+ * dtype is x's. bias: NULL or C_out values of x's dtype. All of x, w, y share dtype and layout.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct upsConvTransposeDesc_t {
+  int spatial_dims;
+  int64_t stride[UPS_MAX_SPATIAL_DIMS];
+  int64_t pad_begin[UPS_MAX_SPATIAL_DIMS];
+  int64_t pad_end[UPS_MAX_SPATIAL_DIMS];
+  int64_t output_padding[UPS_MAX_SPATIAL_DIMS];
+  int64_t dilation[UPS_MAX_SPATIAL_DIMS];
+  int64_t groups;
+  upsAlgorithm_t algorithm;
+  int deterministic; /* non-zero: only run-to-run deterministic algorithms (AUTO then picks GATHER) */
+} upsConvTransposeDesc_t;
+
+/* Defaults for spatial_dims axes: stride 1, padding 0, output_padding 0, dilation 1, groups 1,
+ * AUTO, not deterministic. */
+UPS_API upsStatus_t upsConvTransposeDescInit(upsConvTransposeDesc_t* desc, int spatial_dims);
+/* Sets pad_begin = pad_end = padding[i] on every axis (PyTorch's symmetric `padding`). */
+UPS_API upsStatus_t upsConvTransposeDescSetPadding(upsConvTransposeDesc_t* desc, const int64_t* padding);
+
+UPS_API upsStatus_t upsConvTransposeOutputDesc(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
+                                               const upsTensorDesc_t* w, upsTensorDesc_t* y);
+UPS_API upsStatus_t upsConvTransposeWorkspaceSize(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                  const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
+                                                  const upsTensorDesc_t* y_desc, size_t* workspace_bytes);
+/* The algorithm AUTO would run for this problem on this handle (never AUTO itself). */
+UPS_API upsStatus_t upsConvTransposeChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                    const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
+                                                    const upsTensorDesc_t* y_desc, upsAlgorithm_t* algorithm);
+UPS_API upsStatus_t upsConvTransposeForward(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                            const upsTensorDesc_t* x_desc, const void* x,
+                                            const upsTensorDesc_t* w_desc, const void* w, const void* bias,
+                                            const upsTensorDesc_t* y_desc, void* y);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* UPSAMPLE_UPSAMPLE_H */

@@ -1,0 +1,35 @@
+#include "dispatch.h"
+
+namespace upsample::detail {
+
+// AUTO for transposed convolution.
+//
+// GATHER (output-stationary) is the default: each output element is summed once, in registers,
+// in a fixed order, and written once — no zero-fill pass, no atomic read-modify-write traffic, and
+// run-to-run deterministic. Its parallelism is the number of output elements, though, and each
+// output's reduction (C_in/groups times the kernel taps of its stride phase) runs serially in one
+// thread. When the output is too small to fill a large GPU while each reduction is long — the
+// first layer of a generator, 1x1 spatial input with many channels, say — SCATTER_ATOMIC
+// parallelizes over the inputs instead and wins. The thresholds: fewer outputs than about two
+// waves of an H100 (132 SMs x 2048 threads ~ 270k), and a reduction of at least 256 terms.
+// The deterministic flag rules SCATTER_ATOMIC out.
+upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& p, upsAlgorithm_t requested,
+                                               bool deterministic) {
+  if (requested != UPS_ALGO_AUTO) return requested;
+  if (deterministic) return UPS_ALGO_GATHER;
+  constexpr int64_t kFewOutputs = int64_t{1} << 18;
+  constexpr int64_t kLongReduction = 256;
+  int64_t taps_per_phase = 1;
+  for (int a = 0; a < kDims; ++a) {
+    // Taps landing on one output: about ceil(k * dilation / stride) / dilation, at least 1.
+    const int64_t reach = (p.weight.extent[a] - 1) * p.dilation[a] + 1;
+    int64_t taps = (reach + p.stride[a] - 1) / p.stride[a];
+    if (taps > p.weight.extent[a]) taps = p.weight.extent[a];
+    taps_per_phase *= taps < 1 ? 1 : taps;
+  }
+  const int64_t reduction = p.in_channels_per_group() * taps_per_phase;
+  if (p.output.elements() < kFewOutputs && reduction >= kLongReduction) return UPS_ALGO_SCATTER_ATOMIC;
+  return UPS_ALGO_GATHER;
+}
+
+}  // namespace upsample::detail

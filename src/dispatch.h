@@ -1,0 +1,13 @@
+// Algorithm choice: every heuristic of the library lives here, each with its reason.
+#pragma once
+
+#include "problem.h"
+
+namespace upsample::detail {
+
+// The algorithm a transposed convolution runs: the caller's explicit choice, or AUTO resolved.
+// See the comment in dispatch.cpp for the heuristic.
+upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& problem, upsAlgorithm_t requested,
+                                               bool deterministic);
+
+}  // namespace upsample::detail

@@ -1,0 +1,84 @@
+// Reference max-pooling with indices and max-unpooling, from PyTorch's definitions (see upsample.h).
+#include <cmath>
+#include <limits>
+
+#include "../status.h"
+#include "element.h"
+#include "reference.h"
+
+namespace upsample::reference {
+
+upsStatus_t max_pool_forward(const detail::MaxPoolProblem& p, const void* x, void* y, int64_t* indices) {
+  const detail::TensorGeometry& in = p.input;
+  const detail::TensorGeometry& out = p.output;
+  const int64_t in_h = in.extent[1], in_w = in.extent[2];
+  for (int64_t n = 0; n < out.n; ++n)
+    for (int64_t c = 0; c < out.c; ++c)
+      for (int64_t od = 0; od < out.extent[0]; ++od)
+        for (int64_t oh = 0; oh < out.extent[1]; ++oh)
+          for (int64_t ow = 0; ow < out.extent[2]; ++ow) {
+            const int64_t o[3] = {od, oh, ow};
+            double best = -std::numeric_limits<double>::infinity();
+            int64_t best_index = -1;
+            int64_t i[3];
+            for (int64_t kd = 0; kd < p.kernel[0]; ++kd)
+              for (int64_t kh = 0; kh < p.kernel[1]; ++kh)
+                for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+                  const int64_t k[3] = {kd, kh, kw};
+                  bool inside = true;
+                  for (int a = 0; a < 3; ++a) {
+                    i[a] = o[a] * p.stride[a] - p.padding[a] + k[a] * p.dilation[a];
+                    inside = inside && i[a] >= 0 && i[a] < in.extent[a];
+                  }
+                  if (!inside) continue;
+                  const double value = load(in.dtype, x, in.offset(n, c, i[0], i[1], i[2]));
+                  const int64_t flat = (i[0] * in_h + i[1]) * in_w + i[2];
+                  // PyTorch's rule: strictly greater wins (first of equals), and any NaN wins.
+                  // A window of -inf answers with its first in-bounds position.
+                  if (best_index < 0 || value > best || std::isnan(value)) {
+                    best = value;
+                    best_index = flat;
+                  }
+                }
+            store(out.dtype, y, out.offset(n, c, od, oh, ow), best);
+            indices[p.indices.offset(n, c, od, oh, ow)] = best_index;
+          }
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& p, const void* x, const int64_t* indices, void* y) {
+  const detail::TensorGeometry& in = p.input;
+  const detail::TensorGeometry& out = p.output;
+  const int64_t plane = out.plane();
+  // Every index is checked before anything is written.
+  for (int64_t n = 0; n < in.n; ++n)
+    for (int64_t c = 0; c < in.c; ++c)
+      for (int64_t d = 0; d < in.extent[0]; ++d)
+        for (int64_t h = 0; h < in.extent[1]; ++h)
+          for (int64_t w = 0; w < in.extent[2]; ++w) {
+            const int64_t index = indices[p.indices.offset(n, c, d, h, w)];
+            if (index < 0 || index >= plane)
+              return detail::fail(UPS_STATUS_INDEX_OUT_OF_RANGE, "indices[n=", n, ", c=", c, ", d=", d, ", h=", h,
+                                  ", w=", w, "] = ", index, " is outside the output plane [0, ", plane,
+                                  ") (first offending position in (n, c, d, h, w) order); nothing was written");
+          }
+  for (int64_t n = 0; n < out.n; ++n)
+    for (int64_t c = 0; c < out.c; ++c)
+      for (int64_t d = 0; d < out.extent[0]; ++d)
+        for (int64_t h = 0; h < out.extent[1]; ++h)
+          for (int64_t w = 0; w < out.extent[2]; ++w) store(out.dtype, y, out.offset(n, c, d, h, w), 0.0);
+  // Scan order: a later input with the same index overwrites an earlier one (the documented rule).
+  const int64_t out_h = out.extent[1], out_w = out.extent[2];
+  for (int64_t n = 0; n < in.n; ++n)
+    for (int64_t c = 0; c < in.c; ++c)
+      for (int64_t d = 0; d < in.extent[0]; ++d)
+        for (int64_t h = 0; h < in.extent[1]; ++h)
+          for (int64_t w = 0; w < in.extent[2]; ++w) {
+            const int64_t index = indices[p.indices.offset(n, c, d, h, w)];
+            const int64_t od = index / (out_h * out_w), oh = (index / out_w) % out_h, ow = index % out_w;
+            store(out.dtype, y, out.offset(n, c, od, oh, ow), load(in.dtype, x, in.offset(n, c, d, h, w)));
+          }
+  return UPS_STATUS_SUCCESS;
+}
+
+}  // namespace upsample::reference
