@@ -45,6 +45,7 @@ __global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
     const IndexT h0 = o.h * p.stride[1] - p.padding[1];
     const IndexT w0 = o.w * p.stride[2] - p.padding[2];
     AccumT best = 0;
+    ElementT best_element = ElementT();  // stored as read, so the output keeps the input's bits (NaN payloads too)
     int64_t best_index = -1;
     for (IndexT kd = 0; kd < p.kernel[0]; ++kd) {
       const IndexT id = d0 + kd * p.dilation[0];
@@ -55,16 +56,18 @@ __global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
         for (IndexT kw = 0; kw < p.kernel[2]; ++kw) {
           const IndexT iw = w0 + kw * p.dilation[2];
           if (iw < 0 || iw >= p.input.extent[2]) continue;
-          const AccumT value = Traits::to_accum(p.x[p.input.offset(o.n, o.c, id, ih, iw)]);
+          const ElementT element = p.x[p.input.offset(o.n, o.c, id, ih, iw)];
+          const AccumT value = Traits::to_accum(element);
           // The first in-bounds position starts the window (a window of -inf answers with it).
           if (best_index < 0 || value > best || value != value) {
             best = value;
+            best_element = element;
             best_index = (static_cast<int64_t>(id) * p.input.extent[1] + ih) * p.input.extent[2] + iw;
           }
         }
       }
     }
-    p.y[linear] = Traits::from_accum(best);
+    p.y[linear] = best_element;
     p.indices[linear] = best_index;
   }
 }
