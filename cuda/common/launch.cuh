@@ -13,7 +13,10 @@ template <typename... KernelArgs, typename... Args>
 cudaError_t launch_kernel(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t dynamic_shared_bytes,
                           cudaStream_t stream, Args&&... args) {
 #if defined(UPS_EMULATION)
-  return ups_emu::launch(kernel, grid, block, dynamic_shared_bytes, stream, std::forward<Args>(args)...);
+  const cudaError_t error =
+      ups_emu::launch(kernel, grid, block, dynamic_shared_bytes, stream, std::forward<Args>(args)...);
+  if (error != cudaSuccess) cudaGetLastError();  // consumed here, as on the nvcc path below
+  return error;
 #else
   kernel<<<grid, block, dynamic_shared_bytes, stream>>>(std::forward<Args>(args)...);
   return cudaGetLastError();

@@ -1,0 +1,671 @@
+// The emulation layer's execution model: launch validation, blocks run one after another, the
+// threads of a block as fibers, __syncthreads and warp collectives as barriers.
+// See NOTE [ Emulation layer ] in emu_runtime.h.
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "emu/emu_fiber.h"
+#include "emu/emu_internal.h"
+
+const int warpSize = 32;  // exported: declared UPS_EMU_API in emu_runtime.h
+
+namespace ups_emu::detail {
+namespace {
+
+enum class ThreadState : unsigned char {
+  kNotStarted,  // has no fiber yet
+  kRunnable,    // suspended (or running) and free to go on
+  kAtBarrier,   // waits in __syncthreads*
+  kAtWarp,      // waits in a warp collective
+  kExited,      // returned from the kernel
+  kAbandoned,   // failed the launch; never resumed
+};
+
+struct Block;
+
+// One CUDA thread of the block being run.
+struct ThreadSlot {
+  Fiber* fiber = nullptr;
+  Block* block = nullptr;
+  uint3 tid{0, 0, 0};
+  unsigned linear = 0;
+  ThreadState state = ThreadState::kNotStarted;
+  // The warp collective this thread waits in (valid while kAtWarp), and its result.
+  WarpOp op = WarpOp::kSync;
+  const char* op_name = "";
+  unsigned mask = 0;
+  unsigned b = 0;
+  unsigned c = 0;
+  unsigned long long value = 0;
+  unsigned long long result = 0;
+};
+
+struct LaunchInfo {
+  const void* kernel = nullptr;
+  dim3 grid;
+  dim3 block;
+  size_t dynamic_shared_bytes = 0;
+  ThreadEntry entry = nullptr;
+  void* closure = nullptr;
+};
+
+// The block being run. One exists in the process (launches are serialized by launch_mutex).
+struct Block {
+  const LaunchInfo* launch = nullptr;
+  std::vector<ThreadSlot> slots;
+  std::vector<unsigned> warp_live;     // per warp: lanes that exist and have not exited
+  std::vector<unsigned> warp_waiting;  // per warp: lanes waiting in a warp collective
+  unsigned n = 0;
+  unsigned exited = 0;
+  unsigned at_barrier = 0;
+  unsigned barrier_count = 0;  // predicates counted by the barrier now filling
+  int barrier_result = 0;      // __syncthreads_count of the barrier last opened
+  uint3 idx{0, 0, 0};
+  bool failed = false;
+  std::string message;
+};
+
+constexpr unsigned long long kPoison = ~0ull;  // what a shuffle from a lane not taking part returns
+
+// Process-wide state. Never destroyed, so that a launch during static destruction still works and
+// LeakSanitizer still sees the pooled fibers as reachable at exit.
+struct SchedulerState {
+  std::mutex launch_mutex;
+  Block block;                      // guarded by launch_mutex
+  std::vector<Fiber*> free_fibers;  // guarded by launch_mutex; LIFO, so the warmest stack is reused
+  Stats stats;                      // guarded by launch_mutex
+};
+
+SchedulerState& state() {
+  static SchedulerState* const s = new SchedulerState;
+  return *s;
+}
+
+thread_local ThreadSlot* t_slot = nullptr;  // the CUDA thread running on this host thread's fiber
+thread_local unsigned char* t_dynamic_shared = nullptr;
+
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string format(const char* fmt, ...) {
+  char buffer[512];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buffer, sizeof buffer, fmt, args);
+  va_end(args);
+  return buffer;
+}
+
+// The name of the function at `address` in the ELF file `path` loaded at `base`, from its symbol
+// tables (.symtab holds the static functions and anonymous-namespace kernels that dladdr misses).
+std::string elf_symbol(const char* path, uintptr_t base, uintptr_t address) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string name;
+  if (fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) >= sizeof(Elf64_Ehdr)) {
+    const size_t size = static_cast<size_t>(st.st_size);
+    void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map != MAP_FAILED) {
+      const auto* bytes = static_cast<const unsigned char*>(map);
+      const auto* eh = static_cast<const Elf64_Ehdr*>(map);
+      const bool elf64 = std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64;
+      if (elf64 && eh->e_shoff + static_cast<size_t>(eh->e_shnum) * sizeof(Elf64_Shdr) <= size) {
+        const uintptr_t target = eh->e_type == ET_DYN ? address - base : address;
+        const auto* sections = reinterpret_cast<const Elf64_Shdr*>(bytes + eh->e_shoff);
+        for (unsigned i = 0; i < eh->e_shnum && name.empty(); ++i) {
+          const Elf64_Shdr& sec = sections[i];
+          if ((sec.sh_type != SHT_SYMTAB && sec.sh_type != SHT_DYNSYM) || sec.sh_link >= eh->e_shnum) continue;
+          const Elf64_Shdr& strings = sections[sec.sh_link];
+          if (sec.sh_offset + sec.sh_size > size || strings.sh_offset + strings.sh_size > size) continue;
+          const auto* symbols = reinterpret_cast<const Elf64_Sym*>(bytes + sec.sh_offset);
+          for (size_t k = 0; k < sec.sh_size / sizeof(Elf64_Sym); ++k) {
+            const Elf64_Sym& sym = symbols[k];
+            if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value != target || sym.st_name >= strings.sh_size)
+              continue;
+            const char* str = reinterpret_cast<const char*>(bytes + strings.sh_offset + sym.st_name);
+            name.assign(str, strnlen(str, strings.sh_size - sym.st_name));
+            break;
+          }
+        }
+      }
+      munmap(map, size);
+    }
+  }
+  close(fd);
+  return name;
+}
+
+// A readable name for a kernel, for failure messages only (it reads the binary's symbol table).
+std::string kernel_name(const void* kernel) {
+  std::string mangled;
+  Dl_info info{};
+  if (dladdr(const_cast<void*>(kernel), &info) != 0) {
+    if (info.dli_sname != nullptr && info.dli_saddr == kernel) {
+      mangled = info.dli_sname;
+    } else {
+      const uintptr_t base = reinterpret_cast<uintptr_t>(info.dli_fbase);
+      const uintptr_t address = reinterpret_cast<uintptr_t>(kernel);
+      if (info.dli_fname != nullptr && info.dli_fname[0] != '\0') mangled = elf_symbol(info.dli_fname, base, address);
+      if (mangled.empty()) mangled = elf_symbol("/proc/self/exe", base, address);
+    }
+  }
+  if (mangled.empty()) return format("kernel at %p", kernel);
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
+  std::string name = (status == 0 && demangled != nullptr) ? demangled : mangled;
+  std::free(demangled);
+  return name;
+}
+
+std::string thread_name(const ThreadSlot& s) {
+  return format("thread (%u,%u,%u) [warp %u, lane %u] of block (%u,%u,%u)", s.tid.x, s.tid.y, s.tid.z, s.linear / 32,
+                s.linear % 32, s.block->idx.x, s.block->idx.y, s.block->idx.z);
+}
+
+ThreadSlot* current_thread(const char* what) {
+  ThreadSlot* s = t_slot;
+  if (s == nullptr) {
+    std::fprintf(stderr, "ups_emu: fatal: %s called outside a kernel launched through ups_emu::launch\n", what);
+    std::abort();
+  }
+  return s;
+}
+
+// Called on a CUDA thread's fiber: fails the launch and never returns. The fiber's frames are
+// dropped without being unwound, so the caller must hold no object that owns memory: it stores the
+// message in the block (b->message) in a statement of its own before calling this.
+[[noreturn]] void abandon_launch(ThreadSlot* s) {
+  s->block->failed = true;
+  s->state = ThreadState::kAbandoned;
+  fiber_yield(s->fiber);
+  std::fprintf(stderr, "ups_emu: fatal: an abandoned CUDA thread was resumed\n");
+  std::abort();
+}
+
+// shfl.sync's source lane for `lane` (PTX ISA, "shfl.sync"); returns `lane` where the source
+// is out of range, so the lane keeps its own value.
+unsigned shuffle_source(WarpOp op, unsigned lane, unsigned b, unsigned c) {
+  const unsigned bval = b & 31u;
+  const unsigned clamp = c & 31u;
+  const unsigned segmask = (c >> 8) & 31u;
+  const unsigned max_lane = (lane & segmask) | (clamp & ~segmask);
+  const unsigned min_lane = lane & segmask;
+  int j = static_cast<int>(lane);
+  bool in_range = false;
+  switch (op) {
+    case WarpOp::kShflUp:
+      j = static_cast<int>(lane) - static_cast<int>(bval);
+      in_range = j >= static_cast<int>(max_lane);
+      break;
+    case WarpOp::kShflDown:
+      j = static_cast<int>(lane + bval);
+      in_range = j <= static_cast<int>(max_lane);
+      break;
+    case WarpOp::kShflXor:
+      j = static_cast<int>(lane ^ bval);
+      in_range = j <= static_cast<int>(max_lane);
+      break;
+    default:  // kShflIdx
+      j = static_cast<int>(min_lane | (bval & ~segmask));
+      in_range = j <= static_cast<int>(max_lane);
+      break;
+  }
+  return in_range ? static_cast<unsigned>(j) : lane;
+}
+
+// The result of lane `lane`'s collective; every lane of `part` (the lanes taking part: its mask's
+// non-exited lanes) waits in a collective and has deposited its value.
+unsigned long long collective_result(const ThreadSlot* warp, unsigned lane, unsigned part) {
+  const ThreadSlot& s = warp[lane];
+  auto for_each = [&](auto&& f) {
+    for (unsigned m = part; m != 0; m &= m - 1) f(warp[__builtin_ctz(m)].value);
+  };
+  switch (s.op) {
+    case WarpOp::kSync:
+    case WarpOp::kActiveMask:  // answered by try_complete_activemask
+      return 0;
+    case WarpOp::kShflIdx:
+    case WarpOp::kShflUp:
+    case WarpOp::kShflDown:
+    case WarpOp::kShflXor: {
+      const unsigned src = shuffle_source(s.op, lane, s.b, s.c);
+      return ((part >> src) & 1u) ? warp[src].value : kPoison;
+    }
+    case WarpOp::kBallot:
+    case WarpOp::kAny:
+    case WarpOp::kAll: {
+      unsigned ballot = 0;
+      for (unsigned m = part; m != 0; m &= m - 1) {
+        const unsigned l = static_cast<unsigned>(__builtin_ctz(m));
+        if (warp[l].value != 0) ballot |= 1u << l;
+      }
+      if (s.op == WarpOp::kBallot) return ballot;
+      if (s.op == WarpOp::kAny) return ballot != 0;
+      return ballot == part;
+    }
+    case WarpOp::kMatchAny:
+    case WarpOp::kMatchAll: {
+      unsigned same = 0;
+      for (unsigned m = part; m != 0; m &= m - 1) {
+        const unsigned l = static_cast<unsigned>(__builtin_ctz(m));
+        if (warp[l].value == s.value) same |= 1u << l;
+      }
+      if (s.op == WarpOp::kMatchAny) return same;
+      return same == part ? part : 0;
+    }
+    case WarpOp::kReduceAddU: {
+      unsigned r = 0;
+      for_each([&](unsigned long long v) { r += static_cast<unsigned>(v); });
+      return r;
+    }
+    case WarpOp::kReduceMinU:
+    case WarpOp::kReduceMaxU: {
+      unsigned r = static_cast<unsigned>(s.value);
+      for_each([&](unsigned long long v) {
+        const unsigned u = static_cast<unsigned>(v);
+        r = (s.op == WarpOp::kReduceMinU) ? (u < r ? u : r) : (u > r ? u : r);
+      });
+      return r;
+    }
+    case WarpOp::kReduceMinI:
+    case WarpOp::kReduceMaxI: {
+      int r = static_cast<int>(static_cast<unsigned>(s.value));
+      for_each([&](unsigned long long v) {
+        const int i = static_cast<int>(static_cast<unsigned>(v));
+        r = (s.op == WarpOp::kReduceMinI) ? (i < r ? i : r) : (i > r ? i : r);
+      });
+      return static_cast<unsigned>(r);
+    }
+    case WarpOp::kReduceAnd: {
+      unsigned r = ~0u;
+      for_each([&](unsigned long long v) { r &= static_cast<unsigned>(v); });
+      return r;
+    }
+    case WarpOp::kReduceOr: {
+      unsigned r = 0;
+      for_each([&](unsigned long long v) { r |= static_cast<unsigned>(v); });
+      return r;
+    }
+    case WarpOp::kReduceXor: {
+      unsigned r = 0;
+      for_each([&](unsigned long long v) { r ^= static_cast<unsigned>(v); });
+      return r;
+    }
+  }
+  return 0;
+}
+
+// Opens lane `lane`'s warp collective if every lane taking part (the non-exited lanes of its mask)
+// waits in the same collective: the same intrinsic with the same mask. Lanes waiting in another one
+// have not arrived yet (on hardware they would be at another instruction).
+bool try_complete_group(Block* b, unsigned w, unsigned lane) {
+  const unsigned waiting = b->warp_waiting[w];
+  ThreadSlot* warp = &b->slots[w * 32];
+  const ThreadSlot& s = warp[lane];
+  const unsigned part = s.mask & b->warp_live[w];
+  if ((part & ~waiting) != 0) return false;
+  for (unsigned m = part; m != 0; m &= m - 1) {
+    const ThreadSlot& t = warp[__builtin_ctz(m)];
+    if (t.op != s.op || t.mask != s.mask) return false;
+  }
+  for (unsigned m = part; m != 0; m &= m - 1) {
+    const unsigned l = static_cast<unsigned>(__builtin_ctz(m));
+    warp[l].result = collective_result(warp, l, part);
+  }
+  for (unsigned m = part; m != 0; m &= m - 1) warp[__builtin_ctz(m)].state = ThreadState::kRunnable;
+  b->warp_waiting[w] = waiting & ~part;
+  return true;
+}
+
+// __activemask is answered once every non-exited lane of the warp is blocked (in a collective or at
+// __syncthreads): the lanes that reached __activemask by then are the active ones.
+void try_complete_activemask(Block* b, unsigned w) {
+  const unsigned waiting = b->warp_waiting[w];
+  const unsigned live = b->warp_live[w];
+  ThreadSlot* warp = &b->slots[w * 32];
+  unsigned at_activemask = 0;
+  unsigned blocked = 0;
+  for (unsigned m = live; m != 0; m &= m - 1) {
+    const unsigned l = static_cast<unsigned>(__builtin_ctz(m));
+    if (warp[l].state == ThreadState::kAtBarrier) blocked |= 1u << l;
+    if (warp[l].state != ThreadState::kAtWarp) continue;
+    blocked |= 1u << l;
+    if (warp[l].op == WarpOp::kActiveMask) at_activemask |= 1u << l;
+  }
+  if (at_activemask == 0 || blocked != live) return;
+  for (unsigned m = at_activemask; m != 0; m &= m - 1) {
+    ThreadSlot& t = warp[__builtin_ctz(m)];
+    t.result = at_activemask;
+    t.state = ThreadState::kRunnable;
+  }
+  b->warp_waiting[w] = waiting & ~at_activemask;
+}
+
+// After lanes of warp `w` exited: collectives that waited for them may now be complete.
+void recheck_warp(Block* b, unsigned w) {
+  ThreadSlot* warp = &b->slots[w * 32];
+  for (unsigned lane = 0; lane < 32; ++lane) {
+    if (((b->warp_waiting[w] >> lane) & 1u) == 0 || warp[lane].op == WarpOp::kActiveMask) continue;
+    try_complete_group(b, w, lane);
+  }
+  if (b->warp_waiting[w] != 0) try_complete_activemask(b, w);
+}
+
+void thread_exited(ThreadSlot* s) {
+  Block* b = s->block;
+  s->state = ThreadState::kExited;
+  ++b->exited;
+  const unsigned w = s->linear / 32;
+  b->warp_live[w] &= ~(1u << (s->linear % 32));
+  if (b->warp_waiting[w] != 0) recheck_warp(b, w);
+}
+
+// What each fiber runs: one CUDA thread per work item, then back to the scheduler. It reads the
+// host thread's state only through `self`, as the fiber may be resumed by another host thread.
+__attribute__((noinline)) void run_cuda_thread(ThreadSlot* s) {
+  const LaunchInfo* launch = s->block->launch;
+  launch->entry(launch->closure);
+  thread_exited(s);
+}
+
+void fiber_body(Fiber* self) {
+  for (;;) {
+    run_cuda_thread(static_cast<ThreadSlot*>(self->user));
+    fiber_yield(self);
+  }
+}
+
+Fiber* acquire_fiber() {
+  if (!state().free_fibers.empty()) {
+    Fiber* f = state().free_fibers.back();
+    state().free_fibers.pop_back();
+    return f;
+  }
+  ++state().stats.fibers_created;
+  return fiber_create(&fiber_body);
+}
+
+void release_fiber(Fiber* f, bool abandoned) {
+  if (abandoned) fiber_reset(f);
+  f->user = nullptr;
+  state().free_fibers.push_back(f);
+}
+
+std::string diagnose(const Block& b) {
+  if (b.at_barrier > 0 && b.at_barrier + b.exited == b.n) {
+    return format(
+        "divergent barrier: __syncthreads reached by %u of %u threads of block (%u,%u,%u); %u exited without "
+        "reaching it",
+        b.at_barrier, b.n, b.idx.x, b.idx.y, b.idx.z, b.exited);
+  }
+  unsigned at_warp = 0;
+  const ThreadSlot* example = nullptr;
+  for (const ThreadSlot& s : b.slots) {
+    if (s.state != ThreadState::kAtWarp) continue;
+    ++at_warp;
+    if (example == nullptr) example = &s;
+  }
+  std::string message = format(
+      "deadlock in block (%u,%u,%u): %u threads wait at __syncthreads, %u in warp collectives, %u exited, "
+      "none can go on",
+      b.idx.x, b.idx.y, b.idx.z, b.at_barrier, at_warp, b.exited);
+  if (example != nullptr) {
+    const unsigned w = example->linear / 32;
+    const ThreadSlot* warp = &b.slots[w * 32];
+    unsigned elsewhere = 0;
+    for (unsigned m = example->mask & b.warp_live[w]; m != 0; m &= m - 1) {
+      const unsigned l = static_cast<unsigned>(__builtin_ctz(m));
+      if (warp[l].state != ThreadState::kAtWarp || warp[l].op != example->op || warp[l].mask != example->mask)
+        elsewhere |= 1u << l;
+    }
+    message += format(
+        "; e.g. %s waits in %s(mask 0x%08x) for lanes 0x%08x, which are at __syncthreads or in another "
+        "warp collective",
+        thread_name(*example).c_str(), example->op_name, example->mask, elsewhere);
+  }
+  return message;
+}
+
+// Runs the block set up in `b`; false when it failed (b.message says why).
+bool run_block(Block& b) {
+  for (;;) {
+    bool progress = false;
+    for (unsigned i = 0; i < b.n; ++i) {
+      ThreadSlot& s = b.slots[i];
+      if (s.state == ThreadState::kNotStarted) {
+        s.fiber = acquire_fiber();
+        s.fiber->user = &s;
+        s.state = ThreadState::kRunnable;
+      } else if (s.state != ThreadState::kRunnable) {
+        continue;
+      }
+      progress = true;
+      threadIdx = s.tid;
+      t_slot = &s;
+      fiber_resume(s.fiber);
+      state().stats.fiber_switches += 2;
+      if (b.failed) return false;
+      if (s.state == ThreadState::kExited) {
+        release_fiber(s.fiber, false);
+        s.fiber = nullptr;
+      }
+    }
+    if (b.exited == b.n) return true;
+    if (!progress) {
+      b.failed = true;
+      b.message = diagnose(b);
+      return false;
+    }
+  }
+}
+
+// After a failed block: fibers stopped inside the kernel are reset and go back to the pool.
+void abandon_block(Block& b) {
+  for (ThreadSlot& s : b.slots) {
+    if (s.fiber == nullptr) continue;
+    release_fiber(s.fiber, s.state != ThreadState::kExited);
+    s.fiber = nullptr;
+  }
+}
+
+bool valid_config(dim3 grid, dim3 block) {
+  if (block.x == 0 || block.y == 0 || block.z == 0) return false;
+  if (block.x > static_cast<unsigned>(kMaxBlockDimX) || block.y > static_cast<unsigned>(kMaxBlockDimY) ||
+      block.z > static_cast<unsigned>(kMaxBlockDimZ))
+    return false;
+  if (static_cast<unsigned long long>(block.x) * block.y * block.z >
+      static_cast<unsigned long long>(kMaxThreadsPerBlock))
+    return false;
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0) return false;
+  if (grid.x > static_cast<unsigned>(kMaxGridDimX) || grid.y > static_cast<unsigned>(kMaxGridDimY) ||
+      grid.z > static_cast<unsigned>(kMaxGridDimZ))
+    return false;
+  return true;
+}
+
+struct DynamicSharedBuffer {
+  explicit DynamicSharedBuffer(size_t bytes)
+      : data(static_cast<unsigned char*>(::operator new (bytes, std::align_val_t{16}))) {}
+  ~DynamicSharedBuffer() { ::operator delete (data, std::align_val_t{16}); }
+  DynamicSharedBuffer(const DynamicSharedBuffer&) = delete;
+  DynamicSharedBuffer& operator=(const DynamicSharedBuffer&) = delete;
+  unsigned char* data;
+};
+
+}  // namespace
+
+cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
+                          ThreadEntry entry, void* closure) {
+  if (t_slot != nullptr) {
+    std::fprintf(stderr, "ups_emu: a kernel launched %s from device code; dynamic parallelism is not emulated\n",
+                 kernel_name(kernel).c_str());
+    return record_error(cudaErrorNotSupported);
+  }
+  if (kernel == nullptr || entry == nullptr) return record_error(cudaErrorInvalidDeviceFunction);
+  if (!valid_config(grid, block)) return record_error(cudaErrorInvalidConfiguration);
+  if (!stream_is_valid(stream)) return record_error(cudaErrorInvalidResourceHandle);
+  if (dynamic_shared_bytes > static_cast<size_t>(kernel_max_dynamic_shared(kernel)))
+    return record_error(cudaErrorInvalidValue);
+
+  std::lock_guard<std::mutex> lock(state().launch_mutex);
+  LaunchInfo launch;
+  launch.kernel = kernel;
+  launch.grid = grid;
+  launch.block = block;
+  launch.dynamic_shared_bytes = dynamic_shared_bytes;
+  launch.entry = entry;
+  launch.closure = closure;
+
+  Block& b = state().block;
+  b.launch = &launch;
+  b.n = block.x * block.y * block.z;
+  const unsigned warps = (b.n + 31) / 32;
+  b.slots.assign(b.n, ThreadSlot{});
+  for (unsigned i = 0; i < b.n; ++i) {
+    ThreadSlot& s = b.slots[i];
+    s.block = &b;
+    s.linear = i;
+    s.tid = uint3{i % block.x, (i / block.x) % block.y, i / (block.x * block.y)};
+  }
+  b.warp_live.assign(warps, 0);
+  b.warp_waiting.assign(warps, 0);
+
+  DynamicSharedBuffer shared(dynamic_shared_bytes);
+  t_dynamic_shared = shared.data;
+  blockDim = block;
+  gridDim = grid;
+  ++state().stats.launches;
+
+  bool ok = true;
+  for (unsigned bz = 0; bz < grid.z && ok; ++bz) {
+    for (unsigned by = 0; by < grid.y && ok; ++by) {
+      for (unsigned bx = 0; bx < grid.x && ok; ++bx) {
+        b.idx = uint3{bx, by, bz};
+        blockIdx = b.idx;
+        if (dynamic_shared_bytes != 0) std::memset(shared.data, 0xff, dynamic_shared_bytes);
+        for (ThreadSlot& s : b.slots) s.state = ThreadState::kNotStarted;
+        for (unsigned w = 0; w < warps; ++w) {
+          const unsigned lanes = (w + 1 < warps || b.n % 32 == 0) ? 32u : b.n % 32;
+          b.warp_live[w] = lanes == 32 ? ~0u : (1u << lanes) - 1;
+          b.warp_waiting[w] = 0;
+        }
+        b.exited = 0;
+        b.at_barrier = 0;
+        b.barrier_count = 0;
+        b.barrier_result = 0;
+        b.failed = false;
+        ++state().stats.blocks;
+        state().stats.threads += b.n;
+        ok = run_block(b);
+      }
+    }
+  }
+  t_slot = nullptr;
+  t_dynamic_shared = nullptr;
+  if (ok) return cudaSuccess;
+
+  abandon_block(b);
+  std::fprintf(stderr, "ups_emu: launch of %s <<<(%u,%u,%u), (%u,%u,%u), %zu>>> failed (cudaErrorLaunchFailure): %s\n",
+               kernel_name(kernel).c_str(), grid.x, grid.y, grid.z, block.x, block.y, block.z, dynamic_shared_bytes,
+               b.message.c_str());
+  return record_error(cudaErrorLaunchFailure);
+}
+
+unsigned char* dynamic_shared_memory() { return t_dynamic_shared; }
+
+unsigned long long warp_collective(WarpOp op, const char* name, unsigned mask, unsigned long long value, unsigned b,
+                                   unsigned c) {
+  ThreadSlot* s = current_thread(name);
+  Block* blk = s->block;
+  const unsigned lane = s->linear % 32;
+  const unsigned w = s->linear / 32;
+  if (((mask >> lane) & 1u) == 0) {
+    blk->message = format("%s called by %s with mask 0x%08x, which does not include the calling lane", name,
+                          thread_name(*s).c_str(), mask);
+    abandon_launch(s);
+  }
+  s->op = op;
+  s->op_name = name;
+  s->mask = mask;
+  s->value = value;
+  s->b = b;
+  s->c = c;
+  s->state = ThreadState::kAtWarp;
+  blk->warp_waiting[w] |= 1u << lane;
+  if (op == WarpOp::kActiveMask || !try_complete_group(blk, w, lane)) try_complete_activemask(blk, w);
+  fiber_yield(s->fiber);
+  return s->result;
+}
+
+namespace {
+
+int block_barrier(int predicate, const char* name) {
+  ThreadSlot* s = current_thread(name);
+  Block* b = s->block;
+  s->state = ThreadState::kAtBarrier;
+  ++b->at_barrier;
+  b->barrier_count += predicate != 0;
+  const unsigned w = s->linear / 32;
+  if (b->warp_waiting[w] != 0) try_complete_activemask(b, w);
+  if (b->exited == 0 && b->at_barrier == b->n) {
+    for (ThreadSlot& t : b->slots) t.state = ThreadState::kRunnable;
+    b->barrier_result = static_cast<int>(b->barrier_count);
+    b->barrier_count = 0;
+    b->at_barrier = 0;
+  }
+  fiber_yield(s->fiber);  // even the last to arrive: the next phase starts again from thread 0
+  return b->barrier_result;
+}
+
+}  // namespace
+}  // namespace ups_emu::detail
+
+namespace ups_emu {
+
+Stats stats() {
+  std::lock_guard<std::mutex> lock(detail::state().launch_mutex);
+  return detail::state().stats;
+}
+
+}  // namespace ups_emu
+
+void __syncthreads() { ups_emu::detail::block_barrier(1, "__syncthreads"); }
+
+int __syncthreads_count(int predicate) { return ups_emu::detail::block_barrier(predicate, "__syncthreads_count"); }
+
+int __syncthreads_and(int predicate) {
+  const int n = static_cast<int>(blockDim.x * blockDim.y * blockDim.z);
+  return ups_emu::detail::block_barrier(predicate, "__syncthreads_and") == n;
+}
+
+int __syncthreads_or(int predicate) { return ups_emu::detail::block_barrier(predicate, "__syncthreads_or") != 0; }
+
+void __trap() {
+  ups_emu::detail::ThreadSlot* s = ups_emu::detail::current_thread("__trap");
+  s->block->message = "__trap() called by " + ups_emu::detail::thread_name(*s);
+  ups_emu::detail::abandon_launch(s);
+}
+
+unsigned __activemask() {
+  return static_cast<unsigned>(
+      ups_emu::detail::warp_collective(ups_emu::detail::WarpOp::kActiveMask, "__activemask", 0xffffffffu, 0, 0, 0));
+}
+
+long long clock64() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
