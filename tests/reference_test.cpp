@@ -458,5 +458,881 @@ TEST(ReferenceMaxUnpoolExample, PlacementOutputSizeAndDuplicatesByHand) {
     }
 }
 
+
+// =============================================================================================
+// 2. Properties on random shapes and data
+// =============================================================================================
+// Random geometry: spatial rank 1-3; stride below, equal to and above the kernel; dilation;
+// asymmetric padding; output_padding anywhere in its rule [0, max(stride, dilation)); groups
+// (depthwise included); an optional bias.
+struct ConvGeometry {
+  int dims = 2;
+  int64_t n = 1, cin = 1, cout = 1, groups = 1;
+  int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0};
+  int64_t op[3] = {0, 0, 0}, dil[3] = {1, 1, 1};
+
+  // The output extent, computed here from the formula in upsample.h (not by the library).
+  int64_t out(int a) const { return (in[a] - 1) * s[a] - pb[a] - pe[a] + dil[a] * (k[a] - 1) + op[a] + 1; }
+
+  std::string text() const {
+    std::string t = std::to_string(dims) + "-D n" + std::to_string(n) + " cin" + std::to_string(cin) + " cout" +
+                    std::to_string(cout) + " groups" + std::to_string(groups);
+    for (int a = 0; a < dims; ++a)
+      t += " | in" + std::to_string(in[a]) + " k" + std::to_string(k[a]) + " s" + std::to_string(s[a]) + " pad" +
+           std::to_string(pb[a]) + "/" + std::to_string(pe[a]) + " op" + std::to_string(op[a]) + " dil" +
+           std::to_string(dil[a]) + " -> " + std::to_string(out(a));
+    return t;
+  }
+
+  upsConvTransposeDesc_t desc() const {
+    upsConvTransposeDesc_t d;
+    EXPECT_EQ(upsConvTransposeDescInit(&d, dims), UPS_STATUS_SUCCESS);
+    for (int a = 0; a < dims; ++a) {
+      d.stride[a] = s[a];
+      d.pad_begin[a] = pb[a];
+      d.pad_end[a] = pe[a];
+      d.output_padding[a] = op[a];
+      d.dilation[a] = dil[a];
+    }
+    d.groups = groups;
+    return d;
+  }
+  upsTensorDesc_t x_desc(upsDataType_t dtype, upsLayout_t layout) const {
+    return make_desc(dtype, layout, n, cin, std::vector<int64_t>(in, in + dims));
+  }
+  upsTensorDesc_t w_desc(upsDataType_t dtype, upsLayout_t layout) const {
+    return make_desc(dtype, layout, cin, cout / groups, std::vector<int64_t>(k, k + dims));
+  }
+  upsTensorDesc_t y_desc(upsDataType_t dtype, upsLayout_t layout) const {
+    std::vector<int64_t> o;
+    for (int a = 0; a < dims; ++a) o.push_back(out(a));
+    return make_desc(dtype, layout, n, cout, o);
+  }
+};
+
+ConvGeometry random_conv(std::mt19937_64& rng, int dims) {
+  for (;;) {
+    ConvGeometry g;
+    g.dims = dims;
+    g.groups = uniform_int(rng, 0, 2) == 0 ? uniform_int(rng, 2, 3) : 1;
+    g.cin = g.groups * uniform_int(rng, 1, 3);
+    g.cout = g.groups * uniform_int(rng, 1, 3);
+    if (uniform_int(rng, 0, 5) == 0) g.cout = g.cin = g.groups = uniform_int(rng, 2, 4);  // depthwise
+    g.n = uniform_int(rng, 1, 2);
+    bool ok = true;
+    for (int a = 0; a < dims; ++a) {
+      g.in[a] = uniform_int(rng, 1, dims == 3 ? 3 : 5);
+      g.k[a] = uniform_int(rng, 1, dims == 1 ? 6 : 4);
+      g.s[a] = uniform_int(rng, 1, 3);
+      g.dil[a] = uniform_int(rng, 0, 2) == 0 ? uniform_int(rng, 2, 3) : 1;
+      g.pb[a] = uniform_int(rng, 0, 2);
+      g.pe[a] = uniform_int(rng, 0, 2);
+      g.op[a] = uniform_int(rng, 0, std::max(g.s[a], g.dil[a]) - 1);
+      ok = ok && g.out(a) >= 1;
+    }
+    if (ok) return g;
+  }
+}
+
+upsLayout_t random_layout(std::mt19937_64& rng) {
+  return uniform_int(rng, 0, 1) == 0 ? UPS_LAYOUT_CHANNELS_FIRST : UPS_LAYOUT_CHANNELS_LAST;
+}
+
+// The direct (forward) convolution, written from the index relation alone and sharing nothing
+// with the library: its input z has y's shape, its output x's shape, and
+//   r[n, ci, i] = sum over co in ci's group, k with o = i*stride - pad_begin + k*dilation inside z
+//                 of z[n, group*Cog + co, o] * w[ci, co, k].
+// With `absolute`, every term is |z|*|w| (a bound for the rounding scale).
+HostTensor direct_conv(const ConvGeometry& g, const HostTensor& z, const HostTensor& w, const upsTensorDesc_t& r_desc,
+                       bool absolute) {
+  HostTensor r(r_desc);
+  const int64_t cin_per_group = g.cin / g.groups, cout_per_group = g.cout / g.groups;
+  int64_t taps = 1;
+  for (int a = 0; a < g.dims; ++a) taps *= g.k[a];
+  for_each_element(r_desc, [&](int64_t n, int64_t ci, const int64_t* i) {
+    const int64_t group = ci / cin_per_group;
+    double sum = 0.0;
+    for (int64_t co = 0; co < cout_per_group; ++co)
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t k[3] = {0, 0, 0}, o[3] = {0, 0, 0};
+        int64_t rest = t;
+        bool inside = true;
+        for (int a = g.dims - 1; a >= 0; --a) {
+          k[a] = rest % g.k[a];
+          rest /= g.k[a];
+          o[a] = i[a] * g.s[a] - g.pb[a] + k[a] * g.dil[a];
+          inside = inside && o[a] >= 0 && o[a] < z.desc.spatial[a];
+        }
+        if (!inside) continue;
+        double zv = z.get(offset_of(z.desc, n, group * cout_per_group + co, o));
+        double wv = w.get(offset_of(w.desc, ci, co, k));
+        if (absolute) zv = std::fabs(zv), wv = std::fabs(wv);
+        sum += zv * wv;
+      }
+    r.set(offset_of(r_desc, n, ci, i), sum);
+  });
+  return r;
+}
+
+// <a, b> over two tensors of one shape (each in its own layout), optionally of |a|*|b|.
+double inner(const HostTensor& a, const HostTensor& b, bool absolute = false) {
+  double sum = 0.0;
+  for_each_element(a.desc, [&](int64_t n, int64_t c, const int64_t* s) {
+    const double p = a.get(offset_of(a.desc, n, c, s)) * b.get(offset_of(b.desc, n, c, s));
+    sum += absolute ? std::fabs(p) : p;
+  });
+  return sum;
+}
+
+// Logical (layout-independent) equality of two tensors of one logical shape: bit-for-bit
+// equal doubles (NaN matching NaN).
+::testing::AssertionResult logically_identical(const HostTensor& a, const HostTensor& b) {
+  if (a.desc.n != b.desc.n || a.desc.c != b.desc.c || a.size() != b.size())
+    return ::testing::AssertionFailure() << "shapes differ: " << shape_text(a.desc) << " vs " << shape_text(b.desc);
+  int64_t mismatches = 0;
+  std::ostringstream first;
+  int64_t i = 0;
+  for_each_element(a.desc, [&](int64_t n, int64_t c, const int64_t* s) {
+    const int64_t oa = offset_of(a.desc, n, c, s), ob = offset_of(b.desc, n, c, s);
+    bool same;
+    if (a.desc.dtype == UPS_DTYPE_I64) {
+      same = a.as_i64()[oa] == b.as_i64()[ob];
+    } else {
+      const double va = a.get(oa), vb = b.get(ob);
+      same = std::isnan(va) ? std::isnan(vb) : va == vb && std::signbit(va) == std::signbit(vb);
+    }
+    if (!same && mismatches++ < 5)
+      first << "\n  logical [" << i << "] got "
+            << (a.desc.dtype == UPS_DTYPE_I64 ? static_cast<double>(a.as_i64()[oa]) : a.get(oa)) << ", expected "
+            << (b.desc.dtype == UPS_DTYPE_I64 ? static_cast<double>(b.as_i64()[ob]) : b.get(ob));
+    ++i;
+  });
+  if (mismatches == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << mismatches << " of " << a.size() << " elements differ" << first.str();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transposed convolution is the adjoint of the direct convolution: for every x, z and w,
+//   <conv(z, w), x> = <z, conv_transpose(x, w)>.
+// This pins every index relation (stride, dilation, both paddings, output_padding, groups,
+// weight layout) to the definition, with an oracle written independently of the library.
+// The output shape is also checked against the formula.
+TEST(ReferenceConvTransposeProperty, AdjointOfDirectConvolutionF64) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  int degenerate = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const ConvGeometry g = random_conv(rng, static_cast<int>(uniform_int(rng, 1, 3)));
+    const upsLayout_t layout = random_layout(rng);
+    SCOPED_TRACE(g.text() + " " + layout_label(layout));
+    HostTensor x(g.x_desc(UPS_DTYPE_F64, layout)), w(g.w_desc(UPS_DTYPE_F64, layout));
+    x.fill_random(rng);
+    w.fill_random(rng);
+    const HostTensor y = run_conv(h.get(), g.desc(), x, w);
+    ASSERT_TRUE(same_shape(y.desc, g.y_desc(UPS_DTYPE_F64, layout)));
+    HostTensor z(y.desc);
+    z.fill_random(rng);
+    const double lhs = inner(direct_conv(g, z, w, x.desc, false), x);
+    const double rhs = inner(z, y);
+    const double scale = inner(direct_conv(g, z, w, x.desc, true), x, true);
+    EXPECT_LE(std::fabs(lhs - rhs), 1e-10 * scale) << "<conv(z,w),x> = " << lhs << ", <z,conv_t(x,w)> = " << rhs;
+    if (scale == 0.0) {
+      // Padding cuts every kernel copy off: no input reaches the output, which must be all
+      // zeros (written, not left poisoned).
+      ++degenerate;
+      HostTensor zeros(y.desc);
+      for (int64_t i = 0; i < zeros.size(); ++i) zeros.set(i, 0.0);
+      EXPECT_TRUE(tensors_identical(y, zeros));
+    }
+  }
+  EXPECT_LE(degenerate, 20) << "too few trials where the input reaches the output";
+}
+
+// Linearity in x: conv_t(a*x1 + b*x2) = a*conv_t(x1) + b*conv_t(x2) (no bias), in f64.
+TEST(ReferenceConvTransposeProperty, LinearInInputF64) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 20; ++trial) {
+    const ConvGeometry g = random_conv(rng, static_cast<int>(uniform_int(rng, 1, 3)));
+    const upsLayout_t layout = random_layout(rng);
+    SCOPED_TRACE(g.text() + " " + layout_label(layout));
+    HostTensor x1(g.x_desc(UPS_DTYPE_F64, layout)), x2(x1.desc), mix(x1.desc), w(g.w_desc(UPS_DTYPE_F64, layout));
+    x1.fill_random(rng);
+    x2.fill_random(rng);
+    w.fill_random(rng);
+    std::uniform_real_distribution<double> coefficient(-2.0, 2.0);
+    const double a = coefficient(rng), b = coefficient(rng);
+    for (int64_t i = 0; i < mix.size(); ++i) mix.set(i, a * x1.get(i) + b * x2.get(i));
+    const HostTensor y1 = run_conv(h.get(), g.desc(), x1, w), y2 = run_conv(h.get(), g.desc(), x2, w);
+    const HostTensor y = run_conv(h.get(), g.desc(), mix, w);
+    HostTensor combined(y.desc);
+    for (int64_t i = 0; i < combined.size(); ++i) combined.set(i, a * y1.get(i) + b * y2.get(i));
+    EXPECT_TRUE(tensors_close(y, combined, tolerance(UPS_DTYPE_F64)));
+  }
+}
+
+// bias: y(x, w, bias) = y(x, w) + bias[c] on every element of output channel c. Integer-valued
+// data makes every sum exact in f32 and f64, so the identity holds bit for bit; real-valued f64
+// data holds it within f64's tolerance.
+TEST(ReferenceConvTransposeProperty, BiasAddsPerOutputChannel) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 24; ++trial) {
+    const ConvGeometry g = random_conv(rng, static_cast<int>(uniform_int(rng, 1, 3)));
+    const upsLayout_t layout = random_layout(rng);
+    const upsDataType_t dtype = trial % 3 == 0 ? UPS_DTYPE_F32 : UPS_DTYPE_F64;
+    const bool integers = trial % 3 != 2;
+    SCOPED_TRACE(g.text() + " " + layout_label(layout) + " " + dtype_label(dtype) + (integers ? " integers" : ""));
+    HostTensor x(g.x_desc(dtype, layout)), w(g.w_desc(dtype, layout)),
+        bias(make_desc(dtype, UPS_LAYOUT_CHANNELS_FIRST, 1, g.cout, {1}));
+    x.fill_random(rng, -4, 4, integers);
+    w.fill_random(rng, -4, 4, integers);
+    bias.fill_random(rng, 1, 9, integers);  // never zero: a dropped bias shows
+    const HostTensor with_bias = run_conv(h.get(), g.desc(), x, w, &bias);
+    const HostTensor without = run_conv(h.get(), g.desc(), x, w);
+    HostTensor expected(without.desc);
+    for_each_element(without.desc, [&](int64_t n, int64_t c, const int64_t* s) {
+      const int64_t o = offset_of(without.desc, n, c, s);
+      expected.set(o, without.get(o) + bias.get(c));
+    });
+    if (integers)
+      EXPECT_TRUE(tensors_identical(with_bias, expected));
+    else
+      EXPECT_TRUE(tensors_close(with_bias, expected, tolerance(dtype)));
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Unpooling is a transposed convolution with a fixed depthwise kernel of size scale and stride
+// scale (weight (C, 1, scale...), groups = C):
+//   nearest      == a kernel of ones     (each output copies its one input)
+//   bed-of-nails == a one-hot kernel, 1 at [0, ..., 0]
+// Each output receives exactly one product x*1 or x*0 (kernel == stride: copies never
+// overlap), so with integer-valued inputs the two ops agree bit for bit in f32.
+TEST(ReferenceUnpoolProperty, EqualsDepthwiseTransposedConvolution) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 30; ++trial) {
+    const int dims = static_cast<int>(uniform_int(rng, 1, 3));
+    const upsLayout_t layout = random_layout(rng);
+    const int64_t channels = uniform_int(rng, 1, 4);
+    std::vector<int64_t> extent, scale;
+    for (int a = 0; a < dims; ++a) {
+      extent.push_back(uniform_int(rng, 1, dims == 3 ? 3 : 5));
+      scale.push_back(uniform_int(rng, 1, 3));
+    }
+    HostTensor x(make_desc(UPS_DTYPE_F32, layout, uniform_int(rng, 1, 2), channels, extent));
+    SCOPED_TRACE(shape_text(x.desc) + " scale " + std::to_string(scale[0]) +
+                 (dims > 1 ? "x" + std::to_string(scale[1]) : "") + (dims > 2 ? "x" + std::to_string(scale[2]) : ""));
+    x.fill_random(rng, -8, 8, /*integers=*/true);
+
+    upsConvTransposeDesc_t conv = conv_desc(dims, scale, {}, {}, {}, {}, channels);
+    HostTensor ones(make_desc(UPS_DTYPE_F32, layout, channels, 1, scale)), one_hot(ones.desc);
+    for (int64_t i = 0; i < ones.size(); ++i) ones.set(i, 1.0);
+    for_each_element(one_hot.desc, [&](int64_t n, int64_t c, const int64_t* s) {
+      const bool origin = s[0] == 0 && s[1] == 0 && s[2] == 0;
+      one_hot.set(offset_of(one_hot.desc, n, c, s), origin ? 1.0 : 0.0);
+    });
+    EXPECT_TRUE(tensors_identical(run_unpool(h.get(), unpool_desc(UPS_UNPOOL_NEAREST, scale), x),
+                                  run_conv(h.get(), conv, x, ones)))
+        << "nearest";
+    EXPECT_TRUE(tensors_identical(run_unpool(h.get(), unpool_desc(UPS_UNPOOL_BED_OF_NAILS, scale), x),
+                                  run_conv(h.get(), conv, x, one_hot)))
+        << "bed-of-nails";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max-pool and max-unpool
+// ---------------------------------------------------------------------------------------------
+std::string pool_text(const upsPoolDesc_t& p) {
+  std::string t = "pool";
+  for (int a = 0; a < p.spatial_dims; ++a)
+    t += " | k" + std::to_string(p.kernel[a]) + " s" + std::to_string(p.stride[a]) + " p" +
+         std::to_string(p.padding[a]) + " d" + std::to_string(p.dilation[a]);
+  return t + (p.ceil_mode ? " ceil" : " floor");
+}
+
+// The in-bounds positions of one pooling window in scan order, as flat indices of the input
+// plane; computed here from PyTorch's definition, independently of the library.
+std::vector<int64_t> window_positions(const upsPoolDesc_t& p, const upsTensorDesc_t& x, const int64_t* out) {
+  std::vector<int64_t> positions;
+  int64_t taps = 1;
+  for (int a = 0; a < p.spatial_dims; ++a) taps *= p.kernel[a];
+  for (int64_t t = 0; t < taps; ++t) {
+    int64_t rest = t, flat = 0, stride = 1;
+    bool inside = true;
+    for (int a = p.spatial_dims - 1; a >= 0; --a) {
+      const int64_t k = rest % p.kernel[a];
+      rest /= p.kernel[a];
+      const int64_t i = out[a] * p.stride[a] - p.padding[a] + k * p.dilation[a];
+      inside = inside && i >= 0 && i < x.spatial[a];
+      flat += i * stride;
+      stride *= x.spatial[a];
+    }
+    if (inside) positions.push_back(flat);
+  }
+  return positions;
+}
+
+// Logical element (n, c, flat position in the plane) of a tensor.
+double value_at(const HostTensor& t, int64_t n, int64_t c, int64_t flat) {
+  int64_t s[3] = {0, 0, 0};
+  for (int a = t.desc.spatial_dims - 1; a >= 0; --a) {
+    s[a] = flat % t.desc.spatial[a];
+    flat /= t.desc.spatial[a];
+  }
+  return t.get(offset_of(t.desc, n, c, s));
+}
+
+// Non-overlapping windows (kernel == stride): max-unpool(max-pool(x)) puts every window's
+// maximum back where it was and zeros everywhere else (also over the rows/columns that no
+// window covers). The output size is given explicitly as x's own extents (within a stride of
+// the default, as PyTorch's output_size), so flat indices of x's plane address y's plane.
+TEST(ReferenceMaxPoolProperty, UnpoolOfPoolRestoresMaximaKernelEqualsStride) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 30; ++trial) {
+    const int dims = static_cast<int>(uniform_int(rng, 1, 3));
+    std::vector<int64_t> kernel, extent;
+    for (int a = 0; a < dims; ++a) {
+      kernel.push_back(uniform_int(rng, 1, 3));
+      extent.push_back(uniform_int(rng, kernel.back(), dims == 3 ? 5 : 7));
+    }
+    const upsPoolDesc_t pool = pool_desc(kernel);
+    const upsDataType_t dtype = trial % 2 ? UPS_DTYPE_F32 : UPS_DTYPE_F64;
+    HostTensor x(make_desc(dtype, random_layout(rng), uniform_int(rng, 1, 2), uniform_int(rng, 1, 3), extent));
+    SCOPED_TRACE(shape_text(x.desc) + " " + pool_text(pool));
+    // Distinct non-zero reals: one maximum per window, and a zero in y means "not a maximum".
+    x.fill_random(rng, 1.0, 2.0);
+    for (int64_t i = 0; i < x.size(); ++i)
+      if (uniform_int(rng, 0, 1)) x.set(i, -x.get(i));
+    const Pooled pooled = run_max_pool(h.get(), pool, x);
+    const HostTensor y = run_max_unpool(h.get(), pool, pooled.y, pooled.indices, x.desc.spatial);
+    ASSERT_TRUE(same_shape(y.desc, x.desc));
+
+    // The expected result, from the windows alone.
+    HostTensor expected(x.desc);
+    for (int64_t i = 0; i < expected.size(); ++i) expected.set(i, 0.0);
+    for_each_element(pooled.y.desc, [&](int64_t n, int64_t c, const int64_t* o) {
+      const std::vector<int64_t> window = window_positions(pool, x.desc, o);
+      int64_t best = window.front();
+      for (int64_t p : window)
+        if (value_at(x, n, c, p) > value_at(x, n, c, best)) best = p;
+      int64_t s[3] = {0, 0, 0}, rest = best;
+      for (int a = dims - 1; a >= 0; --a) s[a] = rest % extent[static_cast<size_t>(a)], rest /= extent[static_cast<size_t>(a)];
+      expected.set(offset_of(expected.desc, n, c, s), value_at(x, n, c, best));
+    });
+    EXPECT_TRUE(tensors_identical(y, expected));
+  }
+}
+
+// Overlapping and padded windows (stride < kernel, padding, dilation, ceil mode), on few
+// distinct integer values (ties everywhere), sometimes all negative (a padding zero would win
+// if padding took part), sometimes with NaNs. For every pooled element:
+//   - its index is an in-bounds position of its window (padding never wins);
+//   - its value is x at that index, bit for bit;
+//   - without NaN in the window: the value is >= every value of the window, and the index is
+//     the first position in scan order holding the maximum (ties -> first);
+//   - with NaN in the window: the value is NaN and the index is the last NaN in scan order.
+TEST(ReferenceMaxPoolProperty, OverlappingWindowsFollowPyTorchRules) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  int checked_windows = 0, nan_windows = 0, tie_windows = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const int dims = static_cast<int>(uniform_int(rng, 1, 3));
+    upsPoolDesc_t pool{};
+    pool.spatial_dims = dims;
+    std::vector<int64_t> extent;
+    for (int a = 0; a < dims; ++a) {
+      pool.kernel[a] = uniform_int(rng, 1, 4);
+      pool.stride[a] = uniform_int(rng, 0, 3) == 0 ? uniform_int(rng, 1, 3) : uniform_int(rng, 1, pool.kernel[a]);
+      pool.padding[a] = uniform_int(rng, 0, pool.kernel[a] / 2);
+      pool.dilation[a] = uniform_int(rng, 0, 2) == 0 ? 2 : 1;
+      extent.push_back(uniform_int(rng, 1, dims == 3 ? 5 : 8));
+    }
+    pool.ceil_mode = static_cast<int>(uniform_int(rng, 0, 1));
+    const upsDataType_t dtype = trial % 2 ? UPS_DTYPE_F32 : UPS_DTYPE_F64;
+    HostTensor x(make_desc(dtype, random_layout(rng), uniform_int(rng, 1, 2), uniform_int(rng, 1, 3), extent));
+    upsTensorDesc_t y_desc, i_desc;
+    if (upsMaxPoolOutputDesc(&pool, &x.desc, &y_desc, &i_desc) != UPS_STATUS_SUCCESS) continue;  // window too large
+    SCOPED_TRACE(shape_text(x.desc) + " " + pool_text(pool));
+    const bool all_negative = trial % 3 == 0;
+    x.fill_random(rng, all_negative ? -4 : -2, all_negative ? -1 : 2, /*integers=*/true);
+    if (trial % 4 == 1)
+      for (int nans = 0; nans < 3; ++nans) x.set(uniform_int(rng, 0, x.size() - 1), std::nan(""));
+    const Pooled pooled = run_max_pool(h.get(), pool, x);
+
+    for_each_element(pooled.y.desc, [&](int64_t n, int64_t c, const int64_t* o) {
+      const std::vector<int64_t> window = window_positions(pool, x.desc, o);
+      if (window.empty()) return;  // a window of padding only (dilation): no rule applies
+      ++checked_windows;
+      const int64_t index = pooled.indices.as_i64()[offset_of(pooled.indices.desc, n, c, o)];
+      const double value = pooled.y.get(offset_of(pooled.y.desc, n, c, o));
+      ASSERT_NE(std::find(window.begin(), window.end(), index), window.end())
+          << "index " << index << " is not an in-bounds position of its window";
+      const double at_index = value_at(x, n, c, index);
+      EXPECT_TRUE(std::isnan(value) ? std::isnan(at_index) : value == at_index)
+          << "value " << value << " but x at its index " << index << " is " << at_index;
+      int64_t last_nan = -1, first_max = -1, max_count = 0;
+      double max = -std::numeric_limits<double>::infinity();
+      for (int64_t p : window) {
+        const double v = value_at(x, n, c, p);
+        if (std::isnan(v)) last_nan = p;
+        if (!std::isnan(v) && (first_max < 0 || v > max)) max = v, first_max = p, max_count = 0;
+        if (v == max) ++max_count;
+      }
+      if (last_nan >= 0) {
+        ++nan_windows;
+        EXPECT_TRUE(std::isnan(value));
+        EXPECT_EQ(index, last_nan) << "of several NaNs the last in scan order wins";
+        return;
+      }
+      if (max_count > 1) ++tie_windows;
+      for (int64_t p : window) EXPECT_GE(value, value_at(x, n, c, p)) << "window position " << p;
+      EXPECT_EQ(index, first_max) << "ties go to the first in scan order";
+    });
+  }
+  EXPECT_GT(checked_windows, 100);
+  EXPECT_GT(nan_windows, 0);
+  EXPECT_GT(tie_windows, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layouts: channels-first and channels-last describe the same logical tensor; every op gives
+// the same logical result on the permuted data (bit for bit for data movement and max-pool,
+// within f32's tolerance for the transposed convolution).
+// ---------------------------------------------------------------------------------------------
+TEST(ReferenceLayoutProperty, ChannelsFirstAndLastAgree) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 16; ++trial) {
+    const int dims = static_cast<int>(uniform_int(rng, 1, 3));
+    // Transposed convolution.
+    {
+      const ConvGeometry g = random_conv(rng, dims);
+      SCOPED_TRACE(g.text());
+      HostTensor x(g.x_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST)), w(g.w_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST)),
+          bias(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, g.cout, {1}));
+      x.fill_random(rng);
+      w.fill_random(rng);
+      bias.fill_random(rng);
+      const HostTensor first = run_conv(h.get(), g.desc(), x, w, &bias);
+      const HostTensor last = run_conv(h.get(), g.desc(), converted(x, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST),
+                                       converted(w, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST), &bias);
+      EXPECT_EQ(last.desc.layout, UPS_LAYOUT_CHANNELS_LAST);
+      EXPECT_TRUE(tensors_close(converted(last, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST), first,
+                                tolerance(UPS_DTYPE_F32)));
+    }
+    std::vector<int64_t> extent, scale, kernel;
+    for (int a = 0; a < dims; ++a) {
+      extent.push_back(uniform_int(rng, 2, dims == 3 ? 4 : 6));
+      scale.push_back(uniform_int(rng, 1, 3));
+      kernel.push_back(uniform_int(rng, 1, 2));
+    }
+    HostTensor x(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, uniform_int(rng, 1, 2), uniform_int(rng, 1, 5), extent));
+    SCOPED_TRACE(shape_text(x.desc));
+    x.fill_random(rng, -3, 3, /*integers=*/true);  // ties: the tie rule must not depend on layout
+    const HostTensor x_last = converted(x, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST);
+    // Unpooling, both modes.
+    for (upsUnpoolMode_t mode : {UPS_UNPOOL_NEAREST, UPS_UNPOOL_BED_OF_NAILS}) {
+      const upsUnpoolDesc_t desc = unpool_desc(mode, scale);
+      EXPECT_TRUE(logically_identical(run_unpool(h.get(), desc, x_last), run_unpool(h.get(), desc, x)));
+    }
+    // Max-pool (overlapping, padded windows) and max-unpool of its result.
+    std::vector<int64_t> pool_stride(kernel.size(), 1), padding;
+    for (int64_t k : kernel) padding.push_back(k / 2);
+    const upsPoolDesc_t pool = pool_desc(kernel, pool_stride, padding);
+    const Pooled first = run_max_pool(h.get(), pool, x), last = run_max_pool(h.get(), pool, x_last);
+    EXPECT_TRUE(logically_identical(last.y, first.y));
+    EXPECT_TRUE(logically_identical(last.indices, first.indices));
+    EXPECT_TRUE(logically_identical(run_max_unpool(h.get(), pool, last.y, last.indices),
+                                    run_max_unpool(h.get(), pool, first.y, first.indices)));
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Ranks: a 1-D problem is a 2-D one with H = 1 and a 3-D one with D = H = 1; a 2-D problem is a
+// 3-D one with D = 1. Extent-1 axes change no memory offset, so the same bytes go in and the
+// same bytes must come out, for all four ops. The extra axes get kernel 1 and a random stride
+// and dilation, which must not matter on an extent-1 axis.
+// ---------------------------------------------------------------------------------------------
+// The descriptor with `extra` leading extent-1 axes.
+upsTensorDesc_t lifted_desc(const upsTensorDesc_t& d, int extra) {
+  upsTensorDesc_t out = d;
+  out.spatial_dims = d.spatial_dims + extra;
+  for (int a = 0; a < out.spatial_dims; ++a) out.spatial[a] = a < extra ? 1 : d.spatial[a - extra];
+  return out;
+}
+
+HostTensor lifted(const HostTensor& t, int extra) {
+  HostTensor out(lifted_desc(t.desc, extra));
+  out.bytes = t.bytes;
+  return out;
+}
+
+ConvGeometry lifted_conv(const ConvGeometry& g, int extra, std::mt19937_64& rng) {
+  ConvGeometry out = g;
+  out.dims = g.dims + extra;
+  for (int a = out.dims - 1; a >= 0; --a) {
+    if (a >= extra) {
+      const int b = a - extra;
+      out.in[a] = g.in[b], out.k[a] = g.k[b], out.s[a] = g.s[b], out.pb[a] = g.pb[b], out.pe[a] = g.pe[b];
+      out.op[a] = g.op[b], out.dil[a] = g.dil[b];
+    } else {
+      out.in[a] = 1, out.k[a] = 1, out.pb[a] = 0, out.pe[a] = 0, out.op[a] = 0;
+      out.s[a] = uniform_int(rng, 1, 3), out.dil[a] = uniform_int(rng, 1, 3);
+    }
+  }
+  return out;
+}
+
+upsPoolDesc_t lifted_pool(const upsPoolDesc_t& p, int extra, std::mt19937_64& rng) {
+  upsPoolDesc_t out = p;
+  out.spatial_dims = p.spatial_dims + extra;
+  for (int a = out.spatial_dims - 1; a >= 0; --a) {
+    if (a >= extra) {
+      out.kernel[a] = p.kernel[a - extra], out.stride[a] = p.stride[a - extra];
+      out.padding[a] = p.padding[a - extra], out.dilation[a] = p.dilation[a - extra];
+    } else {
+      out.kernel[a] = 1, out.padding[a] = 0;
+      out.stride[a] = uniform_int(rng, 1, 3), out.dilation[a] = uniform_int(rng, 1, 2);
+    }
+  }
+  return out;
+}
+
+::testing::AssertionResult same_result(const HostTensor& high, const HostTensor& low, int extra) {
+  if (!same_shape(high.desc, lifted_desc(low.desc, extra)))
+    return ::testing::AssertionFailure() << "shape " << shape_text(high.desc) << ", expected "
+                                         << shape_text(lifted_desc(low.desc, extra));
+  return tensors_identical(high, lifted(low, extra));
+}
+
+TEST(ReferenceRankProperty, ExtentOneAxesChangeNothing) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 24; ++trial) {
+    const int dims = trial % 2 ? 1 : 2;
+    const upsLayout_t layout = random_layout(rng);
+    const upsDataType_t dtype = trial % 3 == 0 ? UPS_DTYPE_F64 : UPS_DTYPE_F32;
+    for (int extra = 1; dims + extra <= 3; ++extra) {
+      SCOPED_TRACE(std::to_string(dims) + "-D lifted to " + std::to_string(dims + extra) + "-D " + layout_label(layout));
+      // Transposed convolution, with bias.
+      const ConvGeometry g = random_conv(rng, dims);
+      const ConvGeometry gl = lifted_conv(g, extra, rng);
+      SCOPED_TRACE(gl.text());
+      HostTensor x(g.x_desc(dtype, layout)), w(g.w_desc(dtype, layout)),
+          bias(make_desc(dtype, UPS_LAYOUT_CHANNELS_FIRST, 1, g.cout, {1}));
+      x.fill_random(rng);
+      w.fill_random(rng);
+      bias.fill_random(rng);
+      EXPECT_TRUE(same_result(run_conv(h.get(), gl.desc(), lifted(x, extra), lifted(w, extra), &bias),
+                              run_conv(h.get(), g.desc(), x, w, &bias), extra))
+          << "conv_transpose";
+      // Unpooling (scale 1 on the extra axes).
+      std::vector<int64_t> extent, scale, scale_lifted(static_cast<size_t>(extra), 1), kernel;
+      for (int a = 0; a < dims; ++a) {
+        extent.push_back(uniform_int(rng, 2, 6));
+        scale.push_back(uniform_int(rng, 1, 3));
+        kernel.push_back(uniform_int(rng, 1, 3));
+      }
+      scale_lifted.insert(scale_lifted.end(), scale.begin(), scale.end());
+      HostTensor u(make_desc(dtype, layout, uniform_int(rng, 1, 2), uniform_int(rng, 1, 4), extent));
+      SCOPED_TRACE(shape_text(u.desc));
+      u.fill_random(rng, -3, 3, /*integers=*/true);
+      for (upsUnpoolMode_t mode : {UPS_UNPOOL_NEAREST, UPS_UNPOOL_BED_OF_NAILS})
+        EXPECT_TRUE(same_result(run_unpool(h.get(), unpool_desc(mode, scale_lifted), lifted(u, extra)),
+                                run_unpool(h.get(), unpool_desc(mode, scale), u), extra))
+            << "unpool mode " << mode;
+      // Max-pool and max-unpool (stride 1, padding: overlapping windows, ties).
+      std::vector<int64_t> ones(kernel.size(), 1), padding;
+      for (int64_t k : kernel) padding.push_back(k / 2);
+      const upsPoolDesc_t pool = pool_desc(kernel, ones, padding);
+      const upsPoolDesc_t pool_l = lifted_pool(pool, extra, rng);
+      SCOPED_TRACE(pool_text(pool_l));
+      const Pooled low = run_max_pool(h.get(), pool, u);
+      const Pooled high = run_max_pool(h.get(), pool_l, lifted(u, extra));
+      EXPECT_TRUE(same_result(high.y, low.y, extra)) << "max-pool values";
+      EXPECT_TRUE(same_result(high.indices, low.indices, extra)) << "max-pool indices";
+      EXPECT_TRUE(same_result(run_max_unpool(h.get(), pool_l, high.y, high.indices),
+                              run_max_unpool(h.get(), pool, low.y, low.indices), extra))
+          << "max-unpool";
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dtypes: each narrow dtype (f32, f16, bf16) against f64 on the same problem. The inputs are
+// rounded to the narrow dtype first and the f64 run takes the rounded values, so the only
+// difference left is the op's own rounding: none for the data-movement ops and max-pool
+// (compared exactly, indices included), one final rounding for the transposed convolution
+// (compared with tolerance(dtype)).
+// ---------------------------------------------------------------------------------------------
+TEST(ReferenceDtypeProperty, NarrowDtypesMatchF64) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 12; ++trial) {
+    const int dims = static_cast<int>(uniform_int(rng, 1, 3));
+    const upsLayout_t layout = random_layout(rng);
+    const ConvGeometry g = random_conv(rng, dims);
+    HostTensor x(g.x_desc(UPS_DTYPE_F64, layout)), w(g.w_desc(UPS_DTYPE_F64, layout)),
+        bias(make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_FIRST, 1, g.cout, {1}));
+    x.fill_random(rng);
+    w.fill_random(rng);
+    bias.fill_random(rng);
+    std::vector<int64_t> extent, scale, kernel;
+    for (int a = 0; a < dims; ++a) {
+      extent.push_back(uniform_int(rng, 2, dims == 3 ? 4 : 6));
+      scale.push_back(uniform_int(rng, 1, 3));
+      kernel.push_back(uniform_int(rng, 2, 3));
+    }
+    HostTensor u(make_desc(UPS_DTYPE_F64, layout, uniform_int(rng, 1, 2), uniform_int(rng, 1, 4), extent));
+    u.fill_random(rng, -100, 100);
+    std::vector<int64_t> ones(kernel.size(), 1), padding;
+    for (int64_t k : kernel) padding.push_back(k / 2);
+    const upsPoolDesc_t pool = pool_desc(kernel, ones, padding);
+
+    for (upsDataType_t dtype : kNarrowDtypes) {
+      SCOPED_TRACE(std::string(dtype_label(dtype)) + " " + g.text() + " " + layout_label(layout) + "; unpool/pool " +
+                   shape_text(u.desc) + " " + pool_text(pool));
+      const auto narrow = [&](const HostTensor& t) { return converted(t, dtype, t.desc.layout); };
+      const auto rounded = [&](const HostTensor& t) { return converted(narrow(t), UPS_DTYPE_F64, t.desc.layout); };
+      const HostTensor bias_n = narrow(bias), bias_r = rounded(bias);
+      const HostTensor y_n = run_conv(h.get(), g.desc(), narrow(x), narrow(w), &bias_n);
+      const HostTensor y_r = run_conv(h.get(), g.desc(), rounded(x), rounded(w), &bias_r);
+      EXPECT_EQ(y_n.desc.dtype, dtype);
+      EXPECT_TRUE(tensors_close(y_n, y_r, tolerance(dtype))) << "conv_transpose";
+
+      const HostTensor u_n = narrow(u), u_r = rounded(u);
+      for (upsUnpoolMode_t mode : {UPS_UNPOOL_NEAREST, UPS_UNPOOL_BED_OF_NAILS})
+        EXPECT_TRUE(logically_identical(run_unpool(h.get(), unpool_desc(mode, scale), u_n),
+                                        run_unpool(h.get(), unpool_desc(mode, scale), u_r)))
+            << "unpool mode " << mode;
+      const Pooled p_n = run_max_pool(h.get(), pool, u_n), p_r = run_max_pool(h.get(), pool, u_r);
+      EXPECT_EQ(p_n.y.desc.dtype, dtype);
+      EXPECT_TRUE(logically_identical(p_n.y, p_r.y)) << "max-pool values";
+      EXPECT_TRUE(tensors_identical(p_n.indices, p_r.indices)) << "max-pool indices";
+      EXPECT_TRUE(logically_identical(run_max_unpool(h.get(), pool, p_n.y, p_n.indices),
+                                      run_max_unpool(h.get(), pool, p_r.y, p_r.indices)))
+          << "max-unpool";
+    }
+  }
+}
+
+
+// =============================================================================================
+// 3. Output shapes
+// =============================================================================================
+// Transposed convolution, one axis per row: PyTorch's ConvTranspose output
+//   (in-1)*stride - pad_begin - pad_end + dilation*(kernel-1) + output_padding + 1
+// for layers of real generative models and for the corners of the rules (PyTorch takes one
+// symmetric padding; the asymmetric rows follow the same formula per side). Each row runs as
+// the W axis of a 1-D, 2-D and 3-D problem (the other axes 1x1 with kernel 1).
+struct ConvShapeCase {
+  const char* what;
+  int64_t in, kernel, stride, pad_begin, pad_end, output_padding, dilation, out;
+};
+
+const ConvShapeCase kConvShapes[] = {
+    {"DCGAN 4->8 k4 s2 p1", 4, 4, 2, 1, 1, 0, 1, 8},
+    {"DCGAN 8->16 k4 s2 p1", 8, 4, 2, 1, 1, 0, 1, 16},
+    {"DCGAN 32->64 k4 s2 p1", 32, 4, 2, 1, 1, 0, 1, 64},
+    {"DCGAN 1->4 k4 s1 p0 (project z)", 1, 4, 1, 0, 0, 0, 1, 4},
+    {"VAE decoder 128->256 k3 s2 p1 op1", 128, 3, 2, 1, 1, 1, 1, 256},
+    {"VAE decoder 7->14 k3 s2 p1 op1", 7, 3, 2, 1, 1, 1, 1, 14},
+    {"k3 s2 p1 without output_padding 7->13", 7, 3, 2, 1, 1, 0, 1, 13},
+    {"HiFi-GAN 32->256 k16 s8 p4", 32, 16, 8, 4, 4, 0, 1, 256},
+    {"HiFi-GAN 256->2048 k16 s8 p4", 256, 16, 8, 4, 4, 0, 1, 2048},
+    {"HiFi-GAN 2048->4096 k4 s2 p1", 2048, 4, 2, 1, 1, 0, 1, 4096},
+    {"MelGAN 4096->8192 k4 s2 p1", 4096, 4, 2, 1, 1, 0, 1, 8192},
+    {"EnCodec-like 50->255 k10 s5", 50, 10, 5, 0, 0, 0, 1, 255},
+    {"3-D U-Net 64->128 k2 s2", 64, 2, 2, 0, 0, 0, 1, 128},
+    {"U-Net 28->56 k2 s2", 28, 2, 2, 0, 0, 0, 1, 56},
+    {"3-D k3 s2 p1 op1 8->16", 8, 3, 2, 1, 1, 1, 1, 16},
+    {"StyleGAN2 128->257 k3 s2 p0", 128, 3, 2, 0, 0, 0, 1, 257},
+    {"StyleGAN2 4->9 k3 s2 p0", 4, 3, 2, 0, 0, 0, 1, 9},
+    {"dilation 2 k3 s1 5->9", 5, 3, 1, 0, 0, 0, 2, 9},
+    {"output_padding < dilation, >= stride: s1 d2 op1 5->10", 5, 3, 1, 0, 0, 1, 2, 10},
+    {"dilation 4 s1 op3 3->10", 3, 2, 1, 0, 0, 3, 4, 10},
+    {"dilation 3 s2 p2 6->13", 6, 3, 2, 2, 2, 0, 3, 13},
+    {"dilation 2 s2 p2 op1 4->8", 4, 3, 2, 2, 2, 1, 2, 8},
+    {"kernel 1 stride 1 7->7", 7, 1, 1, 0, 0, 0, 1, 7},
+    {"kernel 1 stride 2 7->13", 7, 1, 2, 0, 0, 0, 1, 13},
+    {"stride > kernel 5->14 k2 s3", 5, 2, 3, 0, 0, 0, 1, 14},
+    {"stride 3 op2 5->15 k3 p1", 5, 3, 3, 1, 1, 2, 1, 15},
+    {"same-size k5 s1 p2 10->10", 10, 5, 1, 2, 2, 0, 1, 10},
+    {"same-size k7 s1 p3 10->10", 10, 7, 1, 3, 3, 0, 1, 10},
+    {"k4 s4 16->64", 16, 4, 4, 0, 0, 0, 1, 64},
+    {"input 1 k5 s2 p2 -> 1", 1, 5, 2, 2, 2, 0, 1, 1},
+    {"large 1000->2000 k4 s2 p1", 1000, 4, 2, 1, 1, 0, 1, 2000},
+    {"asymmetric 4->8 k3 s2 pad 0/1", 4, 3, 2, 0, 1, 0, 1, 8},
+    {"asymmetric 4->7 k3 s2 pad 2/0", 4, 3, 2, 2, 0, 0, 1, 7},
+};
+
+TEST(ReferenceShapes, ConvTransposeOutputDescMatchesPyTorch) {
+  for (const ConvShapeCase& row : kConvShapes)
+    for (int dims = 1; dims <= 3; ++dims) {
+      SCOPED_TRACE(std::string(row.what) + ", " + std::to_string(dims) + "-D");
+      const int w_axis = dims - 1;
+      upsConvTransposeDesc_t conv;
+      UPS_ASSERT_OK(upsConvTransposeDescInit(&conv, dims));
+      conv.stride[w_axis] = row.stride;
+      conv.pad_begin[w_axis] = row.pad_begin;
+      conv.pad_end[w_axis] = row.pad_end;
+      conv.output_padding[w_axis] = row.output_padding;
+      conv.dilation[w_axis] = row.dilation;
+      conv.groups = 2;
+      std::vector<int64_t> in(static_cast<size_t>(dims), 1), k(static_cast<size_t>(dims), 1);
+      in.back() = row.in;
+      k.back() = row.kernel;
+      for (upsLayout_t layout : kLayouts) {
+        const upsTensorDesc_t x = make_desc(UPS_DTYPE_F16, layout, 3, 4, in);
+        const upsTensorDesc_t w = make_desc(UPS_DTYPE_F16, layout, 4, 5, k);
+        upsTensorDesc_t y;
+        UPS_ASSERT_OK(upsConvTransposeOutputDesc(&conv, &x, &w, &y));
+        std::vector<int64_t> out(static_cast<size_t>(dims), 1);
+        out.back() = row.out;
+        // N from x, C_out = (C_out/groups) * groups, dtype and layout from x.
+        EXPECT_TRUE(same_shape(y, make_desc(UPS_DTYPE_F16, layout, 3, 10, out)));
+      }
+    }
+}
+
+// Two axes at once (each axis keeps its own parameters), and the empty batch.
+TEST(ReferenceShapes, ConvTransposeMultiAxisAndEmptyBatch) {
+  upsConvTransposeDesc_t conv = conv_desc(3, {2, 1, 8}, {0, 1, 4}, {0, 1, 4}, {1, 0, 0}, {1, 2, 1});
+  const upsTensorDesc_t x = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 0, 6, {3, 5, 32});
+  const upsTensorDesc_t w = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 6, 7, {3, 3, 16});
+  upsTensorDesc_t y;
+  UPS_ASSERT_OK(upsConvTransposeOutputDesc(&conv, &x, &w, &y));
+  // D: 2*2 + 2 + 1 + 1 = 8;  H: 4 - 2 + 4 + 1 = 7;  W: 31*8 - 8 + 15 + 1 = 256.
+  EXPECT_TRUE(same_shape(y, make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 0, 7, {8, 7, 256})));
+}
+
+// Max-pool: PyTorch's pooling_output_shape,
+//   out = floor_or_ceil((in + 2*pad - dilation*(kernel-1) - 1) / stride) + 1,
+//   ceil mode: if (out-1)*stride >= in + pad, out -= 1.
+struct PoolShapeCase {
+  const char* what;
+  int64_t in, kernel, stride, padding, dilation;
+  int64_t floor_out, ceil_out;
+};
+
+const PoolShapeCase kPoolShapes[] = {
+    {"in 5 k2 s2: floor((5-2)/2)+1 = 2, ceil 3", 5, 2, 2, 0, 1, 2, 3},
+    {"in 6 k3 s2 p1: floor(5/2)+1 = 3, ceil 4 (last window starts at 5 < 6+1)", 6, 3, 2, 1, 1, 3, 4},
+    {"in 5 k2 s2 p1: ceil gives 4, but window 3 starts at 6 >= 5+1: 3", 5, 2, 2, 1, 1, 3, 3},
+    {"in 3 k3 s3 p1: floor 1, ceil 2 (start 3 < 3+1)", 3, 3, 3, 1, 1, 1, 2},
+    {"in 4 k2 s2 (exact)", 4, 2, 2, 0, 1, 2, 2},
+    {"ResNet stem 112 k3 s2 p1 -> 56", 112, 3, 2, 1, 1, 56, 57},
+    {"SegNet 360 k2 s2 -> 180", 360, 2, 2, 0, 1, 180, 180},
+    {"SegNet 45 k2 s2 -> 22 / 23", 45, 2, 2, 0, 1, 22, 23},
+    {"dilation 2: 10 k3 s1 -> 6", 10, 3, 1, 0, 2, 6, 6},
+    {"dilation 3 s2 p1: 10 k3 -> floor(5/2)+1 = 3, ceil 4", 10, 3, 2, 1, 3, 3, 4},
+    {"dilation 2 s3: 10 k2 -> floor(7/3)+1 = 3, ceil 4", 10, 2, 3, 0, 2, 3, 4},
+    {"dilation 2 s3: 9 k2 -> 6/3+1 = 3 either way", 9, 2, 3, 0, 2, 3, 3},
+    {"kernel 1 stride 1: 7 -> 7", 7, 1, 1, 0, 1, 7, 7},
+    {"stride > kernel: 10 k2 s3 -> 3, ceil 4", 10, 2, 3, 0, 1, 3, 4},
+    {"window == input: 4 k4 -> 1", 4, 4, 4, 0, 1, 1, 1},
+};
+
+TEST(ReferenceShapes, MaxPoolOutputDescMatchesPyTorch) {
+  for (const PoolShapeCase& row : kPoolShapes)
+    for (int dims = 1; dims <= 3; ++dims)
+      for (int ceil_mode = 0; ceil_mode <= 1; ++ceil_mode) {
+        SCOPED_TRACE(std::string(row.what) + ", " + std::to_string(dims) + "-D" + (ceil_mode ? " ceil" : " floor"));
+        std::vector<int64_t> kernel(static_cast<size_t>(dims), 1), stride(static_cast<size_t>(dims), 1),
+            padding(static_cast<size_t>(dims), 0), dilation(static_cast<size_t>(dims), 1),
+            in(static_cast<size_t>(dims), 3), out(static_cast<size_t>(dims), 3);
+        kernel.back() = row.kernel, stride.back() = row.stride, padding.back() = row.padding;
+        dilation.back() = row.dilation, in.back() = row.in;
+        out.back() = ceil_mode ? row.ceil_out : row.floor_out;
+        const upsPoolDesc_t pool = pool_desc(kernel, stride, padding, dilation, ceil_mode != 0);
+        const upsTensorDesc_t x = make_desc(UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, 2, 3, in);
+        upsTensorDesc_t y, indices;
+        UPS_ASSERT_OK(upsMaxPoolOutputDesc(&pool, &x, &y, &indices));
+        EXPECT_TRUE(same_shape(y, make_desc(UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, 2, 3, out)));
+        EXPECT_TRUE(same_shape(indices, make_desc(UPS_DTYPE_I64, UPS_LAYOUT_CHANNELS_LAST, 2, 3, out)));
+      }
+  // A window larger than the padded input has no output: BAD_PARAMETER, naming the pool desc.
+  const upsPoolDesc_t pool = pool_desc({3}, {1});
+  const upsTensorDesc_t x = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {2});
+  upsTensorDesc_t y;
+  EXPECT_EQ(upsMaxPoolOutputDesc(&pool, &x, &y, nullptr), UPS_STATUS_BAD_PARAMETER);
+  EXPECT_NE(std::string(upsGetLastErrorString()).find("pool"), std::string::npos) << upsGetLastErrorString();
+}
+
+// Max-unpool: default (in-1)*stride - 2*pad + kernel per axis; an explicit output size must lie
+// strictly within one stride of it (PyTorch's MaxUnpool output_size rule).
+TEST(ReferenceShapes, MaxUnpoolOutputDescDefaultAndExplicit) {
+  struct Row {
+    std::vector<int64_t> in, kernel, stride, padding, out;
+  };
+  const Row defaults[] = {
+      {{2}, {2}, {2}, {0}, {4}},                     // SegNet k2 s2
+      {{3}, {3}, {2}, {1}, {5}},                     // 2*2 - 2 + 3
+      {{4, 5}, {2, 3}, {2, 3}, {0, 1}, {8, 13}},     // 6 + 2;  12 - 2 + 3
+      {{2, 2, 3}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}, {4, 4, 6}},
+      {{3}, {2}, {1}, {0}, {4}},                     // stride 1
+      {{7}, {4}, {3}, {2}, {18}},                    // 18 - 4 + 4
+  };
+  for (const Row& row : defaults) {
+    const upsPoolDesc_t pool = pool_desc(row.kernel, row.stride, row.padding);
+    SCOPED_TRACE(pool_text(pool));
+    const upsTensorDesc_t x = make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_FIRST, 2, 3, row.in);
+    upsTensorDesc_t y;
+    UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x, nullptr, &y));
+    EXPECT_TRUE(same_shape(y, make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_FIRST, 2, 3, row.out)));
+  }
+  // Explicit sizes for in 2, k2, s2 (default 4): 3, 4, 5 valid; 2 and 6 (one stride away) not.
+  const upsPoolDesc_t pool = pool_desc({2, 2});
+  const upsTensorDesc_t x = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 1, 2, {2, 2});
+  for (int64_t size : {3, 4, 5}) {
+    const int64_t output_size[2] = {size, 4};
+    upsTensorDesc_t y;
+    UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x, output_size, &y));
+    EXPECT_TRUE(same_shape(y, make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 1, 2, {size, 4})));
+  }
+  for (int64_t size : {2, 6, 0, -1}) {
+    const int64_t output_size[2] = {4, size};
+    upsTensorDesc_t y = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 9, 9, {9, 9});
+    const upsTensorDesc_t before = y;
+    EXPECT_EQ(upsMaxUnpoolOutputDesc(&pool, &x, output_size, &y), UPS_STATUS_BAD_PARAMETER) << "size " << size;
+    EXPECT_NE(std::string(upsGetLastErrorString()).find("output_size"), std::string::npos) << upsGetLastErrorString();
+    EXPECT_EQ(std::memcmp(&y, &before, sizeof y), 0) << "a rejected call wrote the descriptor";
+  }
+}
+
+// Unpooling: in * scale per axis; N, C, dtype and layout from x.
+TEST(ReferenceShapes, UnpoolOutputDesc) {
+  struct Row {
+    std::vector<int64_t> in, scale, out;
+  };
+  const Row rows[] = {
+      {{7}, {3}, {21}}, {{3, 5}, {2, 3}, {6, 15}}, {{32, 32}, {2, 2}, {64, 64}}, {{2, 3, 4}, {1, 2, 3}, {2, 6, 12}},
+      {{1}, {1}, {1}},
+  };
+  for (const Row& row : rows)
+    for (upsUnpoolMode_t mode : {UPS_UNPOOL_NEAREST, UPS_UNPOOL_BED_OF_NAILS}) {
+      const upsTensorDesc_t x = make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 2, 5, row.in);
+      const upsUnpoolDesc_t desc = unpool_desc(mode, row.scale);
+      upsTensorDesc_t y;
+      UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &x, &y));
+      EXPECT_TRUE(same_shape(y, make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 2, 5, row.out)));
+    }
+}
+
 }  // namespace
 }  // namespace upsample::test

@@ -1132,3 +1132,50 @@ TEST(Emulation, FiberStacksAreReused) {
 }
 
 }  // namespace
+
+// ---- What the emulated suite relies on to catch kernel bugs ------------------------------------
+
+// Writes out[i] = i for every i < n except `skipped`: a kernel with a forgotten element.
+__global__ void write_all_but_one(float* out, int n, int skipped) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i < n && i != skipped) out[i] = static_cast<float>(i);
+}
+
+// The suites poison outputs with NaN before a kernel runs (tests/test_util.h): an element the
+// kernel never writes stays NaN, and NaN never passes a comparison.
+TEST(Emulation, PoisonedOutputRevealsAnUnwrittenElement) {
+  constexpr int n = 1000, skipped = 617;
+  DeviceBuffer<float> out(n);
+  ASSERT_EQ(cudaSuccess, cudaMemset(out.get(), 0xFF, n * sizeof(float)));  // all-ones bits: NaN
+  ASSERT_EQ(cudaSuccess, launch_kernel(write_all_but_one, dim3(4), dim3(256), 0, nullptr, out.get(), n, skipped));
+  const std::vector<float> host = out.download();
+  for (int i = 0; i < n; ++i) {
+    if (i == skipped)
+      EXPECT_TRUE(host[static_cast<size_t>(i)] != host[static_cast<size_t>(i)]) << "the unwritten element must stay NaN";
+    else
+      EXPECT_EQ(static_cast<float>(i), host[static_cast<size_t>(i)]);
+  }
+}
+
+__global__ void write_one_past_the_end(float* out, int n) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i <= n) out[i] = 1.0f;  // the bug: <= instead of <
+}
+
+// Device memory is host memory under the emulation, so AddressSanitizer sees a kernel's
+// out-of-bounds write as it happens and names the kernel's line. The `sanitize` workflow runs the
+// emulated suite that way; a plain build has no sanitizer to catch it, so the test skips there.
+TEST(Emulation, OutOfBoundsWriteIsCaughtByAddressSanitizer) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        float* out = nullptr;
+        cudaMalloc(reinterpret_cast<void**>(&out), 100 * sizeof(float));
+        launch_kernel(write_one_past_the_end, dim3(1), dim3(128), 0, nullptr, out, 100);
+      },
+      "AddressSanitizer: heap-buffer-overflow");
+#else
+  GTEST_SKIP() << "built without AddressSanitizer: `cmake --workflow --preset sanitize` runs this check";
+#endif
+}

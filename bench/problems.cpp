@@ -1,0 +1,219 @@
+#include "problems.h"
+
+#include <algorithm>
+
+namespace upsample::bench {
+namespace {
+
+struct ImplName {
+  Impl impl;
+  const char* name;
+};
+constexpr ImplName kImplNames[] = {{Impl::kGather, "gather"},         {Impl::kScatterAtomic, "scatter_atomic"},
+                                   {Impl::kCuda, "cuda"},             {Impl::kCudnn, "cudnn"},
+                                   {Impl::kCudnnTf32, "cudnn_tf32"},  {Impl::kReference, "reference"}};
+
+bool set_error(std::string* error, const std::string& what) {
+  *error = what + ": " + upsGetLastErrorString();
+  return false;
+}
+
+// Pairs (i, k) on one axis with 0 <= i*stride - pad + k*dilation < out: the taps that land inside
+// the output (NOTE [ Useful work ]).
+int64_t taps_in_range(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, int64_t out) {
+  int64_t count = 0;
+  for (int64_t k = 0; k < kernel; ++k) {
+    // i*stride >= pad - k*dilation  and  i*stride < out + pad - k*dilation, with 0 <= i < in.
+    const int64_t low = pad - k * dilation, high = out + pad - k * dilation;  // [low, high) for i*stride
+    const int64_t first = low <= 0 ? 0 : (low + stride - 1) / stride;
+    const int64_t last = high <= 0 ? -1 : std::min(in - 1, (high - 1) / stride);
+    if (last >= first) count += last - first + 1;
+  }
+  return count;
+}
+
+}  // namespace
+
+const char* impl_name(Impl impl) {
+  for (const ImplName& entry : kImplNames)
+    if (entry.impl == impl) return entry.name;
+  return "?";
+}
+
+bool parse_impl(const std::string& text, Impl* impl) {
+  for (const ImplName& entry : kImplNames)
+    if (text == entry.name) {
+      *impl = entry.impl;
+      return true;
+    }
+  return false;
+}
+
+bool is_cudnn(Impl impl) { return impl == Impl::kCudnn || impl == Impl::kCudnnTf32; }
+
+std::vector<Impl> gpu_impls_for(Op op, upsDataType_t dtype) {
+  if (op != Op::kConvTranspose) return {Impl::kCuda};
+  std::vector<Impl> impls = {Impl::kGather, Impl::kScatterAtomic, Impl::kCudnn};
+  // TF32 is a way to compute fp32 data; f16/bf16 rows already let cuDNN use tensor cores.
+  if (dtype == UPS_DTYPE_F32) impls.push_back(Impl::kCudnnTf32);
+  return impls;
+}
+
+const char* dtype_name(upsDataType_t dtype) {
+  switch (dtype) {
+    case UPS_DTYPE_F32: return "f32";
+    case UPS_DTYPE_F16: return "f16";
+    case UPS_DTYPE_BF16: return "bf16";
+    case UPS_DTYPE_F64: return "f64";
+    case UPS_DTYPE_I64: return "i64";
+  }
+  return "?";
+}
+
+bool parse_dtype(const std::string& text, upsDataType_t* dtype) {
+  for (upsDataType_t d : {UPS_DTYPE_F32, UPS_DTYPE_F16, UPS_DTYPE_BF16})
+    if (text == dtype_name(d)) {
+      *dtype = d;
+      return true;
+    }
+  return false;
+}
+
+const char* layout_name(upsLayout_t layout) { return layout == UPS_LAYOUT_CHANNELS_LAST ? "nhwc" : "nchw"; }
+
+bool parse_layout(const std::string& text, upsLayout_t* layout) {
+  if (text == "nchw" || text == "channels_first") {
+    *layout = UPS_LAYOUT_CHANNELS_FIRST;
+    return true;
+  }
+  if (text == "nhwc" || text == "channels_last") {
+    *layout = UPS_LAYOUT_CHANNELS_LAST;
+    return true;
+  }
+  return false;
+}
+
+int64_t dtype_bytes(upsDataType_t dtype) {
+  switch (dtype) {
+    case UPS_DTYPE_F16:
+    case UPS_DTYPE_BF16: return 2;
+    case UPS_DTYPE_F32: return 4;
+    case UPS_DTYPE_F64:
+    case UPS_DTYPE_I64: return 8;
+  }
+  return 0;
+}
+
+int64_t element_count(const upsTensorDesc_t& desc) {
+  int64_t count = 0;
+  return upsTensorDescElementCount(&desc, &count) == UPS_STATUS_SUCCESS ? count : 0;
+}
+
+int64_t byte_count(const upsTensorDesc_t& desc) {
+  int64_t bytes = 0;
+  return upsTensorDescByteSize(&desc, &bytes) == UPS_STATUS_SUCCESS ? bytes : 0;
+}
+
+bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescriptors* d, std::string* error) {
+  const Shape& s = problem.shape;
+  *d = OpDescriptors{};
+  if (upsTensorDescInit(&d->x, problem.dtype, problem.layout, s.dims, s.n, s.c, s.in.data()) != UPS_STATUS_SUCCESS)
+    return set_error(error, "input");
+  switch (s.op) {
+    case Op::kConvTranspose: {
+      if (upsTensorDescInit(&d->w, problem.dtype, problem.layout, s.dims, s.c, s.groups > 0 ? s.cout / s.groups : 0,
+                            s.kernel.data()) != UPS_STATUS_SUCCESS)
+        return set_error(error, "weight");
+      if (s.groups <= 0 || s.cout % s.groups != 0) {
+        *error = "groups: " + std::to_string(s.groups) + " does not divide cout = " + std::to_string(s.cout);
+        return false;
+      }
+      upsConvTransposeDescInit(&d->conv, s.dims);
+      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) {
+        d->conv.stride[a] = s.stride[a];
+        d->conv.pad_begin[a] = d->conv.pad_end[a] = s.pad[a];
+        d->conv.output_padding[a] = s.output_padding[a];
+        d->conv.dilation[a] = s.dilation[a];
+      }
+      d->conv.groups = s.groups;
+      d->conv.algorithm = algorithm;
+      if (upsConvTransposeOutputDesc(&d->conv, &d->x, &d->w, &d->y) != UPS_STATUS_SUCCESS)
+        return set_error(error, "transposed convolution");
+      return true;
+    }
+    case Op::kNearest:
+    case Op::kBedOfNails: {
+      d->unpool.mode = s.op == Op::kNearest ? UPS_UNPOOL_NEAREST : UPS_UNPOOL_BED_OF_NAILS;
+      d->unpool.spatial_dims = s.dims;
+      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) d->unpool.scale[a] = s.stride[a];
+      if (upsUnpoolOutputDesc(&d->unpool, &d->x, &d->y) != UPS_STATUS_SUCCESS) return set_error(error, "unpooling");
+      return true;
+    }
+    case Op::kMaxUnpool: {
+      d->pool.spatial_dims = s.dims;
+      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) {
+        d->pool.kernel[a] = d->pool.stride[a] = s.stride[a];
+        d->pool.dilation[a] = 1;
+      }
+      if (upsMaxUnpoolOutputDesc(&d->pool, &d->x, nullptr, &d->y) != UPS_STATUS_SUCCESS)
+        return set_error(error, "max-unpooling");
+      d->indices = d->x;
+      d->indices.dtype = UPS_DTYPE_I64;
+      return true;
+    }
+  }
+  *error = "unknown op";
+  return false;
+}
+
+Work count_work(const Problem& problem) {
+  const Shape& s = problem.shape;
+  OpDescriptors d;
+  std::string error;
+  Work work;
+  if (!build_descriptors(problem, UPS_ALGO_GATHER, &d, &error)) return work;
+  work.bytes = static_cast<double>(byte_count(d.x) + byte_count(d.y));
+  if (s.op == Op::kMaxUnpool) work.bytes += static_cast<double>(byte_count(d.indices));
+  if (s.op == Op::kConvTranspose) {
+    work.bytes += static_cast<double>(byte_count(d.w));
+    double macs = static_cast<double>(s.n) * static_cast<double>(s.c) * static_cast<double>(s.cout / s.groups);
+    for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a)
+      macs *= static_cast<double>(taps_in_range(s.in[a], s.kernel[a], s.stride[a], s.pad[a], s.dilation[a], d.y.spatial[a]));
+    work.flops = 2 * macs;
+  }
+  return work;
+}
+
+Shape reduce_shape(const Shape& shape, const ReduceLimits& limits) {
+  Shape s = shape;
+  s.n = std::min(s.n, limits.max_batch);
+  const int64_t groups = std::max<int64_t>(1, s.groups);
+  const int64_t cin_per_group = std::min(s.c / groups, limits.max_channels_per_group);
+  const int64_t cout_per_group = std::min(s.cout / groups, limits.max_channels_per_group);
+  s.groups = std::min(groups, limits.max_groups);
+  s.c = cin_per_group * s.groups;
+  s.cout = s.op == Op::kConvTranspose ? cout_per_group * s.groups : s.c;
+
+  auto output_elements = [](const Shape& t) {
+    const Extents out = t.out();
+    int64_t count = t.n * t.cout;
+    for (size_t a = 0; a < static_cast<size_t>(t.dims); ++a) count *= out[a];
+    return count;
+  };
+  while (output_elements(s) > limits.max_output_elements) {
+    // Halve the largest input axis whose output stays non-empty.
+    constexpr size_t kNone = 3;
+    size_t best = kNone;
+    for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) {
+      Shape trial = s;
+      trial.in[a] = (s.in[a] + 1) / 2;
+      if (s.in[a] <= 1 || trial.out()[a] < 1) continue;
+      if (best == kNone || s.in[a] > s.in[best]) best = a;
+    }
+    if (best == kNone) break;
+    s.in[best] = (s.in[best] + 1) / 2;
+  }
+  return s;
+}
+
+}  // namespace upsample::bench
