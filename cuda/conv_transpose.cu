@@ -17,12 +17,14 @@ namespace upsample::cuda {
 namespace {
 
 constexpr int kThreadsPerBlock = 256;
-// Positions per tiled block: 128 threads, each with TileCo accumulators, keep several blocks
-// resident per SM with room for the staged tiles.
+// Threads per tiled block (output positions x channel groups): 128 threads, each with TileCo
+// accumulators, keep several blocks resident per SM with room for the staged tiles.
 constexpr int kTiledPositions = 128;
-// Shared memory the tiled kernel plans for: the default dynamic limit on every architecture, so
-// no opt-in attribute is needed and several blocks fit per SM.
-constexpr int64_t kTiledSharedBytes = 48 * 1024;
+// Dynamic shared memory the tiled kernel plans for. A block may use 48 KiB in all (static plus
+// dynamic) without an opt-in attribute on every architecture; the kernel's static tap tables take
+// under 1 KiB of that, and 2 KiB are left for them. Staying under the default limit also keeps
+// several blocks resident per SM.
+constexpr int64_t kTiledSharedBytes = 48 * 1024 - 2 * 1024;
 
 template <typename IndexT>
 ConvTransposeGeometry<IndexT> make_geometry(const detail::ConvTransposeProblem& problem) {
@@ -141,15 +143,27 @@ bool plan_gather_tiled(const detail::ConvTransposeProblem& problem, int tile_co,
     plan->max_input_box[a] = plan->tile[a] + static_cast<int>(((k - 1) * dil) / s);
     plan->tiles[a] = static_cast<int>((q_extent + plan->tile[a] - 1) / plan->tile[a]);
   }
+  // A box smaller than kTiledPositions leaves room for several output-channel groups per block.
+  const int64_t positions = int64_t{plan->tile[0]} * plan->tile[1] * plan->tile[2];
+  const int64_t channel_tiles = (problem.out_channels_per_group() + tile_co - 1) / tile_co;
+  int64_t co_groups = std::max<int64_t>(1, std::min<int64_t>(kTiledPositions / positions, channel_tiles));
   const int64_t box_volume =
       int64_t{plan->max_input_box[0]} * plan->max_input_box[1] * plan->max_input_box[2];
   const int64_t taps = int64_t{plan->max_taps[0]} * plan->max_taps[1] * plan->max_taps[2];
-  const int64_t per_channel_bytes = (box_volume + taps * tile_co) * accum_bytes;
-  int64_t chunk = std::min<int64_t>(cin_per_group, 32);
-  while (chunk > 1 && chunk * per_channel_bytes > kTiledSharedBytes) chunk /= 2;
-  if (chunk * per_channel_bytes > kTiledSharedBytes) return false;
+  // Fit the staged tiles: fewer input channels per chunk first, then fewer channel groups.
+  int64_t chunk = 0;
+  for (;;) {
+    const int64_t per_channel_bytes = (box_volume + taps * tile_co * co_groups) * accum_bytes;
+    chunk = std::min<int64_t>(cin_per_group, 32);
+    while (chunk > 1 && chunk * per_channel_bytes > kTiledSharedBytes) chunk /= 2;
+    if (chunk * per_channel_bytes <= kTiledSharedBytes) break;
+    if (co_groups == 1) return false;
+    co_groups /= 2;
+  }
+  plan->co_groups = static_cast<int>(co_groups);
+  const int64_t co_span = int64_t{tile_co} * co_groups;
   plan->cin_chunk = static_cast<int>(chunk);
-  plan->co_tiles = static_cast<int>((problem.out_channels_per_group() + tile_co - 1) / tile_co);
+  plan->co_tiles = static_cast<int>((problem.out_channels_per_group() + co_span - 1) / co_span);
   // Work units: n x groups x co tiles x phases x boxes; must fit the kernel's int decoding.
   const int64_t phases = int64_t{plan->phases[0]} * plan->phases[1] * plan->phases[2];
   const int64_t boxes = int64_t{plan->tiles[0]} * plan->tiles[1] * plan->tiles[2];
@@ -162,10 +176,11 @@ upsStatus_t launch_gather_tiled(const ConvTransposeParams<ElementT, IndexT>& p, 
                                 cudaStream_t stream) {
   using AccumT = typename ElementTraits<ElementT>::AccumT;
   GatherTiledParams<ElementT, IndexT> params{p, plan};
-  const int threads = plan.tile[0] * plan.tile[1] * plan.tile[2];
+  const int threads = plan.tile[0] * plan.tile[1] * plan.tile[2] * plan.co_groups;
   const int64_t box_volume = int64_t{plan.max_input_box[0]} * plan.max_input_box[1] * plan.max_input_box[2];
   const int64_t taps = int64_t{plan.max_taps[0]} * plan.max_taps[1] * plan.max_taps[2];
-  const size_t shared_bytes = static_cast<size_t>(plan.cin_chunk * (box_volume + taps * TileCo)) * sizeof(AccumT);
+  const int64_t co_span = int64_t{TileCo} * plan.co_groups;
+  const size_t shared_bytes = static_cast<size_t>(plan.cin_chunk * (box_volume + taps * co_span)) * sizeof(AccumT);
   const int64_t max_grid = int64_t{1} << 20;  // a block-stride loop covers the rest
   const dim3 grid(static_cast<unsigned>(std::min(plan.blocks, max_grid)));
   UPS_CUDA_CHECK(launch_kernel(conv_transpose_gather_tiled_kernel<ElementT, IndexT, TileCo>, grid, dim3(threads),

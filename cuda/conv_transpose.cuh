@@ -12,9 +12,9 @@
 //   workspace (exact float additions, no packed half2 rounding), and a finalize pass converts.
 // - conv_transpose_gather_tiled_kernel (GATHER): output-stationary and deterministic, see
 //   NOTE [ Stride phases ]. A block owns one stride phase, a box of that phase's outputs and a
-//   tile of TileCo output channels of one group; it stages a chunk of input channels' input box
-//   and their weights (only the taps of its phase) in shared memory, and each thread accumulates
-//   its output position for TileCo channels in registers.
+//   tile of output channels of one group; it stages a chunk of input channels' input box and
+//   their weights (only the taps of its phase) in shared memory, and each thread accumulates one
+//   output position for TileCo channels in registers.
 // - conv_transpose_gather_direct_kernel (GATHER): the same sums in the same order, one output
 //   element per thread reading global memory directly. It is the always-applicable path (any
 //   kernel size, any tap count) taken when the tiled kernel's tiles would not fit.
@@ -198,7 +198,8 @@ struct GatherTilePlan {
   int max_input_box[3];  // bound on tile + m_max - m_min per axis: sizes the staged input box
   int max_taps[3];      // bound on taps per phase per axis: sizes the staged weights
   int cin_chunk;        // input channels staged per step
-  int co_tiles;         // tiles of TileCo output channels per group
+  int co_groups;        // thread groups per block, each owning TileCo output channels of the tile
+  int co_tiles;         // tiles of TileCo * co_groups output channels per group
   int64_t blocks;       // total block work units
 };
 
@@ -234,10 +235,16 @@ __global__ void conv_transpose_gather_tiled_kernel(GatherTiledParams<ElementT, I
 
   const int threads = static_cast<int>(blockDim.x);
   const int tid = static_cast<int>(threadIdx.x);
-  // This thread's position in the output box (w fastest).
-  const int t_w = tid % plan.tile[2];
-  const int t_h = (tid / plan.tile[2]) % plan.tile[1];
-  const int t_d = tid / (plan.tile[2] * plan.tile[1]);
+  // blockDim.x = positions x co_groups: a thread owns one position of the output box (w fastest)
+  // and the TileCo output channels of its channel group. Small boxes get several channel groups,
+  // which share the staged input box.
+  const int positions = plan.tile[0] * plan.tile[1] * plan.tile[2];
+  const int position = tid % positions;
+  const int co_group = tid / positions;
+  const int co_span = TileCo * plan.co_groups;  // output channels per block
+  const int t_w = position % plan.tile[2];
+  const int t_h = (position / plan.tile[2]) % plan.tile[1];
+  const int t_d = position / (plan.tile[2] * plan.tile[1]);
 
   for (int64_t block = blockIdx.x; block < plan.blocks; block += gridDim.x) {
     // Decode the block's work unit: (n, group, co tile, phase, box).
@@ -303,13 +310,14 @@ __global__ void conv_transpose_gather_tiled_kernel(GatherTiledParams<ElementT, I
     const bool box_has_work = box_has_outputs && taps > 0;
     const int input_box_volume = input_box[0] * input_box[1] * input_box[2];
     AccumT* x_tile = shared;                                                 // [chunk][box d][box h][box w]
-    AccumT* w_tile = shared + static_cast<int64_t>(plan.cin_chunk) * input_box_volume;  // [chunk][tap][TileCo]
+    AccumT* w_tile = shared + static_cast<int64_t>(plan.cin_chunk) * input_box_volume;  // [chunk][tap][co_span]
 
     AccumT sum[TileCo];
 #pragma unroll
     for (int j = 0; j < TileCo; ++j) sum[j] = 0;
 
-    const IndexT co_base = co_tile * TileCo;
+    const IndexT block_co_base = co_tile * co_span;
+    const IndexT co_base = block_co_base + co_group * TileCo;  // this thread's first output channel
     for (IndexT c0 = 0; box_has_work && c0 < g.cin_per_group; c0 += plan.cin_chunk) {
       const int chunk = static_cast<int>(g.cin_per_group - c0 < plan.cin_chunk ? g.cin_per_group - c0 : plan.cin_chunk);
       // Stage the input box of `chunk` channels, in the order that keeps global reads coalesced.
@@ -335,16 +343,16 @@ __global__ void conv_transpose_gather_tiled_kernel(GatherTiledParams<ElementT, I
           value = Traits::to_accum(p.x[g.input.offset(n, group * g.cin_per_group + c0 + ci_local, id, ih, iw)]);
         x_tile[((ci_local * input_box[0] + ed) * input_box[1] + eh) * input_box[2] + ew] = value;
       }
-      // Stage the weights of this phase's taps for `chunk` input channels and TileCo outputs.
-      const int w_elements = chunk * taps * TileCo;
+      // Stage the weights of this phase's taps for `chunk` input channels and the block's outputs.
+      const int w_elements = chunk * taps * co_span;
       for (int e = tid; e < w_elements; e += threads) {
-        const int co_local = e % TileCo;
-        const int tap = (e / TileCo) % taps;
-        const int ci_local = e / (TileCo * taps);
+        const int co_local = e % co_span;
+        const int tap = (e / co_span) % taps;
+        const int ci_local = e / (co_span * taps);
         const int kw = tap_k[2][tap % taps_w];
         const int kh = tap_k[1][(tap / taps_w) % taps_h];
         const int kd = tap_k[0][tap / (taps_w * taps_h)];
-        const IndexT co = co_base + co_local;
+        const IndexT co = block_co_base + co_local;
         AccumT value = 0;
         if (co < g.cout_per_group)
           value = Traits::to_accum(p.w[g.weight.offset(group * g.cin_per_group + c0 + ci_local, co, kd, kh, kw)]);
@@ -354,7 +362,7 @@ __global__ void conv_transpose_gather_tiled_kernel(GatherTiledParams<ElementT, I
       if (thread_has_output) {
         for (int ci_local = 0; ci_local < chunk; ++ci_local) {
           const AccumT* x_channel = x_tile + ci_local * input_box_volume;
-          const AccumT* w_channel = w_tile + ci_local * taps * TileCo;
+          const AccumT* w_channel = w_tile + ci_local * taps * co_span + co_group * TileCo;
           for (int jd = 0; jd < taps_d; ++jd) {
             const IndexT id = q[0] - tap_m[0][jd];
             if (id < 0 || id >= g.input.extent[0]) continue;
@@ -368,7 +376,7 @@ __global__ void conv_transpose_gather_tiled_kernel(GatherTiledParams<ElementT, I
                 if (iw < 0 || iw >= g.input.extent[2]) continue;
                 const int ew = static_cast<int>(iw - input_origin[2]);
                 const AccumT value = x_channel[(ed * input_box[1] + eh) * input_box[2] + ew];
-                const AccumT* weights = w_channel + ((jd * taps_h + jh) * taps_w + jw) * TileCo;
+                const AccumT* weights = w_channel + ((jd * taps_h + jh) * taps_w + jw) * co_span;
 #pragma unroll
                 for (int j = 0; j < TileCo; ++j) sum[j] = fused_multiply_add(value, weights[j], sum[j]);
               }

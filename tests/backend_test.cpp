@@ -90,7 +90,7 @@ TEST_P(CudaUnpool, MatchesReferenceBitForBit) {
   auto rng = make_rng();
   // Shapes: random small ones, plus channel counts that are and are not multiples of the
   // 16-byte vector (2, 4 or 8 lanes), and widths that are and are not.
-  for (int trial = 0; trial < 6; ++trial) {
+  for (int trial = 0; trial < 12; ++trial) {
     std::vector<int64_t> spatial, scale;
     for (int a = 0; a < c.dims; ++a) {
       spatial.push_back(uniform_int(rng, 1, c.dims == 3 ? 4 : 7));
@@ -437,7 +437,7 @@ TEST_P(CudaConvTranspose, IntegerInputsMatchReference) {
   CudaFixture fx;
   IndexWidth width(c.index64);
   auto rng = make_rng();
-  for (int trial = 0; trial < 6; ++trial) {
+  for (int trial = 0; trial < 16; ++trial) {
     const ConvGeometry g = random_conv(rng, c.dims);
     SCOPED_TRACE(g.text());
     const ConvDescs d = make_conv_descs(g, c.dtype, c.layout, c.algorithm);
@@ -459,7 +459,7 @@ TEST_P(CudaConvTranspose, RealInputsMatchReference) {
   CudaFixture fx;
   IndexWidth width(c.index64);
   auto rng = make_rng();
-  for (int trial = 0; trial < 4; ++trial) {
+  for (int trial = 0; trial < 8; ++trial) {
     const ConvGeometry g = random_conv(rng, c.dims);
     SCOPED_TRACE(g.text());
     const ConvDescs d = make_conv_descs(g, c.dtype, c.layout, c.algorithm);
@@ -532,6 +532,45 @@ TEST(CudaConvTransposeEdge, HandPickedGeometries) {
                        " " + dtype_label(dtype));
           const ConvDescs d = make_conv_descs(g, dtype, layout, algorithm);
           const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/true);
+          const HostTensor expected = run_conv(fx.reference(), UPS_BACKEND_REFERENCE, d, t, g);
+          const HostTensor actual = run_conv(fx.cuda(), UPS_BACKEND_CUDA, d, t, g);
+          if (dtype == UPS_DTYPE_F32)
+            ASSERT_TRUE(tensors_identical(actual, expected));
+          else
+            ASSERT_TRUE(tensors_close(actual, expected, tolerance(dtype)));
+        }
+}
+
+// Reduced copies of the generative-model layers of the benchmark set: several output boxes per
+// phase, several output-channel tiles and input-channel chunks per block, realistic strides.
+std::vector<ConvGeometry> model_geometries() {
+  return {
+      edge(2, {4, 4}, {4, 4}, {2, 2}, 64, 32, 1, {1, 1}, {1, 1}),               // DCGAN generator
+      edge(2, {16, 16}, {4, 4}, {2, 2}, 16, 8, 1, {1, 1}, {1, 1}, {}, {}, 1),    // pix2pix up-conv
+      edge(2, {9, 9}, {3, 3}, {2, 2}, 16, 8, 1, {0, 0}, {0, 0}, {}, {}, 1),      // StyleGAN2 block
+      edge(2, {9, 9}, {3, 3}, {2, 2}, 16, 16, 2, {0, 0}, {0, 0}, {}, {}, 1),     // ... grouped per sample
+      edge(2, {12, 12}, {3, 3}, {2, 2}, 16, 8, 1, {1, 1}, {1, 1}, {1, 1}, {}, 1), // VAE decoder
+      edge(1, {40}, {16}, {8}, 32, 16, 1, {4}, {4}),                            // HiFi-GAN
+      edge(1, {150}, {8}, {4}, 8, 4, 1, {2}, {2}),                              // HiFi-GAN, long W
+      edge(3, {5, 5, 5}, {2, 2, 2}, {2, 2, 2}, 8, 4, 1, {}, {}, {}, {}, 1),      // 3-D U-Net k2 s2
+      edge(3, {4, 4, 4}, {3, 3, 3}, {2, 2, 2}, 8, 4, 1, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {}, 1),  // k3 s2 p1 op1
+      edge(1, {20}, {6}, {3}, 32, 32, 32, {}, {}, {}, {}, 2),                   // depthwise 1-D
+  };
+}
+
+TEST(CudaConvTransposeEdge, ReducedModelShapes) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  CudaFixture fx;
+  auto rng = make_rng();
+  for (const ConvGeometry& g : model_geometries())
+    for (upsAlgorithm_t algorithm : {UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC})
+      for (upsLayout_t layout : kLayouts)
+        for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_BF16}) {
+          SCOPED_TRACE(g.text() + " " + (algorithm == UPS_ALGO_GATHER ? "gather " : "scatter ") + layout_label(layout) +
+                       " " + dtype_label(dtype));
+          const ConvDescs d = make_conv_descs(g, dtype, layout, algorithm);
+          const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/dtype == UPS_DTYPE_F32);
           const HostTensor expected = run_conv(fx.reference(), UPS_BACKEND_REFERENCE, d, t, g);
           const HostTensor actual = run_conv(fx.cuda(), UPS_BACKEND_CUDA, d, t, g);
           if (dtype == UPS_DTYPE_F32)
