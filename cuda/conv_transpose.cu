@@ -55,6 +55,19 @@ ConvTransposeParams<ElementT, IndexT> make_params(const detail::ConvTransposePro
   return p;
 }
 
+// Besides offsets (NOTE [ Index width ]), the kernels form coordinates such as
+// i*stride - pad_begin + k*dilation and o + pad_begin: with 32-bit indices every such value must
+// fit too. Valid geometries may use paddings and dilations near 2^31 on tiny tensors.
+bool coordinates_fit_32bit(const detail::ConvTransposeProblem& p) {
+  constexpr int64_t kLimit = int64_t{1} << 30;
+  for (int a = 0; a < 3; ++a) {
+    const int64_t reach = (p.input.extent[a] - 1) * p.stride[a] + (p.weight.extent[a] - 1) * p.dilation[a];
+    if (reach >= kLimit || p.pad_begin[a] >= kLimit || p.output.extent[a] >= kLimit || p.stride[a] >= kLimit)
+      return false;
+  }
+  return true;
+}
+
 bool needs_float_workspace(upsDataType_t dtype) { return dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16; }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,7 +233,8 @@ upsStatus_t conv_transpose_forward(const detail::ConvTransposeProblem& problem, 
                                    const void* x, const void* w, const void* bias, void* y, const ExecContext& exec) {
   if (exec.workspace_bytes < conv_transpose_workspace_bytes(problem, algorithm))
     return detail::fail(UPS_STATUS_INTERNAL_ERROR, "conv-transpose: workspace smaller than its query");
-  const bool narrow = use_32bit_indexing({&problem.input, &problem.weight, &problem.output});
+  const bool narrow =
+      use_32bit_indexing({&problem.input, &problem.weight, &problem.output}) && coordinates_fit_32bit(problem);
   return dispatch_float_dtype(problem.output.dtype, [&](auto tag) {
     using ElementT = typename decltype(tag)::type;
     if (algorithm == UPS_ALGO_SCATTER_ATOMIC)

@@ -126,21 +126,18 @@ __global__ void conv_transpose_finalize_kernel(ConvTransposeParams<ElementT, Ind
 // ---------------------------------------------------------------------------------------------
 
 // The first tap k >= 0 with k*dilation = (o + pad) (mod stride), or `kernel` if there is none;
-// later taps follow every stride/gcd(stride, dilation). See NOTE [ Stride phases ].
+// the taps after it follow every stride/gcd(stride, dilation). See NOTE [ Stride phases ]. Both
+// searches stop at `kernel`: only taps below it matter, and a stride of 2^31 must not mean 2^31
+// iterations.
 template <typename IndexT>
 __device__ __forceinline__ IndexT first_phase_tap(IndexT o_plus_pad, IndexT stride, IndexT dilation, IndexT kernel,
                                                   IndexT* tap_step) {
   const IndexT r = o_plus_pad % stride;
   IndexT k = 0;
-  // At most stride candidates: k*dilation mod stride cycles with period stride/gcd.
-  while (k < kernel && k < stride && (k * dilation) % stride != r) ++k;
-  if (k >= kernel || k >= stride) {
-    *tap_step = 1;
-    return kernel;
-  }
+  while (k < kernel && (k * dilation) % stride != r) ++k;
   IndexT step = 1;
-  while (((k + step) * dilation) % stride != r) ++step;
-  *tap_step = step;
+  while (k + step < kernel && ((k + step) * dilation) % stride != r) ++step;
+  *tap_step = step;  // if k + step reaches kernel, the loop using it ends after k anyway
   return k;
 }
 

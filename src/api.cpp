@@ -5,6 +5,7 @@
 // them pass; an empty output then succeeds without launching anything.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 
 #include "../cuda/backend.h"
@@ -108,8 +109,9 @@ upsStatus_t upsTensorDescInit(upsTensorDesc_t* desc, upsDataType_t dtype, upsLay
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "desc: descriptor to fill is null");
   if (spatial == nullptr) return fail(UPS_STATUS_NULL_POINTER, "spatial: extents array is null");
   upsTensorDesc_t d{};
-  d.dtype = dtype;
-  d.layout = layout;
+  // Copied as bits: make_geometry validates them (see raw_enum).
+  std::memcpy(&d.dtype, &dtype, sizeof dtype);
+  std::memcpy(&d.layout, &layout, sizeof layout);
   d.spatial_dims = spatial_dims;
   d.n = n;
   d.c = c;

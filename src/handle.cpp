@@ -71,9 +71,10 @@ upsStatus_t upsCreate(upsHandle_t* handle, upsBackend_t backend) {
   upsample::detail::clear_last_error();
   if (handle == nullptr) return fail(UPS_STATUS_NULL_POINTER, "handle: pointer to receive the handle is null");
   *handle = nullptr;
-  if (backend != UPS_BACKEND_CUDA && backend != UPS_BACKEND_REFERENCE)
+  const int raw_backend = upsample::detail::raw_enum(backend);
+  if (raw_backend != UPS_BACKEND_CUDA && raw_backend != UPS_BACKEND_REFERENCE)
     return fail(UPS_STATUS_BAD_PARAMETER, "backend: expected UPS_BACKEND_CUDA or UPS_BACKEND_REFERENCE, got ",
-                static_cast<int>(backend));
+                raw_backend);
   if (backend == UPS_BACKEND_CUDA) {
     const char* why = "";
     if (!upsample::cuda::device_available(&why))

@@ -3,8 +3,10 @@
 // the C entry points clear the message on entry, so a successful call leaves it empty.
 #pragma once
 
+#include <cstring>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "upsample/upsample.h"
@@ -23,6 +25,17 @@ upsStatus_t fail(upsStatus_t status, Parts&&... parts) {
   (message << ... << std::forward<Parts>(parts));
   set_last_error(status, message.str());
   return status;
+}
+
+// The integer a caller stored in an enum argument or field. A C caller may store any int there,
+// and reading a C enum object that holds a value outside its enumerators' range is undefined in
+// C++; validation therefore reads the bits, and only validated values are used as enums.
+template <typename Enum>
+int raw_enum(const Enum& value) {
+  static_assert(std::is_enum_v<Enum> && sizeof(Enum) == sizeof(int), "a C enum of int size");
+  int raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return raw;
 }
 
 // Propagates a non-success status from a call whose message is already recorded.

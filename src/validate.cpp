@@ -6,7 +6,7 @@
 #include "status.h"
 
 namespace upsample::detail {
-namespace {
+// The checks below are shared with validate_backward.cpp through validate.h.
 
 bool checked_mul(int64_t a, int64_t b, int64_t* out) { return !__builtin_mul_overflow(a, b, out); }
 bool checked_add(int64_t a, int64_t b, int64_t* out) { return !__builtin_add_overflow(a, b, out); }
@@ -127,6 +127,21 @@ int64_t pooled_extent(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bo
   return out;
 }
 
+// The first output whose window has no tap inside the input, or -1. With PyTorch's padding rule
+// (pad <= kernel/2) every window reaches the input when in >= dilation: the gaps between taps
+// (dilation - 1) are narrower than the input, and the output formula keeps each window's span
+// overlapping it. Only in < dilation needs a look, and then the output is a few windows long
+// (for kernel 2, padding 1, in = dilation - 1, the single window straddles the whole input).
+int64_t first_empty_window(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int64_t out) {
+  if (in >= d) return -1;
+  for (int64_t o = 0; o < out && o < (int64_t{1} << 20); ++o) {
+    const int64_t first = o * s - p;                              // first tap's input position
+    const int64_t k0 = first >= 0 ? 0 : (-first + d - 1) / d;     // first tap at or after 0
+    if (!(k0 < k && first + k0 * d < in)) return o;
+  }
+  return -1;
+}
+
 upsStatus_t validate_pool_params(const upsPoolDesc_t* desc, bool for_max_pool) {
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "pool desc"));
   const int dims = desc->spatial_dims;
@@ -171,18 +186,15 @@ upsStatus_t validate_conv_params(const upsConvTransposeDesc_t* desc) {
                   desc->stride[i], ", dilation=", desc->dilation[i], ") = ", bound, ", got ", op);
   }
   if (desc->groups < 1) return fail(UPS_STATUS_BAD_GROUPS, "groups: expected >= 1, got ", desc->groups);
-  if (desc->algorithm != UPS_ALGO_AUTO && desc->algorithm != UPS_ALGO_SCATTER_ATOMIC &&
-      desc->algorithm != UPS_ALGO_GATHER)
-    return fail(UPS_STATUS_BAD_PARAMETER, "algorithm: expected AUTO, SCATTER_ATOMIC or GATHER, got ",
-                static_cast<int>(desc->algorithm));
+  const int algorithm = raw_enum(desc->algorithm);
+  if (algorithm != UPS_ALGO_AUTO && algorithm != UPS_ALGO_SCATTER_ATOMIC && algorithm != UPS_ALGO_GATHER)
+    return fail(UPS_STATUS_BAD_PARAMETER, "algorithm: expected AUTO, SCATTER_ATOMIC or GATHER, got ", algorithm);
   if (desc->deterministic && desc->algorithm == UPS_ALGO_SCATTER_ATOMIC)
     return fail(UPS_STATUS_NOT_SUPPORTED,
                 "algorithm: SCATTER_ATOMIC accumulates with atomics and is not run-to-run deterministic, but the "
                 "deterministic flag is set (use GATHER or AUTO)");
   return UPS_STATUS_SUCCESS;
 }
-
-}  // namespace
 
 int64_t dtype_size(upsDataType_t dtype) {
   switch (dtype) {
@@ -208,10 +220,11 @@ const char* dtype_name(upsDataType_t dtype) {
 
 upsStatus_t make_geometry(const upsTensorDesc_t* desc, const char* name, TensorGeometry* g) {
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, name, ": descriptor is null");
-  if (dtype_size(desc->dtype) == 0)
-    return fail(UPS_STATUS_NOT_SUPPORTED, name, ".dtype: unknown value ", static_cast<int>(desc->dtype));
-  if (desc->layout != UPS_LAYOUT_CHANNELS_FIRST && desc->layout != UPS_LAYOUT_CHANNELS_LAST)
-    return fail(UPS_STATUS_NOT_SUPPORTED, name, ".layout: unknown value ", static_cast<int>(desc->layout));
+  const int dtype = raw_enum(desc->dtype), layout = raw_enum(desc->layout);
+  if (dtype < UPS_DTYPE_F32 || dtype > UPS_DTYPE_I64)
+    return fail(UPS_STATUS_NOT_SUPPORTED, name, ".dtype: unknown value ", dtype);
+  if (layout != UPS_LAYOUT_CHANNELS_FIRST && layout != UPS_LAYOUT_CHANNELS_LAST)
+    return fail(UPS_STATUS_NOT_SUPPORTED, name, ".layout: unknown value ", layout);
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, name));
   bool non_negative = desc->n >= 0 && desc->c >= 0;
   for (int i = 0; i < desc->spatial_dims; ++i) non_negative = non_negative && desc->spatial[i] >= 0;
@@ -219,26 +232,25 @@ upsStatus_t make_geometry(const upsTensorDesc_t* desc, const char* name, TensorG
     return fail(UPS_STATUS_BAD_EXTENT, name, ": extents must be >= 0, got ", shape_string(*desc));
 
   TensorGeometry geometry;
-  geometry.dtype = desc->dtype;
-  geometry.layout = desc->layout;
+  geometry.dtype = static_cast<upsDataType_t>(dtype);
+  geometry.layout = static_cast<upsLayout_t>(layout);
   geometry.n = desc->n;
   geometry.c = desc->c;
   to_canonical(desc->spatial, desc->spatial_dims, 1, geometry.extent);
 
-  // Overflow: the element count and the byte count must both fit in int64. Checked in a fixed
-  // order so the message can say which product overflowed.
-  int64_t elements = 1;
+  // Overflow: the byte count, and every partial product the strides and offsets are made of,
+  // must fit in int64. Taking each extent as at least 1 makes one product bound them all, also
+  // for an empty tensor (n = 0 with C*D*H*W beyond int64 is rejected, not silently wrapped).
+  int64_t span = dtype_size(geometry.dtype);
   bool fits = true;
   for (int64_t e : {desc->n, desc->c, geometry.extent[0], geometry.extent[1], geometry.extent[2]})
-    fits = fits && checked_mul(elements, e, &elements);
-  int64_t bytes = 0;
-  if (fits) fits = checked_mul(elements, dtype_size(desc->dtype), &bytes);
+    fits = fits && checked_mul(span, e > 1 ? e : 1, &span);
   if (!fits)
-    return fail(UPS_STATUS_OVERFLOW, name, ": ", shape_string(*desc), " of ", dtype_name(desc->dtype),
+    return fail(UPS_STATUS_OVERFLOW, name, ": ", shape_string(*desc), " of ", dtype_name(geometry.dtype),
                 " has more elements or bytes than int64 can count");
 
   const int64_t d = geometry.extent[0], h = geometry.extent[1], w = geometry.extent[2], c = geometry.c;
-  if (desc->layout == UPS_LAYOUT_CHANNELS_FIRST) {
+  if (geometry.layout == UPS_LAYOUT_CHANNELS_FIRST) {
     geometry.stride[2] = 1;
     geometry.stride[1] = w;
     geometry.stride[0] = h * w;
@@ -261,8 +273,9 @@ upsStatus_t make_geometry(const upsTensorDesc_t* desc, const char* name, TensorG
 upsStatus_t unpool_output_desc(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* x, upsTensorDesc_t* y) {
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "unpool desc is null");
   if (y == nullptr) return fail(UPS_STATUS_NULL_POINTER, "y: output descriptor is null");
-  if (desc->mode != UPS_UNPOOL_NEAREST && desc->mode != UPS_UNPOOL_BED_OF_NAILS)
-    return fail(UPS_STATUS_BAD_PARAMETER, "mode: expected NEAREST or BED_OF_NAILS, got ", static_cast<int>(desc->mode));
+  const int mode = raw_enum(desc->mode);
+  if (mode != UPS_UNPOOL_NEAREST && mode != UPS_UNPOOL_BED_OF_NAILS)
+    return fail(UPS_STATUS_BAD_PARAMETER, "mode: expected NEAREST or BED_OF_NAILS, got ", mode);
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "unpool desc"));
   UPS_RETURN_IF_ERROR(check_positive(desc->scale, desc->spatial_dims, "scale"));
   TensorGeometry xg;
@@ -319,6 +332,13 @@ upsStatus_t max_pool_output_desc(const upsPoolDesc_t* desc, const upsTensorDesc_
       return fail(UPS_STATUS_BAD_PARAMETER, "pool desc: output extent on axis ", i, " would be ", out[i],
                   " (input ", x->spatial[i], ", kernel ", desc->kernel[i], ", stride ", desc->stride[i], ", padding ",
                   desc->padding[i], ", dilation ", desc->dilation[i], "): the window is larger than the padded input");
+    const int64_t empty = first_empty_window(x->spatial[i], desc->kernel[i], desc->stride[i], desc->padding[i],
+                                             desc->dilation[i], out[i]);
+    if (empty >= 0)
+      return fail(UPS_STATUS_BAD_PARAMETER, "pool desc: on axis ", i, " the window of output ", empty,
+                  " has every tap in the padding (input ", x->spatial[i], ", kernel ", desc->kernel[i], ", stride ",
+                  desc->stride[i], ", padding ", desc->padding[i], ", dilation ", desc->dilation[i],
+                  "), so it has no maximum");
   }
   const upsTensorDesc_t result = like(*x, x->dtype, x->n, x->c, out);
   TensorGeometry yg;

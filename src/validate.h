@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "problem.h"
 #include "upsample/upsample.h"
@@ -40,5 +41,20 @@ upsStatus_t validate_max_unpool(const upsPoolDesc_t* desc, const upsTensorDesc_t
 upsStatus_t validate_conv_transpose(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
                                     const upsTensorDesc_t* w, const upsTensorDesc_t* y,
                                     ConvTransposeProblem* problem);
+
+// Checks shared with validate_backward.cpp (defined in validate.cpp).
+bool checked_mul(int64_t a, int64_t b, int64_t* out);
+bool checked_add(int64_t a, int64_t b, int64_t* out);
+std::string shape_string(const upsTensorDesc_t& d);
+upsStatus_t check_spatial_dims(int spatial_dims, const char* name);
+upsStatus_t check_positive(const int64_t* v, int dims, const char* what);
+upsStatus_t check_same_rank(const upsTensorDesc_t* t, const char* name, int op_dims, const char* op_name);
+upsStatus_t check_spatial_non_empty(const upsTensorDesc_t* t, const char* name, const char* op_name);
+upsStatus_t check_float_dtype(const upsTensorDesc_t* t, const char* name, const char* op_name);
+upsStatus_t check_same_dtype_layout(const upsTensorDesc_t* t, const char* name, const upsTensorDesc_t* ref,
+                                    const char* ref_name);
+void to_canonical(const int64_t* v, int dims, int64_t fill, int64_t out[kDims]);
+upsTensorDesc_t like(const upsTensorDesc_t& x, upsDataType_t dtype, int64_t n, int64_t c, const int64_t* spatial);
+upsStatus_t validate_conv_params(const upsConvTransposeDesc_t* desc);
 
 }  // namespace upsample::detail

@@ -1,0 +1,501 @@
+// libFuzzer target: the public API under arbitrary descriptors, parameters and data.
+//
+// Each input is decoded into one call of one op (unpool, max-pool, max-unpool, transposed
+// convolution) with descriptors and parameters that are usually small and sensible and now and
+// then hostile (negative, zero, 2^31, 2^62, INT64_MIN...). The call runs on the REFERENCE backend
+// and on the emulated CUDA backend (this target links the emulated library: the CUDA kernels run
+// on the CPU), on buffers with guard zones around them. Then:
+//   - neither backend may crash, hang, or write outside an output buffer (guards intact, inputs
+//     unchanged; AddressSanitizer watches every access as well);
+//   - a rejection carries a status other than success, the same on both backends, and a
+//     non-empty message, and changes no byte of any buffer;
+//   - an acceptance produces the same output on both backends. Transposed-convolution data are
+//     small integers, so every sum is exact in every dtype and the outputs must agree exactly.
+// Any violation prints what happened and traps, so libFuzzer keeps the input.
+//
+// Build with the `fuzz` preset (clang, libFuzzer); see README "Reliability".
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/platform.cuh"
+#include "src/reference/element.h"
+#include "upsample/upsample.h"
+
+namespace {
+
+// Largest tensor the fuzzer allocates; larger (valid) problems are checked through their
+// output-shape function only.
+constexpr int64_t kMaxElements = int64_t{1} << 14;
+constexpr size_t kGuardBytes = 64;
+constexpr unsigned char kGuardByte = 0xA5;
+constexpr unsigned char kUnwrittenByte = 0x5A;
+
+// What the current input decoded to, printed with a violation.
+std::string g_problem;
+
+std::string desc_text(const upsTensorDesc_t& d) {
+  int dtype, layout;
+  std::memcpy(&dtype, &d.dtype, sizeof dtype);
+  std::memcpy(&layout, &d.layout, sizeof layout);
+  std::string t = "{dtype " + std::to_string(dtype) + ", layout " + std::to_string(layout) + ", dims " +
+                  std::to_string(d.spatial_dims) + ", n " + std::to_string(d.n) + ", c " + std::to_string(d.c) + ", spatial";
+  for (int i = 0; i < 3; ++i) t += " " + std::to_string(d.spatial[i]);
+  return t + "}";
+}
+
+std::string extents_text(const char* name, const int64_t* v) {
+  return std::string(" ") + name + " (" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ", " +
+         std::to_string(v[2]) + ")";
+}
+
+[[noreturn]] void violation(const std::string& what) {
+  std::fprintf(stderr, "upsample fuzzer: %s\nproblem: %s\n", what.c_str(), g_problem.c_str());
+  std::fflush(stderr);
+  __builtin_trap();
+}
+
+class Bytes {
+ public:
+  Bytes(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  uint8_t u8() { return position_ < size_ ? data_[position_++] : 0; }
+  // A value in [lo, hi], or one time in sixteen a hostile value.
+  int64_t pick(int64_t lo, int64_t hi) {
+    const uint8_t b = u8();
+    if ((b & 0xF0) == 0xF0) return hostile(b & 0x0F);
+    return lo + static_cast<int64_t>(b) % (hi - lo + 1);
+  }
+
+ private:
+  static int64_t hostile(int which) {
+    static const int64_t kValues[16] = {-1,
+                                        0,
+                                        -7,
+                                        std::numeric_limits<int64_t>::max(),
+                                        std::numeric_limits<int64_t>::min(),
+                                        int64_t{1} << 31,
+                                        (int64_t{1} << 31) - 1,
+                                        int64_t{1} << 32,
+                                        int64_t{1} << 40,
+                                        int64_t{1} << 62,
+                                        -(int64_t{1} << 40),
+                                        65536,
+                                        3,
+                                        1,
+                                        2,
+                                        (int64_t{1} << 31) + 1};
+    return kValues[which];
+  }
+  const uint8_t* data_;
+  size_t size_;
+  size_t position_ = 0;
+};
+
+// Stores a fuzzed integer into an enum field the way a C caller can: as bits. (A C++ cast of an
+// out-of-range value to the enum type would itself be undefined.)
+template <typename Enum>
+void store_raw(Enum* field, int64_t value) {
+  const int raw = static_cast<int>(value);
+  std::memcpy(field, &raw, sizeof raw);
+}
+
+// A descriptor's dtype as the int it holds (it may be no valid enumerator at all).
+int raw_dtype(const upsTensorDesc_t& d) {
+  int raw;
+  std::memcpy(&raw, &d.dtype, sizeof raw);
+  return raw;
+}
+
+bool valid_dtype(int dtype) { return dtype >= UPS_DTYPE_F32 && dtype <= UPS_DTYPE_I64; }
+
+int64_t bytes_per_element(int dtype) {
+  switch (dtype) {
+    case UPS_DTYPE_F32: return 4;
+    case UPS_DTYPE_F64: return 8;
+    case UPS_DTYPE_F16: return 2;
+    case UPS_DTYPE_BF16: return 2;
+    case UPS_DTYPE_I64: return 8;
+  }
+  return 1;
+}
+
+// Elements of a descriptor if it is small and sane, else -1 (never allocated, never run).
+int64_t small_element_count(const upsTensorDesc_t& d) {
+  if (d.spatial_dims < 1 || d.spatial_dims > 3 || d.n < 0 || d.c < 0) return -1;
+  int64_t count = d.n;
+  if (__builtin_mul_overflow(count, d.c, &count)) return -1;
+  for (int i = 0; i < d.spatial_dims; ++i)
+    if (d.spatial[i] < 0 || __builtin_mul_overflow(count, d.spatial[i], &count)) return -1;
+  return count <= kMaxElements ? count : -1;
+}
+
+upsTensorDesc_t fuzzed_desc(Bytes& in, int dims, int64_t dtype, int64_t layout) {
+  upsTensorDesc_t d{};
+  store_raw(&d.dtype, dtype);
+  store_raw(&d.layout, layout);
+  d.spatial_dims = dims;
+  d.n = in.pick(0, 2);
+  d.c = in.pick(0, 4);
+  for (int i = 0; i < 3; ++i) d.spatial[i] = in.pick(0, 6);
+  return d;
+}
+
+// One argument buffer, as an image of bytes: guard, data, guard.
+struct Image {
+  std::vector<unsigned char> bytes;
+  size_t data_bytes = 0;
+  size_t misalign = 0;  // bytes the data pointer is shifted by (a fuzzed misaligned pointer)
+  unsigned char* data() { return bytes.data() + kGuardBytes + misalign; }
+};
+
+Image make_image(size_t data_bytes, size_t misalign, bool output) {
+  Image image;
+  image.data_bytes = data_bytes;
+  image.misalign = misalign;
+  image.bytes.assign(kGuardBytes * 2 + data_bytes + misalign, kGuardByte);
+  if (output) std::memset(image.data(), kUnwrittenByte, data_bytes);
+  return image;
+}
+
+// Small values in every dtype: integers in [-8, 8] (exact everywhere), and for data-movement
+// ops an occasional NaN or infinity.
+void fill_values(Bytes& in, Image& image, int dtype, int64_t count, bool specials) {
+  if (!valid_dtype(dtype)) return;
+  // Written through an aligned buffer: the image's data may be deliberately misaligned.
+  std::vector<double> staging(static_cast<size_t>(count) + 1);
+  for (int64_t i = 0; i < count; ++i) {
+    const uint8_t b = in.u8();
+    double value = static_cast<double>(static_cast<int>(b % 17) - 8);
+    if (specials && b == 0xFE) value = std::numeric_limits<double>::infinity();
+    if (specials && b == 0xFF) value = std::nan("");
+    upsample::reference::store(static_cast<upsDataType_t>(dtype), staging.data(), i, value);
+  }
+  std::memcpy(image.data(), staging.data(), static_cast<size_t>(count * bytes_per_element(dtype)));
+}
+
+// The same images on both backends: host memory for REFERENCE, device memory for CUDA.
+class Placed {
+ public:
+  Placed(upsBackend_t backend, const Image& image) : backend_(backend), size_(image.bytes.size()) {
+    if (backend_ == UPS_BACKEND_CUDA) {
+      if (cudaMalloc(reinterpret_cast<void**>(&base_), size_) != cudaSuccess) violation("cudaMalloc failed");
+      cudaMemcpy(base_, image.bytes.data(), size_, cudaMemcpyHostToDevice);
+    } else {
+      host_ = image.bytes;
+      base_ = host_.data();
+    }
+    data_ = base_ + kGuardBytes + image.misalign;
+  }
+  ~Placed() {
+    if (backend_ == UPS_BACKEND_CUDA) cudaFree(base_);
+  }
+  Placed(const Placed&) = delete;
+  Placed& operator=(const Placed&) = delete;
+  void* data() const { return data_; }
+  std::vector<unsigned char> read() const {
+    if (backend_ != UPS_BACKEND_CUDA) return host_;
+    std::vector<unsigned char> out(size_);
+    cudaMemcpy(out.data(), base_, size_, cudaMemcpyDeviceToHost);
+    return out;
+  }
+
+ private:
+  upsBackend_t backend_;
+  size_t size_;
+  unsigned char* base_ = nullptr;
+  unsigned char* data_ = nullptr;
+  std::vector<unsigned char> host_;
+};
+
+struct Argument {
+  const char* name;
+  Image image;
+  bool output;
+  int dtype;  // raw: compared only after a success, when it is known to be valid
+  int64_t count;
+};
+
+Argument argument(const char* name, size_t data_bytes, size_t misalign, bool output, int dtype,
+                  int64_t count) {
+  return Argument{name, make_image(data_bytes, misalign, output), output, dtype, count};
+}
+
+struct Outcome {
+  upsStatus_t status;
+  std::string message;
+  std::vector<std::vector<unsigned char>> images;
+};
+
+// Elementwise equality of two outputs, NaN equal to NaN (payloads may differ between a
+// reference that computes in double and a kernel that moves the bits).
+bool same_values(const Argument& arg, const std::vector<unsigned char>& a, const std::vector<unsigned char>& b) {
+  const size_t offset = kGuardBytes + arg.image.misalign;
+  for (int64_t i = 0; i < arg.count; ++i) {
+    if (arg.dtype == UPS_DTYPE_I64) {
+      int64_t x, y;
+      std::memcpy(&x, &a[offset + static_cast<size_t>(i) * 8], 8);
+      std::memcpy(&y, &b[offset + static_cast<size_t>(i) * 8], 8);
+      if (x != y) return false;
+      continue;
+    }
+    const auto dtype = static_cast<upsDataType_t>(arg.dtype);
+    const double x = upsample::reference::load(dtype, &a[offset], i);
+    const double y = upsample::reference::load(dtype, &b[offset], i);
+    if (!(x == y || (std::isnan(x) && std::isnan(y)))) return false;
+  }
+  return true;
+}
+
+template <typename Call>
+Outcome run_on(upsBackend_t backend, std::vector<Argument>& args, Call&& call) {
+  Outcome outcome;
+  upsHandle_t handle = nullptr;
+  if (upsCreate(&handle, backend) != UPS_STATUS_SUCCESS) violation("upsCreate failed");
+  std::vector<Placed*> placed;
+  std::vector<void*> pointers;
+  for (Argument& a : args) {
+    placed.push_back(new Placed(backend, a.image));
+    pointers.push_back(placed.back()->data());
+  }
+  outcome.status = call(handle, pointers);
+  outcome.message = upsGetLastErrorString();
+  for (Placed* p : placed) {
+    outcome.images.push_back(p->read());
+    delete p;
+  }
+  upsDestroy(handle);
+  return outcome;
+}
+
+// Runs the call on both backends and checks every promise of the file comment.
+template <typename Call>
+void check_call(const char* op, std::vector<Argument>& args, Call&& call) {
+  static const bool verbose = std::getenv("UPS_FUZZ_VERBOSE") != nullptr;  // to see what a slow input runs
+  if (verbose) std::fprintf(stderr, "upsample fuzzer: running %s\n", g_problem.c_str());
+  const Outcome reference = run_on(UPS_BACKEND_REFERENCE, args, call);
+  const Outcome cuda = run_on(UPS_BACKEND_CUDA, args, call);
+  for (const Outcome* o : {&reference, &cuda}) {
+    const char* backend = o == &reference ? "REFERENCE" : "CUDA";
+    for (size_t i = 0; i < args.size(); ++i) {
+      const Image& before = args[i].image;
+      const std::vector<unsigned char>& after = o->images[i];
+      const bool untouched_required = !args[i].output || o->status != UPS_STATUS_SUCCESS;
+      if (untouched_required && after != before.bytes)
+        violation(std::string(op) + " on " + backend + ": `" + args[i].name + "` changed although " +
+                  (args[i].output ? "the call failed: " + o->message : std::string("it is an input")));
+      // Guards of outputs after a success.
+      for (size_t g = 0; g < kGuardBytes + before.misalign; ++g)
+        if (after[g] != before.bytes[g]) violation(std::string(op) + " on " + backend + ": wrote before `" + args[i].name + "`");
+      for (size_t g = kGuardBytes + before.misalign + before.data_bytes; g < after.size(); ++g)
+        if (after[g] != before.bytes[g]) violation(std::string(op) + " on " + backend + ": wrote past `" + args[i].name + "`");
+    }
+    if (o->status != UPS_STATUS_SUCCESS && o->message.empty())
+      violation(std::string(op) + " on " + backend + ": rejected with " + upsGetStatusName(o->status) + " but no message");
+  }
+  if (reference.status != cuda.status)
+    violation(std::string(op) + ": REFERENCE says " + upsGetStatusName(reference.status) + " (" + reference.message +
+              "), CUDA says " + upsGetStatusName(cuda.status) + " (" + cuda.message + ")");
+  if (reference.status == UPS_STATUS_SUCCESS)
+    for (size_t i = 0; i < args.size(); ++i)
+      if (args[i].output && !same_values(args[i], reference.images[i], cuda.images[i]))
+        violation(std::string(op) + ": CUDA output `" + args[i].name + "` differs from REFERENCE");
+}
+
+// Descriptor-level calls must never crash, whatever the descriptors.
+void output_desc_calls(const upsTensorDesc_t& x, const upsTensorDesc_t& w, Bytes& in) {
+  upsTensorDesc_t y;
+  upsUnpoolDesc_t unpool{};
+  store_raw(&unpool.mode, in.pick(0, 2));
+  unpool.spatial_dims = static_cast<int>(in.pick(0, 4));
+  for (int i = 0; i < 3; ++i) unpool.scale[i] = in.pick(0, 3);
+  (void)upsUnpoolOutputDesc(&unpool, &x, &y);
+  upsConvTransposeDesc_t conv{};
+  conv.spatial_dims = x.spatial_dims;
+  for (int i = 0; i < 3; ++i) {
+    conv.stride[i] = in.pick(0, 3);
+    conv.dilation[i] = in.pick(0, 3);
+    conv.pad_begin[i] = in.pick(0, 3);
+    conv.pad_end[i] = in.pick(0, 3);
+    conv.output_padding[i] = in.pick(0, 3);
+  }
+  conv.groups = in.pick(0, 3);
+  (void)upsConvTransposeOutputDesc(&conv, &x, &w, &y);
+  int layout;
+  std::memcpy(&layout, &x.layout, sizeof layout);
+  if (valid_dtype(raw_dtype(x)) && (layout == 0 || layout == 1))
+    (void)upsTensorDescInit(&y, x.dtype, x.layout, x.spatial_dims, x.n, x.c, x.spatial);
+}
+
+size_t fuzzed_misalign(Bytes& in) { return in.pick(0, 15) == 7 ? 1 : 0; }
+
+upsTensorDesc_t maybe_perturbed(const upsTensorDesc_t& d, Bytes& in) {
+  upsTensorDesc_t p = d;
+  switch (in.pick(0, 15)) {
+    case 0:
+      if (p.spatial[0] < std::numeric_limits<int64_t>::max()) p.spatial[0] += 1;
+      break;
+    case 1: p.c = in.pick(0, 5); break;
+    case 2: {
+      int layout;
+      std::memcpy(&layout, &p.layout, sizeof layout);
+      store_raw(&p.layout, layout ^ 1);  // the other layout (or another invalid value)
+      break;
+    }
+    case 3: store_raw(&p.dtype, in.pick(0, 4)); break;
+    default: break;
+  }
+  return p;
+}
+
+void fuzz_unpool(Bytes& in, const upsTensorDesc_t& x_desc) {
+  upsUnpoolDesc_t desc{};
+  store_raw(&desc.mode, in.pick(0, 1));
+  desc.spatial_dims = x_desc.spatial_dims;
+  for (int i = 0; i < 3; ++i) desc.scale[i] = in.pick(1, 3);
+  upsTensorDesc_t y_desc;
+  if (upsUnpoolOutputDesc(&desc, &x_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
+  y_desc = maybe_perturbed(y_desc, in);
+  g_problem = "unpool x " + desc_text(x_desc) + " y " + desc_text(y_desc) + extents_text("scale", desc.scale);
+  const int64_t xn = small_element_count(x_desc), yn = small_element_count(y_desc);
+  if (xn < 0 || yn < 0) return;
+  std::vector<Argument> args;
+  args.push_back(argument("x", static_cast<size_t>(xn * bytes_per_element(raw_dtype(x_desc))), fuzzed_misalign(in), false, raw_dtype(x_desc), xn));
+  fill_values(in, args[0].image, raw_dtype(x_desc), xn, true);
+  args.push_back(argument("y", static_cast<size_t>(yn * bytes_per_element(raw_dtype(y_desc))), fuzzed_misalign(in), true, raw_dtype(y_desc), yn));
+  check_call("unpool", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+    return upsUnpoolForward(h, &desc, &x_desc, p[0], &y_desc, p[1]);
+  });
+}
+
+upsPoolDesc_t fuzzed_pool(Bytes& in, int dims) {
+  upsPoolDesc_t pool{};
+  pool.spatial_dims = dims;
+  for (int i = 0; i < 3; ++i) {
+    pool.kernel[i] = in.pick(1, 3);
+    pool.stride[i] = in.pick(1, 3);
+    pool.padding[i] = in.pick(0, 1);
+    pool.dilation[i] = in.pick(1, 2);
+  }
+  pool.ceil_mode = static_cast<int>(in.pick(0, 1));
+  return pool;
+}
+
+void fuzz_max_pool(Bytes& in, const upsTensorDesc_t& x_desc) {
+  const upsPoolDesc_t pool = fuzzed_pool(in, x_desc.spatial_dims);
+  upsTensorDesc_t y_desc, i_desc;
+  if (upsMaxPoolOutputDesc(&pool, &x_desc, &y_desc, &i_desc) != UPS_STATUS_SUCCESS) {
+    y_desc = i_desc = x_desc;
+    i_desc.dtype = UPS_DTYPE_I64;
+  }
+  y_desc = maybe_perturbed(y_desc, in);
+  g_problem = "max-pool x " + desc_text(x_desc) + " y " + desc_text(y_desc) + extents_text("kernel", pool.kernel) +
+              extents_text("stride", pool.stride) + extents_text("padding", pool.padding) +
+              extents_text("dilation", pool.dilation) + " ceil " + std::to_string(pool.ceil_mode);
+  const int64_t xn = small_element_count(x_desc), yn = small_element_count(y_desc), index_count = small_element_count(i_desc);
+  if (xn < 0 || yn < 0 || index_count < 0) return;
+  std::vector<Argument> args;
+  args.push_back(argument("x", static_cast<size_t>(xn * bytes_per_element(raw_dtype(x_desc))), fuzzed_misalign(in), false, raw_dtype(x_desc), xn));
+  fill_values(in, args[0].image, raw_dtype(x_desc), xn, true);
+  args.push_back(argument("y", static_cast<size_t>(yn * bytes_per_element(raw_dtype(y_desc))), 0, true, raw_dtype(y_desc), yn));
+  args.push_back(argument("indices", static_cast<size_t>(index_count * 8), fuzzed_misalign(in), true, UPS_DTYPE_I64, index_count));
+  check_call("max-pool", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+    return upsMaxPoolForward(h, &pool, &x_desc, p[0], &y_desc, p[1], &i_desc, static_cast<int64_t*>(p[2]));
+  });
+}
+
+void fuzz_max_unpool(Bytes& in, const upsTensorDesc_t& x_desc) {
+  const upsPoolDesc_t pool = fuzzed_pool(in, x_desc.spatial_dims);
+  upsTensorDesc_t y_desc;
+  if (upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
+  y_desc = maybe_perturbed(y_desc, in);
+  g_problem = "max-unpool x " + desc_text(x_desc) + " y " + desc_text(y_desc) + extents_text("kernel", pool.kernel) +
+              extents_text("stride", pool.stride) + extents_text("padding", pool.padding);
+  upsTensorDesc_t i_desc = x_desc;
+  i_desc.dtype = UPS_DTYPE_I64;
+  const int64_t xn = small_element_count(x_desc), yn = small_element_count(y_desc);
+  if (xn < 0 || yn < 0) return;
+  int64_t plane = 1;
+  for (int i = 0; i < y_desc.spatial_dims && i < 3; ++i)
+    if (__builtin_mul_overflow(plane, std::max<int64_t>(y_desc.spatial[i], 1), &plane)) return;
+  std::vector<Argument> args;
+  args.push_back(argument("x", static_cast<size_t>(xn * bytes_per_element(raw_dtype(x_desc))), 0, false, raw_dtype(x_desc), xn));
+  fill_values(in, args[0].image, raw_dtype(x_desc), xn, true);
+  Image indices = make_image(static_cast<size_t>(xn * 8), 0, false);
+  for (int64_t e = 0; e < xn; ++e) {
+    const uint8_t b = in.u8();
+    // Mostly in range (duplicates likely), sometimes just outside or far outside.
+    const int64_t value = b == 0xFF ? plane : b == 0xFE ? -1 : b == 0xFD ? std::numeric_limits<int64_t>::max() : b % plane;
+    std::memcpy(indices.data() + e * 8, &value, 8);
+  }
+  args.push_back({"indices", indices, false, UPS_DTYPE_I64, xn});
+  args.push_back(argument("y", static_cast<size_t>(yn * bytes_per_element(raw_dtype(y_desc))), fuzzed_misalign(in), true, raw_dtype(y_desc), yn));
+  check_call("max-unpool", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+    return upsMaxUnpoolForward(h, &pool, &x_desc, p[0], &i_desc, static_cast<const int64_t*>(p[1]), &y_desc, p[2]);
+  });
+}
+
+void fuzz_conv_transpose(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc_t w_desc) {
+  upsConvTransposeDesc_t conv{};
+  upsConvTransposeDescInit(&conv, x_desc.spatial_dims >= 1 && x_desc.spatial_dims <= 3 ? x_desc.spatial_dims : 2);
+  for (int i = 0; i < 3; ++i) {
+    conv.stride[i] = in.pick(1, 3);
+    conv.dilation[i] = in.pick(1, 2);
+    conv.pad_begin[i] = in.pick(0, 2);
+    conv.pad_end[i] = in.pick(0, 2);
+    conv.output_padding[i] = in.pick(0, 1);
+  }
+  conv.groups = in.pick(1, 2);
+  store_raw(&conv.algorithm, in.pick(0, 2));
+  conv.deterministic = static_cast<int>(in.pick(0, 3) == 0);
+  w_desc.n = x_desc.c;
+  if (in.pick(0, 7) == 0) w_desc.n = in.pick(0, 4);
+  upsTensorDesc_t y_desc;
+  if (upsConvTransposeOutputDesc(&conv, &x_desc, &w_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
+  y_desc = maybe_perturbed(y_desc, in);
+  g_problem = "conv-transpose x " + desc_text(x_desc) + " w " + desc_text(w_desc) + " y " + desc_text(y_desc) +
+              extents_text("stride", conv.stride) + extents_text("dilation", conv.dilation) +
+              extents_text("pad_begin", conv.pad_begin) + extents_text("pad_end", conv.pad_end) +
+              extents_text("output_padding", conv.output_padding) + " groups " + std::to_string(conv.groups);
+  const int64_t xn = small_element_count(x_desc), wn = small_element_count(w_desc), yn = small_element_count(y_desc);
+  if (xn < 0 || wn < 0 || yn < 0 || y_desc.c > kMaxElements) return;
+  const bool with_bias = in.pick(0, 1) == 1;
+  const int64_t bn = with_bias ? std::max<int64_t>(y_desc.c, 0) : 0;
+  std::vector<Argument> args;
+  args.push_back(argument("x", static_cast<size_t>(xn * bytes_per_element(raw_dtype(x_desc))), fuzzed_misalign(in), false, raw_dtype(x_desc), xn));
+  fill_values(in, args.back().image, raw_dtype(x_desc), xn, false);
+  args.push_back(argument("w", static_cast<size_t>(wn * bytes_per_element(raw_dtype(w_desc))), 0, false, raw_dtype(w_desc), wn));
+  fill_values(in, args.back().image, raw_dtype(w_desc), wn, false);
+  args.push_back(argument("bias", static_cast<size_t>(bn * bytes_per_element(raw_dtype(y_desc))), 0, false, raw_dtype(y_desc), bn));
+  fill_values(in, args.back().image, raw_dtype(y_desc), bn, false);
+  args.push_back(argument("y", static_cast<size_t>(yn * bytes_per_element(raw_dtype(y_desc))), 0, true, raw_dtype(y_desc), yn));
+  check_call("conv-transpose", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+    return upsConvTransposeForward(h, &conv, &x_desc, p[0], &w_desc, p[1], with_bias ? p[2] : nullptr, &y_desc, p[3]);
+  });
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Bytes in(data, size);
+  const int op = static_cast<int>(in.u8() % 4);
+  const int dims = static_cast<int>(in.pick(1, 3));
+  const int64_t dtype = in.pick(0, 3);
+  const int64_t layout = in.pick(0, 1);
+  const upsTensorDesc_t x_desc = fuzzed_desc(in, dims, dtype, layout);
+  upsTensorDesc_t w_desc = fuzzed_desc(in, dims, dtype, layout);
+  for (int i = 0; i < 3; ++i) w_desc.spatial[i] = std::min<int64_t>(w_desc.spatial[i], 4);
+  output_desc_calls(x_desc, w_desc, in);
+  switch (op) {
+    case 0: fuzz_unpool(in, x_desc); break;
+    case 1: fuzz_max_pool(in, x_desc); break;
+    case 2: fuzz_max_unpool(in, x_desc); break;
+    default: fuzz_conv_transpose(in, x_desc, w_desc); break;
+  }
+  return 0;
+}

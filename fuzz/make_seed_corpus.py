@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Writes fuzz/corpus/: seed inputs for upsample_api_fuzzer, one per case the tests check by hand.
+
+The byte format is what api_fuzzer.cpp's LLVMFuzzerTestOneInput reads, in order; `pick(lo, hi)`
+reads one byte b and returns lo + b % (hi - lo + 1), so a seed stores value - lo.
+"""
+import os
+
+F32, F64, F16, BF16 = 0, 1, 2, 3
+NCHW, NHWC = 0, 1
+GATHER, SCATTER, AUTO = 2, 1, 0
+KEEP = 0x0F  # maybe_perturbed: leave the descriptor as computed
+
+
+def value(v):  # fill_values: integer v in [-8, 8]
+    return (v + 8) % 17
+
+
+def header(op, dims, dtype, layout, x, w=(1, 1, 1, 1, 1)):
+    # op, dims, dtype, layout, x (n, c, s0, s1, s2), w (n, c, s0, s1, s2)
+    out = [op, dims - 1, dtype, layout] + list(x) + list(w)
+    # output_desc_calls: unpool mode, dims, 3 scales, 3 x (stride, dilation, pad_b, pad_e, out_pad), groups
+    out += [0, dims, 2, 2, 2] + [1, 1, 0, 0, 0] * 3 + [1]
+    return out
+
+
+def unpool(mode, dims, dtype, layout, x, scale, values):
+    return header(0, dims, dtype, layout, x) + [mode] + [s - 1 for s in scale] + [KEEP, 0] + \
+        [value(v) for v in values] + [0]
+
+
+def max_pool(dims, dtype, layout, x, kernel, stride, pad, dil, ceil, values):
+    b = header(1, dims, dtype, layout, x)
+    for i in range(3):
+        b += [kernel[i] - 1, stride[i] - 1, pad[i], dil[i] - 1]
+    return b + [ceil, KEEP, 0] + [value(v) for v in values] + [0]
+
+
+def max_unpool(dims, dtype, layout, x, kernel, stride, values, indices):
+    b = header(2, dims, dtype, layout, x)
+    for i in range(3):
+        b += [kernel[i] - 1, stride[i] - 1, 0, 0]
+    return b + [0, KEEP] + [value(v) for v in values] + list(indices) + [0]
+
+
+def conv(dims, dtype, layout, x, w, stride, dil, pb, pe, op, groups, algorithm, bias, xs, ws, bs):
+    b = header(3, dims, dtype, layout, x, w)
+    for i in range(3):
+        b += [stride[i] - 1, dil[i] - 1, pb[i], pe[i], op[i]]
+    b += [groups - 1, algorithm, 1, 1, KEEP, 1 if bias else 0, 0]
+    return b + [value(v) for v in xs] + [value(v) for v in ws] + [value(v) for v in bs]
+
+
+seeds = {
+    # The course notes' worked example: [[2,0],[4,1]] (*) [[4,2,1],[1,0,3],[0,5,2]], stride 1.
+    "conv_worked_example": conv(2, F32, NCHW, (1, 1, 2, 2, 0), (1, 1, 3, 3, 0), (1, 1, 1), (1, 1, 1), (0, 0, 0),
+                                (0, 0, 0), (0, 0, 0), 1, GATHER, False, [2, 0, 4, 1], [4, 2, 1, 1, 0, 3, 0, 5, 2], []),
+    # Stride 2, padding 1, output_padding 1, a 3x3 kernel of ones, with bias, scatter, f16 NHWC.
+    "conv_stride2_padded_f16": conv(2, F16, NHWC, (1, 2, 2, 2, 0), (2, 1, 3, 3, 0), (2, 2, 1), (1, 1, 1), (1, 1, 0),
+                                    (1, 1, 0), (1, 1, 0), 1, SCATTER, True, [1, 2, 3, 4, 1, 2, 3, 4], [1] * 18, [3]),
+    "conv_grouped_dilated_3d": conv(3, F64, NCHW, (1, 2, 2, 2, 2), (2, 1, 2, 2, 2), (2, 1, 2), (1, 2, 1), (0, 1, 0),
+                                    (1, 0, 0), (1, 0, 1), 2, AUTO, True, [1, -2, 3, -4, 5, -6, 7, -8] * 2,
+                                    [1, 2, 3, 4, 5, 6, 7, 8] * 2, [1, -1]),
+    "conv_1d_hifigan_like": conv(1, BF16, NCHW, (2, 2, 3, 0, 0), (2, 1, 4, 0, 0), (2, 1, 1), (1, 1, 1), (1, 0, 0),
+                                 (1, 0, 0), (1, 0, 0), 1, GATHER, False, [1, 2, 3, 4, 5, 6] * 2, [1, -1, 2, -2] * 2, []),
+    "unpool_nearest_2d": unpool(0, 2, F32, NCHW, (1, 1, 2, 2, 0), (2, 2, 1), [1, 2, 3, 4]),
+    "unpool_bed_of_nails_3d_nhwc": unpool(1, 3, BF16, NHWC, (1, 2, 2, 1, 2), (2, 1, 3), [1, -1, 2, -2, 3, -3, 4, -4]),
+    "max_pool_2x2": max_pool(2, F32, NCHW, (1, 1, 4, 4, 0), (2, 2, 1), (2, 2, 1), (0, 0, 0), (1, 1, 1), 0,
+                             [1, 5, 2, 0, 3, 4, 8, 1, 0, 2, 7, 8, 6, 1, 3, 2]),
+    "max_pool_overlapping_ceil": max_pool(1, F16, NHWC, (1, 2, 5, 0, 0), (3, 1, 1), (2, 1, 1), (1, 0, 0), (1, 1, 1), 1,
+                                          [1, -1, 3, 2, 3, 0, -2, 5, 4, 4]),
+    "max_unpool_2x2": max_unpool(2, F32, NCHW, (1, 1, 2, 2, 0), (2, 2, 1), (2, 2, 1), [5, 8, 6, 8], [1, 6, 12, 11]),
+    "max_unpool_duplicates_and_bad": max_unpool(1, F64, NCHW, (1, 1, 4, 0, 0), (2, 1, 1), (2, 1, 1), [1, 2, 3, 4],
+                                                [3, 3, 0xFF, 0xFE]),
+}
+
+here = os.path.dirname(os.path.abspath(__file__))
+os.makedirs(os.path.join(here, "corpus"), exist_ok=True)
+for name, data in seeds.items():
+    assert all(0 <= b < 256 for b in data), name
+    with open(os.path.join(here, "corpus", name), "wb") as f:
+        f.write(bytes(data))
+print(f"wrote {len(seeds)} seeds to {os.path.join(here, 'corpus')}")
