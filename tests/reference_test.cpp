@@ -12,11 +12,12 @@
 // Inputs are random and fresh every run (the seed is printed on failure, UPS_TEST_SEED replays
 // it); outputs are poisoned (NaN) before every call, so an unwritten element fails.
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,8 @@ int64_t uniform_int(std::mt19937_64& rng, int64_t lo, int64_t hi) {
 }
 
 std::string shape_text(const upsTensorDesc_t& d) {
-  std::string s = std::string(dtype_label(d.dtype)) + " " + layout_label(d.layout) + " (" + std::to_string(d.n) +
-                  ", " + std::to_string(d.c);
+  std::string s = std::string(dtype_label(d.dtype)) + " " + layout_label(d.layout) + " (" + std::to_string(d.n) + ", " +
+                  std::to_string(d.c);
   for (int i = 0; i < d.spatial_dims; ++i) s += ", " + std::to_string(d.spatial[i]);
   return s + ")";
 }
@@ -95,19 +96,9 @@ HostTensor indices_of(const upsTensorDesc_t& desc, const std::vector<int64_t>& l
   return t;
 }
 
-HostTensor converted_indices(const HostTensor& t, upsLayout_t layout) {
-  upsTensorDesc_t d = t.desc;
-  d.layout = layout;
-  HostTensor out(d);
-  for_each_element(t.desc, [&](int64_t n, int64_t c, const int64_t* s) {
-    out.as_i64()[offset_of(d, n, c, s)] = t.as_i64()[offset_of(t.desc, n, c, s)];
-  });
-  return out;
-}
-
 // A reference handle for one test.
-#define UPS_REFERENCE_HANDLE(name)          \
-  HandleGuard name(UPS_BACKEND_REFERENCE);  \
+#define UPS_REFERENCE_HANDLE(name)         \
+  HandleGuard name(UPS_BACKEND_REFERENCE); \
   UPS_ASSERT_OK(name.status())
 
 // One call of each op on fresh, poisoned outputs. A failing status is recorded as a test failure
@@ -185,8 +176,8 @@ upsConvTransposeDesc_t conv_desc(int dims, std::vector<int64_t> stride = {}, std
   return d;
 }
 
-upsPoolDesc_t pool_desc(std::vector<int64_t> kernel, std::vector<int64_t> stride = {}, std::vector<int64_t> padding = {},
-                        std::vector<int64_t> dilation = {}, bool ceil_mode = false) {
+upsPoolDesc_t pool_desc(std::vector<int64_t> kernel, std::vector<int64_t> stride = {},
+                        std::vector<int64_t> padding = {}, std::vector<int64_t> dilation = {}, bool ceil_mode = false) {
   upsPoolDesc_t d{};
   d.spatial_dims = static_cast<int>(kernel.size());
   for (size_t i = 0; i < kernel.size(); ++i) {
@@ -208,8 +199,8 @@ upsUnpoolDesc_t unpool_desc(upsUnpoolMode_t mode, std::vector<int64_t> scale) {
 }
 
 ::testing::AssertionResult same_shape(const upsTensorDesc_t& a, const upsTensorDesc_t& b) {
-  bool same = a.dtype == b.dtype && a.layout == b.layout && a.spatial_dims == b.spatial_dims && a.n == b.n &&
-              a.c == b.c;
+  bool same =
+      a.dtype == b.dtype && a.layout == b.layout && a.spatial_dims == b.spatial_dims && a.n == b.n && a.c == b.c;
   for (int i = 0; same && i < a.spatial_dims; ++i) same = a.spatial[i] == b.spatial[i];
   if (same) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << shape_text(a) << " vs " << shape_text(b);
@@ -256,8 +247,8 @@ TEST(ReferenceConvTransposeExample, WeightLayoutAndGroupsByHand) {
   for (double v : j) w_values.push_back(v);
   for (double v : j) w_values.push_back(2 * v);
   const std::vector<double> expected = {
-      9,  6,  5,  0,  22,  17, 18, 1,  11, 19, 25, 3, 0, 20,  13,  2,   // y[0] = E + J
-      -6, 0,  4,  0,  -10, -2, 0,  -1, 10, 5,  2,  -3, 0, -20, -13, -2  // y[1] = -E + 2J
+      9,  6, 5, 0, 22,  17, 18, 1,  11, 19, 25, 3,  0, 20,  13,  2,  // y[0] = E + J
+      -6, 0, 4, 0, -10, -2, 0,  -1, 10, 5,  2,  -3, 0, -20, -13, -2  // y[1] = -E + 2J
   };
   std::vector<double> w_grouped;  // logical (ci, 0, kh, kw): K for group 0, J for group 1
   for (double v : k) w_grouped.push_back(v);
@@ -321,24 +312,22 @@ TEST(ReferenceConvTransposeExample, DilatedAsymmetricPaddingByHand) {
 TEST(ReferenceUnpoolExample, NearestAndBedOfNailsByHand) {
   UPS_REFERENCE_HANDLE(h);
   const std::vector<double> x_values = {-1.5, 2, 3, -4, /**/ 0.25, 5, -6, 7};
-  const std::vector<double> nearest = {
-      -1.5, -1.5, -1.5, 2,  2,  2,   //
-      -1.5, -1.5, -1.5, 2,  2,  2,   //
-      3,    3,    3,    -4, -4, -4,  //
-      3,    3,    3,    -4, -4, -4,  //
-      0.25, 0.25, 0.25, 5,  5,  5,   //
-      0.25, 0.25, 0.25, 5,  5,  5,   //
-      -6,   -6,   -6,   7,  7,  7,   //
-      -6,   -6,   -6,   7,  7,  7};
-  const std::vector<double> nails = {
-      -1.5, 0, 0, 2,  0, 0,  //
-      0,    0, 0, 0,  0, 0,  //
-      3,    0, 0, -4, 0, 0,  //
-      0,    0, 0, 0,  0, 0,  //
-      0.25, 0, 0, 5,  0, 0,  //
-      0,    0, 0, 0,  0, 0,  //
-      -6,   0, 0, 7,  0, 0,  //
-      0,    0, 0, 0,  0, 0};
+  const std::vector<double> nearest = {-1.5, -1.5, -1.5, 2,  2,  2,   //
+                                       -1.5, -1.5, -1.5, 2,  2,  2,   //
+                                       3,    3,    3,    -4, -4, -4,  //
+                                       3,    3,    3,    -4, -4, -4,  //
+                                       0.25, 0.25, 0.25, 5,  5,  5,   //
+                                       0.25, 0.25, 0.25, 5,  5,  5,   //
+                                       -6,   -6,   -6,   7,  7,  7,   //
+                                       -6,   -6,   -6,   7,  7,  7};
+  const std::vector<double> nails = {-1.5, 0, 0, 2,  0, 0,  //
+                                     0,    0, 0, 0,  0, 0,  //
+                                     3,    0, 0, -4, 0, 0,  //
+                                     0,    0, 0, 0,  0, 0,  //
+                                     0.25, 0, 0, 5,  0, 0,  //
+                                     0,    0, 0, 0,  0, 0,  //
+                                     -6,   0, 0, 7,  0, 0,  //
+                                     0,    0, 0, 0,  0, 0};
   for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
     for (upsLayout_t layout : kLayouts) {
       SCOPED_TRACE(std::string(dtype_label(dtype)) + " " + layout_label(layout));
@@ -352,12 +341,12 @@ TEST(ReferenceUnpoolExample, NearestAndBedOfNailsByHand) {
     }
   // 1-D, scale 3.
   const HostTensor x1 = tensor_of(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {2}), {7, -1});
-  EXPECT_TRUE(tensors_identical(run_unpool(h.get(), unpool_desc(UPS_UNPOOL_NEAREST, {3}), x1),
-                                tensor_of(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {6}),
-                                          {7, 7, 7, -1, -1, -1})));
-  EXPECT_TRUE(tensors_identical(run_unpool(h.get(), unpool_desc(UPS_UNPOOL_BED_OF_NAILS, {3}), x1),
-                                tensor_of(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {6}),
-                                          {7, 0, 0, -1, 0, 0})));
+  EXPECT_TRUE(tensors_identical(
+      run_unpool(h.get(), unpool_desc(UPS_UNPOOL_NEAREST, {3}), x1),
+      tensor_of(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {6}), {7, 7, 7, -1, -1, -1})));
+  EXPECT_TRUE(tensors_identical(
+      run_unpool(h.get(), unpool_desc(UPS_UNPOOL_BED_OF_NAILS, {3}), x1),
+      tensor_of(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {6}), {7, 0, 0, -1, 0, 0})));
 }
 
 // Max-pool, 4x4 input:
@@ -457,7 +446,6 @@ TEST(ReferenceMaxUnpoolExample, PlacementOutputSizeAndDuplicatesByHand) {
       EXPECT_TRUE(tensors_identical(yd, tensor_of(yd.desc, {2, 0, 3, 0})));
     }
 }
-
 
 // =============================================================================================
 // 2. Properties on random shapes and data
@@ -622,7 +610,7 @@ TEST(ReferenceConvTransposeProperty, AdjointOfDirectConvolutionF64) {
   UPS_REFERENCE_HANDLE(h);
   auto rng = make_rng();
   int degenerate = 0;
-  for (int trial = 0; trial < 60; ++trial) {
+  for (int trial = 0; trial < 200; ++trial) {
     const ConvGeometry g = random_conv(rng, static_cast<int>(uniform_int(rng, 1, 3)));
     const upsLayout_t layout = random_layout(rng);
     SCOPED_TRACE(g.text() + " " + layout_label(layout));
@@ -646,7 +634,7 @@ TEST(ReferenceConvTransposeProperty, AdjointOfDirectConvolutionF64) {
       EXPECT_TRUE(tensors_identical(y, zeros));
     }
   }
-  EXPECT_LE(degenerate, 20) << "too few trials where the input reaches the output";
+  EXPECT_LE(degenerate, 60) << "too few trials where the input reaches the output";
 }
 
 // Linearity in x: conv_t(a*x1 + b*x2) = a*conv_t(x1) + b*conv_t(x2) (no bias), in f64.
@@ -705,7 +693,6 @@ TEST(ReferenceConvTransposeProperty, BiasAddsPerOutputChannel) {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Unpooling is a transposed convolution with a fixed depthwise kernel of size scale and stride
 // scale (weight (C, 1, scale...), groups = C):
@@ -745,6 +732,77 @@ TEST(ReferenceUnpoolProperty, EqualsDepthwiseTransposedConvolution) {
                                   run_conv(h.get(), conv, x, one_hot)))
         << "bed-of-nails";
   }
+}
+
+// Data movement moves bits: nearest, bed-of-nails (on its nails), max-pool with a 1x1 window
+// (y = x, indices = every position) and max-unpool of that result must reproduce each element
+// bit for bit, special values included: -0.0, +-inf, subnormals, the largest finite value and
+// quiet NaNs of either sign.
+std::vector<uint64_t> special_bits(upsDataType_t dtype) {
+  switch (dtype) {
+    case UPS_DTYPE_F16:
+      return {0x8000, 0x7c00, 0xfc00, 0x0001, 0x83ff, 0x7bff, 0x0400, 0x7e00, 0xfe00, 0x3c00, 0xc000};
+    case UPS_DTYPE_BF16:
+      return {0x8000, 0x7f80, 0xff80, 0x0001, 0x807f, 0x7f7f, 0x0080, 0x7fc0, 0xffc0, 0x3f80, 0xc000};
+    case UPS_DTYPE_F32:
+      return {0x80000000, 0x7f800000, 0xff800000, 0x00000001, 0x807fffff, 0x7f7fffff,
+              0x00800000, 0x7fc00000, 0xffc00000, 0x3f800000, 0xc0000000};
+    default:
+      return {0x8000000000000000, 0x7ff0000000000000, 0xfff0000000000000, 0x0000000000000001,
+              0x800fffffffffffff, 0x7fefffffffffffff, 0x0010000000000000, 0x7ff8000000000000,
+              0xfff8000000000000, 0x3ff0000000000000, 0xc000000000000000};
+  }
+}
+
+// A tensor whose elements (in memory order) cycle through `bits`.
+HostTensor tensor_of_bits(const upsTensorDesc_t& desc, const std::vector<uint64_t>& bits) {
+  HostTensor t(desc);
+  const size_t width = static_cast<size_t>(dtype_bytes(desc.dtype));
+  for (int64_t i = 0; i < t.size(); ++i) {
+    const uint64_t b = bits[static_cast<size_t>(i) % bits.size()];
+    std::memcpy(&t.bytes[static_cast<size_t>(i) * width], &b, width);  // little-endian: the low bytes
+  }
+  return t;
+}
+
+void expect_data_movement_keeps_bits(upsHandle_t h, upsDataType_t dtype, const std::vector<uint64_t>& bits) {
+  for (upsLayout_t layout : kLayouts) {
+    SCOPED_TRACE(std::string(dtype_label(dtype)) + " " + layout_label(layout));
+    const HostTensor x = tensor_of_bits(make_desc(dtype, layout, 1, 2, {3, static_cast<int64_t>(bits.size())}), bits);
+    // Nearest with scale 1 is the identity; bed-of-nails with scale (1, 2) keeps x on its nails.
+    EXPECT_TRUE(tensors_identical(run_unpool(h, unpool_desc(UPS_UNPOOL_NEAREST, {1, 1}), x), x)) << "nearest";
+    const HostTensor nails = run_unpool(h, unpool_desc(UPS_UNPOOL_BED_OF_NAILS, {1, 2}), x);
+    HostTensor on_nails(x.desc);
+    for_each_element(x.desc, [&](int64_t n, int64_t c, const int64_t* s) {
+      const int64_t o[2] = {s[0], 2 * s[1]};
+      const size_t width = static_cast<size_t>(dtype_bytes(dtype));
+      std::memcpy(&on_nails.bytes[static_cast<size_t>(offset_of(x.desc, n, c, s)) * width],
+                  &nails.bytes[static_cast<size_t>(offset_of(nails.desc, n, c, o)) * width], width);
+    });
+    EXPECT_TRUE(tensors_identical(on_nails, x)) << "bed-of-nails";
+    const Pooled pooled = run_max_pool(h, pool_desc({1, 1}), x);
+    EXPECT_TRUE(tensors_identical(pooled.y, x)) << "max-pool 1x1";
+    EXPECT_TRUE(tensors_identical(run_max_unpool(h, pool_desc({1, 1}), pooled.y, pooled.indices), x))
+        << "max-unpool 1x1";
+  }
+}
+
+TEST(ReferenceUnpoolProperty, DataMovementKeepsSpecialValuesBitForBit) {
+  UPS_REFERENCE_HANDLE(h);
+  for (upsDataType_t dtype : {UPS_DTYPE_F64, UPS_DTYPE_F32, UPS_DTYPE_F16, UPS_DTYPE_BF16})
+    expect_data_movement_keeps_bits(h.get(), dtype, special_bits(dtype));
+}
+
+// NaN payloads (and signalling NaNs) should move unchanged too: the CUDA kernels copy elements
+// as read (see cuda/max_pool.cuh), so the reference must, for the backends to agree bit for bit.
+// DISABLED: the reference moves every element through double (src/reference/element.h), and
+// float_to_half() returns sign | 0x7e00 for every NaN, so f16 payloads are lost (and x86
+// float->double conversion quiets signalling NaNs in f32/bf16). Enable when that is fixed.
+TEST(ReferenceUnpoolProperty, DataMovementKeepsNaNPayloads) {
+  UPS_REFERENCE_HANDLE(h);
+  expect_data_movement_keeps_bits(h.get(), UPS_DTYPE_F16, {0x7e01, 0xfe55, 0x7d00, 0x7c01});
+  expect_data_movement_keeps_bits(h.get(), UPS_DTYPE_BF16, {0x7fc1, 0xffd5, 0x7f81});
+  expect_data_movement_keeps_bits(h.get(), UPS_DTYPE_F32, {0x7fc00001, 0xffc12345, 0x7f800001});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -826,7 +884,8 @@ TEST(ReferenceMaxPoolProperty, UnpoolOfPoolRestoresMaximaKernelEqualsStride) {
       for (int64_t p : window)
         if (value_at(x, n, c, p) > value_at(x, n, c, best)) best = p;
       int64_t s[3] = {0, 0, 0}, rest = best;
-      for (int a = dims - 1; a >= 0; --a) s[a] = rest % extent[static_cast<size_t>(a)], rest /= extent[static_cast<size_t>(a)];
+      for (int a = dims - 1; a >= 0; --a)
+        s[a] = rest % extent[static_cast<size_t>(a)], rest /= extent[static_cast<size_t>(a)];
       expected.set(offset_of(expected.desc, n, c, s), value_at(x, n, c, best));
     });
     EXPECT_TRUE(tensors_identical(y, expected));
@@ -872,7 +931,7 @@ TEST(ReferenceMaxPoolProperty, OverlappingWindowsFollowPyTorchRules) {
 
     for_each_element(pooled.y.desc, [&](int64_t n, int64_t c, const int64_t* o) {
       const std::vector<int64_t> window = window_positions(pool, x.desc, o);
-      if (window.empty()) return;  // a window of padding only (dilation): no rule applies
+      if (window.empty()) return;  // every tap in the padding: upsample.h rejects such geometry (BAD_PARAMETER)
       ++checked_windows;
       const int64_t index = pooled.indices.as_i64()[offset_of(pooled.indices.desc, n, c, o)];
       const double value = pooled.y.get(offset_of(pooled.y.desc, n, c, o));
@@ -905,6 +964,61 @@ TEST(ReferenceMaxPoolProperty, OverlappingWindowsFollowPyTorchRules) {
   EXPECT_GT(tie_windows, 0);
 }
 
+// Max-unpool on arbitrary switch indices (duplicates frequent, output size explicit or not):
+// y is zero except y[n, c, indices[n, c, p]] = x[n, c, p], and where several p of one (n, c)
+// plane share an index, the latest p in the plane's scan order wins. The expected y comes from
+// a sequential loop written here.
+TEST(ReferenceMaxPoolProperty, MaxUnpoolScattersWithLatestDuplicateWinning) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  int duplicates = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const int dims = static_cast<int>(uniform_int(rng, 1, 3));
+    std::vector<int64_t> kernel, stride, padding, extent;
+    for (int a = 0; a < dims; ++a) {
+      kernel.push_back(uniform_int(rng, 1, 3));
+      stride.push_back(uniform_int(rng, 1, 3));
+      padding.push_back(uniform_int(rng, 0, kernel.back() / 2));
+      extent.push_back(uniform_int(rng, 1, dims == 3 ? 3 : 5));
+    }
+    const upsPoolDesc_t pool = pool_desc(kernel, stride, padding);
+    const upsDataType_t dtype = trial % 2 ? UPS_DTYPE_F32 : UPS_DTYPE_BF16;
+    HostTensor x(make_desc(dtype, random_layout(rng), uniform_int(rng, 1, 2), uniform_int(rng, 1, 3), extent));
+    upsTensorDesc_t y_desc;
+    if (upsMaxUnpoolOutputDesc(&pool, &x.desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS) continue;
+    std::vector<int64_t> out_size(y_desc.spatial, y_desc.spatial + dims);
+    if (trial % 3 == 0)  // an explicit size, anywhere strictly within a stride of the default
+      for (int a = 0; a < dims; ++a)
+        out_size[static_cast<size_t>(a)] =
+            std::max<int64_t>(1, y_desc.spatial[a] + uniform_int(rng, -(stride[static_cast<size_t>(a)] - 1),
+                                                                 stride[static_cast<size_t>(a)] - 1));
+    SCOPED_TRACE(shape_text(x.desc) + " " + pool_text(pool) + " -> " +
+                 shape_text(make_desc(dtype, x.desc.layout, 1, 1, out_size)));
+    int64_t plane = 1;
+    for (int64_t e : out_size) plane *= e;
+    x.fill_random(rng, 1, 9, /*integers=*/true);
+    HostTensor indices(make_desc(UPS_DTYPE_I64, x.desc.layout, x.desc.n, x.desc.c, extent));
+    for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = uniform_int(rng, 0, plane - 1);
+    const HostTensor y = run_max_unpool(h.get(), pool, x, indices, out_size.data());
+    ASSERT_TRUE(same_shape(y.desc, make_desc(dtype, x.desc.layout, x.desc.n, x.desc.c, out_size)));
+
+    HostTensor expected(y.desc);
+    for (int64_t i = 0; i < expected.size(); ++i) expected.set(i, 0.0);
+    std::set<std::pair<int64_t, int64_t>> taken;                            // (plane id, index)
+    for_each_element(x.desc, [&](int64_t n, int64_t c, const int64_t* s) {  // scan order
+      const int64_t index = indices.as_i64()[offset_of(indices.desc, n, c, s)];
+      if (!taken.insert({n * x.desc.c + c, index}).second) ++duplicates;
+      int64_t o[3] = {0, 0, 0}, rest = index;
+      for (int a = dims - 1; a >= 0; --a)
+        o[a] = rest % out_size[static_cast<size_t>(a)], rest /= out_size[static_cast<size_t>(a)];
+      expected.set(offset_of(expected.desc, n, c, o), x.get(offset_of(x.desc, n, c, s)));
+    });
+    EXPECT_TRUE(tensors_identical(y, expected));
+  }
+  EXPECT_GT(duplicates, 0) << "no trial had duplicate indices";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Layouts: channels-first and channels-last describe the same logical tensor; every op gives
 // the same logical result on the permuted data (bit for bit for data movement and max-pool,
@@ -920,7 +1034,8 @@ TEST(ReferenceLayoutProperty, ChannelsFirstAndLastAgree) {
     {
       const ConvGeometry g = random_conv(rng, dims);
       SCOPED_TRACE(g.text());
-      HostTensor x(g.x_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST)), w(g.w_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST)),
+      HostTensor x(g.x_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST)),
+          w(g.w_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST)),
           bias(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, g.cout, {1}));
       x.fill_random(rng);
       w.fill_random(rng);
@@ -929,8 +1044,8 @@ TEST(ReferenceLayoutProperty, ChannelsFirstAndLastAgree) {
       const HostTensor last = run_conv(h.get(), g.desc(), converted(x, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST),
                                        converted(w, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST), &bias);
       EXPECT_EQ(last.desc.layout, UPS_LAYOUT_CHANNELS_LAST);
-      EXPECT_TRUE(tensors_close(converted(last, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST), first,
-                                tolerance(UPS_DTYPE_F32)));
+      EXPECT_TRUE(
+          tensors_close(converted(last, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST), first, tolerance(UPS_DTYPE_F32)));
     }
     std::vector<int64_t> extent, scale, kernel;
     for (int a = 0; a < dims; ++a) {
@@ -938,7 +1053,8 @@ TEST(ReferenceLayoutProperty, ChannelsFirstAndLastAgree) {
       scale.push_back(uniform_int(rng, 1, 3));
       kernel.push_back(uniform_int(rng, 1, 2));
     }
-    HostTensor x(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, uniform_int(rng, 1, 2), uniform_int(rng, 1, 5), extent));
+    HostTensor x(
+        make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, uniform_int(rng, 1, 2), uniform_int(rng, 1, 5), extent));
     SCOPED_TRACE(shape_text(x.desc));
     x.fill_random(rng, -3, 3, /*integers=*/true);  // ties: the tie rule must not depend on layout
     const HostTensor x_last = converted(x, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST);
@@ -958,7 +1074,6 @@ TEST(ReferenceLayoutProperty, ChannelsFirstAndLastAgree) {
                                     run_max_unpool(h.get(), pool, first.y, first.indices)));
   }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Ranks: a 1-D problem is a 2-D one with H = 1 and a 3-D one with D = H = 1; a 2-D problem is a
@@ -1027,7 +1142,8 @@ TEST(ReferenceRankProperty, ExtentOneAxesChangeNothing) {
     const upsLayout_t layout = random_layout(rng);
     const upsDataType_t dtype = trial % 3 == 0 ? UPS_DTYPE_F64 : UPS_DTYPE_F32;
     for (int extra = 1; dims + extra <= 3; ++extra) {
-      SCOPED_TRACE(std::to_string(dims) + "-D lifted to " + std::to_string(dims + extra) + "-D " + layout_label(layout));
+      SCOPED_TRACE(std::to_string(dims) + "-D lifted to " + std::to_string(dims + extra) + "-D " +
+                   layout_label(layout));
       // Transposed convolution, with bias.
       const ConvGeometry g = random_conv(rng, dims);
       const ConvGeometry gl = lifted_conv(g, extra, rng);
@@ -1130,7 +1246,6 @@ TEST(ReferenceDtypeProperty, NarrowDtypesMatchF64) {
     }
   }
 }
-
 
 // =============================================================================================
 // 3. Output shapes
@@ -1281,12 +1396,12 @@ TEST(ReferenceShapes, MaxUnpoolOutputDescDefaultAndExplicit) {
     std::vector<int64_t> in, kernel, stride, padding, out;
   };
   const Row defaults[] = {
-      {{2}, {2}, {2}, {0}, {4}},                     // SegNet k2 s2
-      {{3}, {3}, {2}, {1}, {5}},                     // 2*2 - 2 + 3
-      {{4, 5}, {2, 3}, {2, 3}, {0, 1}, {8, 13}},     // 6 + 2;  12 - 2 + 3
+      {{2}, {2}, {2}, {0}, {4}},                  // SegNet k2 s2
+      {{3}, {3}, {2}, {1}, {5}},                  // 2*2 - 2 + 3
+      {{4, 5}, {2, 3}, {2, 3}, {0, 1}, {8, 13}},  // 6 + 2;  12 - 2 + 3
       {{2, 2, 3}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}, {4, 4, 6}},
-      {{3}, {2}, {1}, {0}, {4}},                     // stride 1
-      {{7}, {4}, {3}, {2}, {18}},                    // 18 - 4 + 4
+      {{3}, {2}, {1}, {0}, {4}},   // stride 1
+      {{7}, {4}, {3}, {2}, {18}},  // 18 - 4 + 4
   };
   for (const Row& row : defaults) {
     const upsPoolDesc_t pool = pool_desc(row.kernel, row.stride, row.padding);
@@ -1332,6 +1447,869 @@ TEST(ReferenceShapes, UnpoolOutputDesc) {
       UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &x, &y));
       EXPECT_TRUE(same_shape(y, make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 2, 5, row.out)));
     }
+}
+
+// =============================================================================================
+// 4. Bad inputs
+// =============================================================================================
+// Each documented class of bad input returns its status and a message naming the offending
+// argument, and writes no output byte: the output buffers are sentinel-filled (with guard bytes
+// around them) and compared byte for byte afterwards. Every op first runs once with the valid
+// arguments that the cases then break one at a time, so each rejection is due to the one
+// change.
+
+// A host buffer holding a byte pattern, with guard bytes before and after the data.
+class Sentinel {
+ public:
+  explicit Sentinel(size_t bytes) : storage_(bytes + 2 * kGuard) {
+    for (size_t i = 0; i < storage_.size(); ++i) storage_[i] = pattern(i);
+  }
+  void* data(size_t offset = 0) { return storage_.data() + kGuard + offset; }
+  ::testing::AssertionResult untouched() const {
+    for (size_t i = 0; i < storage_.size(); ++i)
+      if (storage_[i] != pattern(i))
+        return ::testing::AssertionFailure()
+               << "output byte " << static_cast<long long>(i) - static_cast<long long>(kGuard)
+               << " was written by a rejected call";
+    return ::testing::AssertionSuccess();
+  }
+
+ private:
+  static unsigned char pattern(size_t i) { return static_cast<unsigned char>((i * 131 + 7) & 0xff); }
+  static constexpr size_t kGuard = 64;
+  std::vector<unsigned char> storage_;
+};
+
+// The status is `expected`, and the message is non-empty and names `argument`.
+::testing::AssertionResult rejected(upsStatus_t status, upsStatus_t expected, const std::string& argument) {
+  const std::string message = upsGetLastErrorString();
+  if (status != expected)
+    return ::testing::AssertionFailure() << "status " << upsGetStatusName(status) << ", expected "
+                                         << upsGetStatusName(expected) << " (message: \"" << message << "\")";
+  if (message.empty()) return ::testing::AssertionFailure() << upsGetStatusName(status) << " with an empty message";
+  if (message.find(argument) == std::string::npos)
+    return ::testing::AssertionFailure() << "message \"" << message << "\" does not name \"" << argument << "\"";
+  return ::testing::AssertionSuccess();
+}
+
+// A handle value that was live once and has been destroyed.
+upsHandle_t destroyed_handle() {
+  upsHandle_t handle = nullptr;
+  EXPECT_EQ(upsCreate(&handle, UPS_BACKEND_REFERENCE), UPS_STATUS_SUCCESS);
+  EXPECT_EQ(upsDestroy(handle), UPS_STATUS_SUCCESS);
+  return handle;
+}
+
+const int64_t kHuge = int64_t{1} << 40;
+
+// An enum holding a value outside its enumerators, as a C caller can pass one.
+template <typename Enum>
+Enum enum_value(int value) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized here");
+  Enum e;
+  std::memcpy(&e, &value, sizeof e);
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transposed convolution
+// ---------------------------------------------------------------------------------------------
+struct ConvArgs {
+  upsHandle_t handle = nullptr;
+  upsConvTransposeDesc_t conv{};
+  upsTensorDesc_t x{}, w{}, y{};
+  const void* x_data = nullptr;
+  const void* w_data = nullptr;
+  const void* bias = nullptr;
+  void* y_data = nullptr;
+  bool null_conv = false, null_x = false, null_w = false, null_y = false;
+
+  upsStatus_t run() const {
+    return upsConvTransposeForward(handle, null_conv ? nullptr : &conv, null_x ? nullptr : &x, x_data,
+                                   null_w ? nullptr : &w, w_data, bias, null_y ? nullptr : &y, y_data);
+  }
+};
+
+TEST(ReferenceErrors, ConvTransposeRejectsEveryBadInputClass) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  // Valid: x (2, 4, 3, 3), w (4, 3, 3, 3), groups 2 -> y (2, 6, 6, 6); stride 2, padding 1,
+  // output_padding 1, with bias.
+  ConvArgs base;
+  base.handle = h.get();
+  base.conv = conv_desc(2, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 2);
+  HostTensor x(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, 4, {3, 3}));
+  HostTensor w(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 4, 3, {3, 3}));
+  HostTensor bias(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 6, {1}));
+  x.fill_random(rng);
+  w.fill_random(rng);
+  bias.fill_random(rng);
+  HostTensor y(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, 6, {6, 6}));
+  y.poison();
+  base.x = x.desc, base.w = w.desc, base.y = y.desc;
+  base.x_data = x.data(), base.w_data = w.data(), base.bias = bias.data(), base.y_data = y.data();
+  UPS_ASSERT_OK(base.run());
+  EXPECT_STREQ(upsGetLastErrorString(), "") << "a successful call leaves no message";
+  EXPECT_TRUE(tensors_identical(y, run_conv(h.get(), base.conv, x, w, &bias)));
+
+  Sentinel out(y.bytes.size());
+  base.y_data = out.data();
+  const auto check = [&](const char* what, ConvArgs a, upsStatus_t expected, const char* argument) {
+    SCOPED_TRACE(what);
+    EXPECT_TRUE(rejected(a.run(), expected, argument));
+    EXPECT_TRUE(out.untouched());
+  };
+  ConvArgs a = base;
+  a.handle = nullptr;
+  check("null handle", a, UPS_STATUS_INVALID_HANDLE, "handle");
+  a = base, a.handle = destroyed_handle();
+  check("destroyed handle", a, UPS_STATUS_INVALID_HANDLE, "handle");
+  a = base, a.null_conv = true;
+  check("null conv desc", a, UPS_STATUS_NULL_POINTER, "desc");
+  a = base, a.null_x = true;
+  check("null x desc", a, UPS_STATUS_NULL_POINTER, "x");
+  a = base, a.null_w = true;
+  check("null w desc", a, UPS_STATUS_NULL_POINTER, "w");
+  a = base, a.null_y = true;
+  check("null y desc", a, UPS_STATUS_NULL_POINTER, "y");
+  a = base, a.x_data = nullptr;
+  check("null x data", a, UPS_STATUS_NULL_POINTER, "x");
+  a = base, a.w_data = nullptr;
+  check("null w data", a, UPS_STATUS_NULL_POINTER, "w");
+  a = base, a.y_data = nullptr;
+  check("null y data", a, UPS_STATUS_NULL_POINTER, "y");
+  a = base, a.x.n = -1;
+  check("negative x extent", a, UPS_STATUS_BAD_EXTENT, "x");
+  a = base, a.w.spatial[1] = -3;
+  check("negative kernel extent", a, UPS_STATUS_BAD_EXTENT, "w");
+  a = base, a.y.c = -6;
+  check("negative y extent", a, UPS_STATUS_BAD_EXTENT, "y");
+  a = base, a.x.spatial_dims = 0;
+  check("x spatial_dims 0", a, UPS_STATUS_BAD_EXTENT, "x");
+  a = base, a.x.spatial_dims = 4;
+  check("x spatial_dims 4", a, UPS_STATUS_BAD_EXTENT, "x");
+  a = base, a.conv.spatial_dims = 0;
+  check("conv spatial_dims 0", a, UPS_STATUS_BAD_EXTENT, "spatial_dims");
+  a = base, a.conv.spatial_dims = 4;
+  check("conv spatial_dims 4", a, UPS_STATUS_BAD_EXTENT, "spatial_dims");
+  a = base, a.y.spatial[1] = 7;
+  check("y extent off by one", a, UPS_STATUS_SHAPE_MISMATCH, "y");
+  a = base, a.y.c = 3;
+  check("y channels = C_out/groups", a, UPS_STATUS_SHAPE_MISMATCH, "y");
+  a = base, a.y.n = 1;
+  check("y batch", a, UPS_STATUS_SHAPE_MISMATCH, "y");
+  a = base, a.w.n = 2;
+  check("w C_in differs from x", a, UPS_STATUS_SHAPE_MISMATCH, "w");
+  a = base, a.conv.stride[1] = 0;
+  check("stride 0", a, UPS_STATUS_BAD_PARAMETER, "stride");
+  a = base, a.conv.dilation[0] = 0;
+  check("dilation 0", a, UPS_STATUS_BAD_PARAMETER, "dilation");
+  a = base, a.conv.pad_begin[0] = -1;
+  check("negative pad_begin", a, UPS_STATUS_BAD_PARAMETER, "pad_begin");
+  a = base, a.conv.pad_end[1] = -1;
+  check("negative pad_end", a, UPS_STATUS_BAD_PARAMETER, "pad_end");
+  a = base, a.conv.pad_begin[0] = 4, a.conv.pad_end[0] = 4;
+  check("padding larger than the output", a, UPS_STATUS_BAD_PARAMETER, "padding");
+  a = base, a.x.spatial[1] = 0;
+  check("zero spatial extent (PyTorch's rule too)", a, UPS_STATUS_BAD_EXTENT, "x");
+  a = base, a.conv.output_padding[1] = 2;
+  check("output_padding == stride", a, UPS_STATUS_BAD_OUTPUT_PADDING, "output_padding");
+  a = base, a.conv.output_padding[0] = -1;
+  check("negative output_padding", a, UPS_STATUS_BAD_OUTPUT_PADDING, "output_padding");
+  a = base, a.conv.stride[0] = 1, a.conv.dilation[0] = 3, a.conv.output_padding[0] = 3;
+  check("output_padding == dilation > stride", a, UPS_STATUS_BAD_OUTPUT_PADDING, "output_padding");
+  a = base, a.conv.groups = 0;
+  check("groups 0", a, UPS_STATUS_BAD_GROUPS, "groups");
+  a = base, a.conv.groups = -2;
+  check("negative groups", a, UPS_STATUS_BAD_GROUPS, "groups");
+  a = base, a.conv.groups = 3;
+  check("groups not dividing C_in", a, UPS_STATUS_BAD_GROUPS, "groups");
+  a = base, a.x.n = kHuge, a.x.c = kHuge;
+  check("x element count overflows int64", a, UPS_STATUS_OVERFLOW, "x");
+  a = base, a.x.dtype = a.w.dtype = a.y.dtype = UPS_DTYPE_I64;
+  check("I64 conv input", a, UPS_STATUS_NOT_SUPPORTED, "x");
+  a = base, a.w.dtype = UPS_DTYPE_F64;
+  check("w dtype differs from x", a, UPS_STATUS_NOT_SUPPORTED, "w");
+  a = base, a.y.dtype = UPS_DTYPE_F16;
+  check("y dtype differs from x", a, UPS_STATUS_NOT_SUPPORTED, "y");
+  a = base, a.y.layout = UPS_LAYOUT_CHANNELS_LAST;
+  check("y layout differs from x", a, UPS_STATUS_NOT_SUPPORTED, "y");
+  a = base, a.conv.algorithm = UPS_ALGO_SCATTER_ATOMIC, a.conv.deterministic = 1;
+  check("SCATTER_ATOMIC with deterministic", a, UPS_STATUS_NOT_SUPPORTED, "algorithm");
+  a = base, a.conv.algorithm = enum_value<upsAlgorithm_t>(7);
+  check("unknown algorithm", a, UPS_STATUS_BAD_PARAMETER, "algorithm");
+  a = base, a.y_data = out.data(1);
+  check("misaligned y", a, UPS_STATUS_MISALIGNED, "y");
+  Buffer shifted(UPS_BACKEND_REFERENCE, x.bytes.size() + 8);
+  std::memcpy(static_cast<char*>(shifted.get()) + 1, x.data(), x.bytes.size());
+  a = base, a.x_data = static_cast<char*>(shifted.get()) + 1;
+  check("misaligned x", a, UPS_STATUS_MISALIGNED, "x");
+  Buffer shifted_bias(UPS_BACKEND_REFERENCE, bias.bytes.size() + 8);
+  a = base, a.bias = static_cast<char*>(shifted_bias.get()) + 2;
+  check("misaligned bias", a, UPS_STATUS_MISALIGNED, "bias");
+
+  // Aliasing: y overlapping x, w or the bias, all inside one sentinel buffer (which must stay
+  // as it was: inputs included).
+  Sentinel shared(y.bytes.size() + x.bytes.size());
+  std::memcpy(shared.data(), x.data(), x.bytes.size());
+  a = base, a.x_data = shared.data(), a.y_data = shared.data(x.bytes.size() - 4);
+  {
+    SCOPED_TRACE("y overlaps x");
+    EXPECT_TRUE(rejected(a.run(), UPS_STATUS_ALIASING, "y"));
+    Sentinel reference_pattern(y.bytes.size() + x.bytes.size());
+    std::memcpy(reference_pattern.data(), x.data(), x.bytes.size());
+    EXPECT_EQ(std::memcmp(static_cast<char*>(shared.data()) - 64, static_cast<char*>(reference_pattern.data()) - 64,
+                          y.bytes.size() + x.bytes.size() + 128),
+              0)
+        << "a rejected call wrote into the shared buffer";
+  }
+  a = base, a.y_data = out.data(), a.w_data = out.data(8);
+  check("y overlaps w", a, UPS_STATUS_ALIASING, "y");
+  a = base, a.bias = out.data(y.bytes.size() - 4);
+  check("y overlaps bias", a, UPS_STATUS_ALIASING, "y");
+
+  // Empty tensors: null data pointers are never read, and the call succeeds.
+  a = base, a.x.n = 0, a.y.n = 0, a.x_data = nullptr, a.y_data = nullptr;
+  EXPECT_EQ(a.run(), UPS_STATUS_SUCCESS) << upsGetLastErrorString();
+  EXPECT_TRUE(out.untouched());
+  // No input channels (x and w empty, y not): every output is its channel's bias.
+  HostTensor y_bias_only(y.desc);
+  y_bias_only.poison();
+  a = base, a.x.c = 0, a.w.n = 0, a.x_data = nullptr, a.w_data = nullptr, a.y_data = y_bias_only.data();
+  EXPECT_EQ(a.run(), UPS_STATUS_SUCCESS) << "C_in = 0 (an empty weight): " << upsGetLastErrorString();
+  HostTensor expected(y.desc);
+  for_each_element(
+      y.desc, [&](int64_t n, int64_t c, const int64_t* sp) { expected.set(offset_of(y.desc, n, c, sp), bias.get(c)); });
+  EXPECT_TRUE(tensors_identical(y_bias_only, expected));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unpooling
+// ---------------------------------------------------------------------------------------------
+struct UnpoolArgs {
+  upsHandle_t handle = nullptr;
+  upsUnpoolDesc_t desc{};
+  upsTensorDesc_t x{}, y{};
+  const void* x_data = nullptr;
+  void* y_data = nullptr;
+  bool null_desc = false, null_x = false, null_y = false;
+
+  upsStatus_t run() const {
+    return upsUnpoolForward(handle, null_desc ? nullptr : &desc, null_x ? nullptr : &x, x_data, null_y ? nullptr : &y,
+                            y_data);
+  }
+};
+
+TEST(ReferenceErrors, UnpoolRejectsEveryBadInputClass) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  // Valid: f16 channels-last x (2, 3, 2, 5), nearest x(2, 3) -> y (2, 3, 4, 15).
+  UnpoolArgs base;
+  base.handle = h.get();
+  base.desc = unpool_desc(UPS_UNPOOL_NEAREST, {2, 3});
+  HostTensor x(make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 2, 3, {2, 5}));
+  x.fill_random(rng);
+  HostTensor y(make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 2, 3, {4, 15}));
+  y.poison();
+  base.x = x.desc, base.y = y.desc, base.x_data = x.data(), base.y_data = y.data();
+  UPS_ASSERT_OK(base.run());
+  EXPECT_TRUE(tensors_identical(y, run_unpool(h.get(), base.desc, x)));
+
+  Sentinel out(y.bytes.size());
+  base.y_data = out.data();
+  const auto check = [&](const char* what, UnpoolArgs a, upsStatus_t expected, const char* argument) {
+    SCOPED_TRACE(what);
+    EXPECT_TRUE(rejected(a.run(), expected, argument));
+    EXPECT_TRUE(out.untouched());
+  };
+  UnpoolArgs a = base;
+  a.handle = nullptr;
+  check("null handle", a, UPS_STATUS_INVALID_HANDLE, "handle");
+  a = base, a.handle = destroyed_handle();
+  check("destroyed handle", a, UPS_STATUS_INVALID_HANDLE, "handle");
+  a = base, a.null_desc = true;
+  check("null unpool desc", a, UPS_STATUS_NULL_POINTER, "desc");
+  a = base, a.null_x = true;
+  check("null x desc", a, UPS_STATUS_NULL_POINTER, "x");
+  a = base, a.null_y = true;
+  check("null y desc", a, UPS_STATUS_NULL_POINTER, "y");
+  a = base, a.x_data = nullptr;
+  check("null x data", a, UPS_STATUS_NULL_POINTER, "x");
+  a = base, a.y_data = nullptr;
+  check("null y data", a, UPS_STATUS_NULL_POINTER, "y");
+  a = base, a.x.spatial[0] = -2;
+  check("negative x extent", a, UPS_STATUS_BAD_EXTENT, "x");
+  a = base, a.x.spatial_dims = 4;
+  check("x spatial_dims 4", a, UPS_STATUS_BAD_EXTENT, "x");
+  a = base, a.desc.spatial_dims = 0;
+  check("desc spatial_dims 0", a, UPS_STATUS_BAD_EXTENT, "spatial_dims");
+  a = base, a.desc.scale[1] = 0;
+  check("scale 0", a, UPS_STATUS_BAD_PARAMETER, "scale");
+  a = base, a.desc.mode = enum_value<upsUnpoolMode_t>(3);
+  check("unknown mode", a, UPS_STATUS_BAD_PARAMETER, "mode");
+  a = base, a.y.spatial[1] = 10;
+  check("y extent", a, UPS_STATUS_SHAPE_MISMATCH, "y");
+  a = base, a.x.dtype = a.y.dtype = UPS_DTYPE_I64;
+  check("I64 input", a, UPS_STATUS_NOT_SUPPORTED, "x");
+  a = base, a.y.layout = UPS_LAYOUT_CHANNELS_FIRST;
+  check("y layout differs from x", a, UPS_STATUS_NOT_SUPPORTED, "y");
+  a = base, a.y.dtype = UPS_DTYPE_BF16;
+  check("y dtype differs from x", a, UPS_STATUS_NOT_SUPPORTED, "y");
+  a = base, a.x.n = kHuge, a.x.c = kHuge;
+  check("x element count overflows int64", a, UPS_STATUS_OVERFLOW, "x");
+  a = base, a.y_data = out.data(1);
+  check("misaligned y (f16)", a, UPS_STATUS_MISALIGNED, "y");
+  a = base, a.x_data = out.data(2), a.y_data = out.data(4);
+  check("y overlaps x", a, UPS_STATUS_ALIASING, "y");
+  a = base, a.x.n = 0, a.y.n = 0, a.x_data = nullptr, a.y_data = nullptr;
+  EXPECT_EQ(a.run(), UPS_STATUS_SUCCESS) << "empty tensors with null data: " << upsGetLastErrorString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max-pool
+// ---------------------------------------------------------------------------------------------
+struct MaxPoolArgs {
+  upsHandle_t handle = nullptr;
+  upsPoolDesc_t desc{};
+  upsTensorDesc_t x{}, y{}, indices{};
+  const void* x_data = nullptr;
+  void* y_data = nullptr;
+  int64_t* indices_data = nullptr;
+  bool null_desc = false, null_indices = false;
+
+  upsStatus_t run() const {
+    return upsMaxPoolForward(handle, null_desc ? nullptr : &desc, &x, x_data, &y, y_data,
+                             null_indices ? nullptr : &indices, indices_data);
+  }
+};
+
+TEST(ReferenceErrors, MaxPoolRejectsEveryBadInputClass) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  // Valid: f64 x (1, 2, 5, 6), k3 s2 p1 -> y and indices (1, 2, 3, 3).
+  MaxPoolArgs base;
+  base.handle = h.get();
+  base.desc = pool_desc({3, 3}, {2, 2}, {1, 1});
+  HostTensor x(make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_FIRST, 1, 2, {5, 6}));
+  x.fill_random(rng);
+  HostTensor y(make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_FIRST, 1, 2, {3, 3}));
+  HostTensor indices(make_desc(UPS_DTYPE_I64, UPS_LAYOUT_CHANNELS_FIRST, 1, 2, {3, 3}));
+  y.poison();
+  indices.poison();
+  base.x = x.desc, base.y = y.desc, base.indices = indices.desc;
+  base.x_data = x.data(), base.y_data = y.data(), base.indices_data = indices.as_i64();
+  UPS_ASSERT_OK(base.run());
+  const Pooled again = run_max_pool(h.get(), base.desc, x);
+  EXPECT_TRUE(tensors_identical(y, again.y));
+  EXPECT_TRUE(tensors_identical(indices, again.indices));
+
+  Sentinel out(y.bytes.size()), out_indices(indices.bytes.size());
+  base.y_data = out.data();
+  base.indices_data = static_cast<int64_t*>(out_indices.data());
+  const auto check = [&](const char* what, MaxPoolArgs a, upsStatus_t expected, const char* argument) {
+    SCOPED_TRACE(what);
+    EXPECT_TRUE(rejected(a.run(), expected, argument));
+    EXPECT_TRUE(out.untouched());
+    EXPECT_TRUE(out_indices.untouched());
+  };
+  MaxPoolArgs a = base;
+  a.handle = nullptr;
+  check("null handle", a, UPS_STATUS_INVALID_HANDLE, "handle");
+  a = base, a.handle = destroyed_handle();
+  check("destroyed handle", a, UPS_STATUS_INVALID_HANDLE, "handle");
+  a = base, a.null_desc = true;
+  check("null pool desc", a, UPS_STATUS_NULL_POINTER, "desc");
+  a = base, a.null_indices = true;
+  check("null indices desc", a, UPS_STATUS_NULL_POINTER, "indices");
+  a = base, a.indices_data = nullptr;
+  check("null indices data", a, UPS_STATUS_NULL_POINTER, "indices");
+  a = base, a.x_data = nullptr;
+  check("null x data", a, UPS_STATUS_NULL_POINTER, "x");
+  a = base, a.x.c = -1;
+  check("negative x extent", a, UPS_STATUS_BAD_EXTENT, "x");
+  a = base, a.desc.spatial_dims = 4;
+  check("desc spatial_dims 4", a, UPS_STATUS_BAD_EXTENT, "spatial_dims");
+  a = base, a.desc.kernel[0] = 0;
+  check("kernel 0", a, UPS_STATUS_BAD_PARAMETER, "kernel");
+  a = base, a.desc.stride[1] = 0;
+  check("stride 0", a, UPS_STATUS_BAD_PARAMETER, "stride");
+  a = base, a.desc.dilation[1] = 0;
+  check("dilation 0", a, UPS_STATUS_BAD_PARAMETER, "dilation");
+  a = base, a.desc.padding[0] = -1;
+  check("negative padding", a, UPS_STATUS_BAD_PARAMETER, "padding");
+  a = base, a.desc.padding[0] = 2;
+  check("padding > kernel/2", a, UPS_STATUS_BAD_PARAMETER, "padding");
+  a = base, a.y.spatial[0] = 2;
+  check("y extent", a, UPS_STATUS_SHAPE_MISMATCH, "y");
+  a = base, a.indices.spatial[1] = 4;
+  check("indices extent", a, UPS_STATUS_SHAPE_MISMATCH, "indices");
+  a = base, a.indices.dtype = UPS_DTYPE_F32;
+  check("F32 indices", a, UPS_STATUS_NOT_SUPPORTED, "indices");
+  a = base, a.indices.layout = UPS_LAYOUT_CHANNELS_LAST;
+  check("indices layout differs from x", a, UPS_STATUS_NOT_SUPPORTED, "indices");
+  a = base, a.y.layout = UPS_LAYOUT_CHANNELS_LAST;
+  check("y layout differs from x", a, UPS_STATUS_NOT_SUPPORTED, "y");
+  a = base, a.x.dtype = a.y.dtype = UPS_DTYPE_I64;
+  check("I64 input", a, UPS_STATUS_NOT_SUPPORTED, "x");
+  a = base, a.x.n = kHuge, a.x.c = kHuge;
+  check("x element count overflows int64", a, UPS_STATUS_OVERFLOW, "x");
+  a = base, a.indices_data = reinterpret_cast<int64_t*>(static_cast<char*>(out_indices.data()) + 4);
+  check("misaligned indices", a, UPS_STATUS_MISALIGNED, "indices");
+  a = base, a.y_data = out_indices.data();
+  check("y overlaps indices", a, UPS_STATUS_ALIASING, "indices");
+  a = base, a.x.n = 0, a.y.n = 0, a.indices.n = 0, a.x_data = nullptr, a.y_data = nullptr, a.indices_data = nullptr;
+  EXPECT_EQ(a.run(), UPS_STATUS_SUCCESS) << "empty tensors with null data: " << upsGetLastErrorString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max-unpool
+// ---------------------------------------------------------------------------------------------
+struct MaxUnpoolArgs {
+  upsHandle_t handle = nullptr;
+  upsPoolDesc_t desc{};
+  upsTensorDesc_t x{}, indices{}, y{};
+  const void* x_data = nullptr;
+  const int64_t* indices_data = nullptr;
+  void* y_data = nullptr;
+
+  upsStatus_t run() const { return upsMaxUnpoolForward(handle, &desc, &x, x_data, &indices, indices_data, &y, y_data); }
+};
+
+TEST(ReferenceErrors, MaxUnpoolRejectsBadInputsAndOutOfRangeIndices) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  auto rng = make_rng();
+  for (upsLayout_t layout : kLayouts) {
+    SCOPED_TRACE(layout_label(layout));
+    // Valid: pooled x (2, 3, 3, 4), k2 s2 -> y (2, 3, 6, 8), plane 48.
+    MaxUnpoolArgs base;
+    base.handle = h.get();
+    base.desc = pool_desc({2, 2});
+    HostTensor x(make_desc(UPS_DTYPE_F32, layout, 2, 3, {3, 4}));
+    HostTensor indices(make_desc(UPS_DTYPE_I64, layout, 2, 3, {3, 4}));
+    x.fill_random(rng, 1, 2);
+    for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = uniform_int(rng, 0, 47);
+    HostTensor y(make_desc(UPS_DTYPE_F32, layout, 2, 3, {6, 8}));
+    y.poison();
+    base.x = x.desc, base.indices = indices.desc, base.y = y.desc;
+    base.x_data = x.data(), base.indices_data = indices.as_i64(), base.y_data = y.data();
+    UPS_ASSERT_OK(base.run());
+    EXPECT_TRUE(tensors_identical(y, run_max_unpool(h.get(), base.desc, x, indices)));
+
+    Sentinel out(y.bytes.size());
+    base.y_data = out.data();
+    const auto check = [&](const char* what, MaxUnpoolArgs a, upsStatus_t expected, const std::string& argument) {
+      SCOPED_TRACE(what);
+      EXPECT_TRUE(rejected(a.run(), expected, argument));
+      EXPECT_TRUE(out.untouched());
+    };
+    MaxUnpoolArgs a = base;
+    a.handle = nullptr;
+    check("null handle", a, UPS_STATUS_INVALID_HANDLE, "handle");
+    a = base, a.indices_data = nullptr;
+    check("null indices data", a, UPS_STATUS_NULL_POINTER, "indices");
+    a = base, a.indices.dtype = UPS_DTYPE_F32;
+    check("F32 indices", a, UPS_STATUS_NOT_SUPPORTED, "indices");
+    a = base, a.indices.spatial[0] = 2;
+    check("indices shape differs from x", a, UPS_STATUS_SHAPE_MISMATCH, "indices");
+    a = base, a.y.spatial[1] = 10;
+    check("y one stride beyond the default", a, UPS_STATUS_SHAPE_MISMATCH, "y");
+    a = base, a.y.c = 2;
+    check("y channels differ from x", a, UPS_STATUS_SHAPE_MISMATCH, "y");
+    a = base, a.y.layout = layout == UPS_LAYOUT_CHANNELS_FIRST ? UPS_LAYOUT_CHANNELS_LAST : UPS_LAYOUT_CHANNELS_FIRST;
+    check("y layout differs from x", a, UPS_STATUS_NOT_SUPPORTED, "y");
+    a = base, a.desc.stride[0] = 0;
+    check("stride 0", a, UPS_STATUS_BAD_PARAMETER, "stride");
+    a = base, a.y_data = out.data(2);
+    check("misaligned y", a, UPS_STATUS_MISALIGNED, "y");
+
+    // Out-of-range indices: several bad ones; the message names the first in (n, c, d, h, w)
+    // order, which is not the first in memory for channels-last: (0, 2, 0, 0) comes before
+    // (0, 1, 2, 3) in an NHWC buffer but after it in (n, c, d, h, w) order.
+    HostTensor bad = indices;
+    const int64_t first[3] = {2, 3, 0}, earlier_in_memory[3] = {0, 0, 0}, later[3] = {1, 1, 0};
+    bad.as_i64()[offset_of(bad.desc, 0, 1, first)] = 48;
+    bad.as_i64()[offset_of(bad.desc, 0, 2, earlier_in_memory)] = -1;
+    bad.as_i64()[offset_of(bad.desc, 1, 0, later)] = 1000;
+    a = base, a.indices_data = bad.as_i64();
+    check("index == plane size, and later bad ones", a, UPS_STATUS_INDEX_OUT_OF_RANGE,
+          "indices[n=0, c=1, d=0, h=2, w=3]");
+    HostTensor negative = indices;
+    negative.as_i64()[offset_of(negative.desc, 1, 0, later)] = -1;
+    a = base, a.indices_data = negative.as_i64();
+    check("negative index", a, UPS_STATUS_INDEX_OUT_OF_RANGE, "indices[n=1, c=0, d=0, h=1, w=1]");
+    a = base, a.x.n = 0, a.indices.n = 0, a.y.n = 0, a.x_data = nullptr, a.indices_data = nullptr, a.y_data = nullptr;
+    EXPECT_EQ(a.run(), UPS_STATUS_SUCCESS) << "empty tensors with null data: " << upsGetLastErrorString();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handles, descriptors and status names
+// ---------------------------------------------------------------------------------------------
+TEST(ReferenceErrors, HandlesAndDescriptorFunctions) {
+  upsHandle_t handle = nullptr;
+  EXPECT_TRUE(rejected(upsCreate(nullptr, UPS_BACKEND_REFERENCE), UPS_STATUS_NULL_POINTER, "handle"));
+  EXPECT_TRUE(rejected(upsCreate(&handle, enum_value<upsBackend_t>(3)), UPS_STATUS_BAD_PARAMETER, "backend"));
+  EXPECT_EQ(handle, nullptr);
+  UPS_ASSERT_OK(upsCreate(&handle, UPS_BACKEND_REFERENCE));
+  upsBackend_t backend = UPS_BACKEND_CUDA;
+  UPS_ASSERT_OK(upsGetBackend(handle, &backend));
+  EXPECT_EQ(backend, UPS_BACKEND_REFERENCE);
+  UPS_ASSERT_OK(upsDestroy(handle));
+  EXPECT_TRUE(rejected(upsDestroy(handle), UPS_STATUS_INVALID_HANDLE, "handle")) << "double destroy";
+  EXPECT_TRUE(rejected(upsGetBackend(handle, &backend), UPS_STATUS_INVALID_HANDLE, "handle"));
+  EXPECT_TRUE(rejected(upsDestroy(nullptr), UPS_STATUS_INVALID_HANDLE, "handle"));
+
+  // The CUDA backend where no GPU exists: a status and a message, no handle.
+  upsHandle_t cuda = nullptr;
+  const upsStatus_t status = upsCreate(&cuda, UPS_BACKEND_CUDA);
+  if (upsCudaDeviceAvailable() == 0) {
+    EXPECT_EQ(status, UPS_STATUS_BACKEND_UNAVAILABLE) << upsGetStatusName(status);
+    EXPECT_STRNE(upsGetLastErrorString(), "");
+    EXPECT_EQ(cuda, nullptr);
+  } else {
+    EXPECT_EQ(status, UPS_STATUS_SUCCESS) << status_text(status);
+    if (cuda != nullptr) {
+      EXPECT_EQ(upsDestroy(cuda), UPS_STATUS_SUCCESS);
+    }
+  }
+
+  // Descriptor helpers.
+  upsTensorDesc_t desc;
+  const int64_t spatial[3] = {4, 5, 6};
+  UPS_ASSERT_OK(upsTensorDescInit(&desc, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 3, 2, 3, spatial));
+  EXPECT_TRUE(same_shape(desc, make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 2, 3, {4, 5, 6})));
+  int64_t count = 0;
+  UPS_ASSERT_OK(upsTensorDescElementCount(&desc, &count));
+  EXPECT_EQ(count, 2 * 3 * 4 * 5 * 6);
+  UPS_ASSERT_OK(upsTensorDescByteSize(&desc, &count));
+  EXPECT_EQ(count, 2 * 3 * 4 * 5 * 6 * 2);
+  EXPECT_TRUE(rejected(upsTensorDescInit(&desc, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 4, 1, 1, spatial),
+                       UPS_STATUS_BAD_EXTENT, "spatial_dims"));
+  EXPECT_TRUE(rejected(upsTensorDescInit(&desc, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 0, 1, 1, spatial),
+                       UPS_STATUS_BAD_EXTENT, "spatial_dims"));
+  EXPECT_TRUE(rejected(upsTensorDescInit(&desc, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, -1, 1, spatial),
+                       UPS_STATUS_BAD_EXTENT, "desc"));
+  EXPECT_TRUE(rejected(upsTensorDescInit(nullptr, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, 1, 1, spatial),
+                       UPS_STATUS_NULL_POINTER, "desc"));
+  EXPECT_TRUE(rejected(upsTensorDescInit(&desc, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, 1, 1, nullptr),
+                       UPS_STATUS_NULL_POINTER, "spatial"));
+  // 2^30 * 2^30 * 4 = 2^62 elements fit; as f64 they are 2^65 bytes.
+  const upsTensorDesc_t big = make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_FIRST, 1 << 30, 1 << 30, {4});
+  EXPECT_TRUE(rejected(upsTensorDescByteSize(&big, &count), UPS_STATUS_OVERFLOW, "desc"));
+  const upsTensorDesc_t huge = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, kHuge, kHuge, {1});
+  EXPECT_TRUE(rejected(upsTensorDescElementCount(&huge, &count), UPS_STATUS_OVERFLOW, "desc"));
+  EXPECT_TRUE(rejected(upsConvTransposeDescInit(nullptr, 2), UPS_STATUS_NULL_POINTER, "desc"));
+  upsConvTransposeDesc_t conv;
+  EXPECT_TRUE(rejected(upsConvTransposeDescInit(&conv, 4), UPS_STATUS_BAD_EXTENT, "spatial_dims"));
+  UPS_ASSERT_OK(upsConvTransposeDescInit(&conv, 3));
+  const int64_t padding[3] = {1, 2, 3};
+  UPS_ASSERT_OK(upsConvTransposeDescSetPadding(&conv, padding));
+  for (int a = 0; a < 3; ++a) {
+    EXPECT_EQ(conv.pad_begin[a], padding[a]);
+    EXPECT_EQ(conv.pad_end[a], padding[a]);
+    EXPECT_EQ(conv.stride[a], 1);
+    EXPECT_EQ(conv.dilation[a], 1);
+    EXPECT_EQ(conv.output_padding[a], 0);
+  }
+  EXPECT_EQ(conv.groups, 1);
+  EXPECT_EQ(conv.algorithm, UPS_ALGO_AUTO);
+  EXPECT_EQ(conv.deterministic, 0);
+
+  // A successful call clears the message of an earlier failure.
+  EXPECT_NE(upsTensorDescElementCount(&huge, &count), UPS_STATUS_SUCCESS);
+  EXPECT_STRNE(upsGetLastErrorString(), "");
+  UPS_ASSERT_OK(upsTensorDescElementCount(&desc, &count));
+  EXPECT_STREQ(upsGetLastErrorString(), "");
+}
+
+// The handle's other entry points on the reference backend: no workspace is ever needed, AUTO
+// resolves to a concrete algorithm (GATHER when deterministic), streams round-trip, and a
+// caller's workspace is checked (null with a size, misaligned).
+TEST(ReferenceErrors, HandleQueriesAndSettings) {
+  UPS_REFERENCE_HANDLE(h);
+  const upsConvTransposeDesc_t conv = conv_desc(2, {2, 2}, {1, 1}, {1, 1});
+  const upsTensorDesc_t x = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 4, {4, 4});
+  const upsTensorDesc_t w = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 4, 2, {4, 4});
+  upsTensorDesc_t y;
+  UPS_ASSERT_OK(upsConvTransposeOutputDesc(&conv, &x, &w, &y));
+  size_t bytes = 123;
+  UPS_ASSERT_OK(upsConvTransposeWorkspaceSize(h.get(), &conv, &x, &w, &y, &bytes));
+  EXPECT_EQ(bytes, 0u);
+  upsAlgorithm_t algorithm = UPS_ALGO_AUTO;
+  UPS_ASSERT_OK(upsConvTransposeChooseAlgorithm(h.get(), &conv, &x, &w, &y, &algorithm));
+  EXPECT_NE(algorithm, UPS_ALGO_AUTO);
+  upsConvTransposeDesc_t deterministic = conv;
+  deterministic.deterministic = 1;
+  UPS_ASSERT_OK(upsConvTransposeChooseAlgorithm(h.get(), &deterministic, &x, &w, &y, &algorithm));
+  EXPECT_EQ(algorithm, UPS_ALGO_GATHER);
+  upsTensorDesc_t y_bad = y;
+  y_bad.spatial[0] += 1;
+  EXPECT_TRUE(rejected(upsConvTransposeChooseAlgorithm(h.get(), &conv, &x, &w, &y_bad, &algorithm),
+                       UPS_STATUS_SHAPE_MISMATCH, "y"));
+  EXPECT_TRUE(
+      rejected(upsConvTransposeWorkspaceSize(nullptr, &conv, &x, &w, &y, &bytes), UPS_STATUS_INVALID_HANDLE, "handle"));
+
+  const upsPoolDesc_t pool = pool_desc({2, 2});
+  const upsTensorDesc_t pooled = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 4, {2, 2});
+  bytes = 123;
+  UPS_ASSERT_OK(upsMaxUnpoolWorkspaceSize(h.get(), &pool, &pooled, &x, &bytes));
+  EXPECT_EQ(bytes, 0u);
+  EXPECT_TRUE(rejected(upsMaxUnpoolWorkspaceSize(h.get(), &pool, &pooled, &y, &bytes), UPS_STATUS_SHAPE_MISMATCH, "y"));
+
+  upsStream_t stream = reinterpret_cast<upsStream_t>(uintptr_t{0x1000});
+  UPS_ASSERT_OK(upsSetStream(h.get(), stream));
+  upsStream_t got = nullptr;
+  UPS_ASSERT_OK(upsGetStream(h.get(), &got));
+  EXPECT_EQ(got, stream);
+  UPS_ASSERT_OK(upsSetStream(h.get(), nullptr));
+  EXPECT_TRUE(rejected(upsGetStream(h.get(), nullptr), UPS_STATUS_NULL_POINTER, "stream"));
+  EXPECT_TRUE(rejected(upsSetWorkspace(h.get(), nullptr, 64), UPS_STATUS_NULL_POINTER, "workspace"));
+  Buffer scratch(UPS_BACKEND_REFERENCE, 1024);
+  EXPECT_TRUE(rejected(upsSetWorkspace(h.get(), static_cast<char*>(scratch.get()) + 1, 256), UPS_STATUS_MISALIGNED,
+                       "workspace"));
+  UPS_ASSERT_OK(upsSetWorkspace(h.get(), nullptr, 0));
+}
+
+// Every status has its own name, the enumerator's; an unknown value still gets a string.
+// The statuses are numbered from 0 without gaps: every value up to the first unnamed one must
+// have a distinct name (so a status added later is covered too), and the ones listed here their
+// exact enumerator name.
+TEST(ReferenceErrors, StatusNamesNameEveryStatus) {
+  const std::pair<upsStatus_t, const char*> names[] = {
+      {UPS_STATUS_SUCCESS, "UPS_STATUS_SUCCESS"},
+      {UPS_STATUS_INVALID_HANDLE, "UPS_STATUS_INVALID_HANDLE"},
+      {UPS_STATUS_NULL_POINTER, "UPS_STATUS_NULL_POINTER"},
+      {UPS_STATUS_BAD_EXTENT, "UPS_STATUS_BAD_EXTENT"},
+      {UPS_STATUS_SHAPE_MISMATCH, "UPS_STATUS_SHAPE_MISMATCH"},
+      {UPS_STATUS_BAD_PARAMETER, "UPS_STATUS_BAD_PARAMETER"},
+      {UPS_STATUS_BAD_OUTPUT_PADDING, "UPS_STATUS_BAD_OUTPUT_PADDING"},
+      {UPS_STATUS_BAD_GROUPS, "UPS_STATUS_BAD_GROUPS"},
+      {UPS_STATUS_OVERFLOW, "UPS_STATUS_OVERFLOW"},
+      {UPS_STATUS_NOT_SUPPORTED, "UPS_STATUS_NOT_SUPPORTED"},
+      {UPS_STATUS_WRONG_BACKEND_MEMORY, "UPS_STATUS_WRONG_BACKEND_MEMORY"},
+      {UPS_STATUS_MISALIGNED, "UPS_STATUS_MISALIGNED"},
+      {UPS_STATUS_INDEX_OUT_OF_RANGE, "UPS_STATUS_INDEX_OUT_OF_RANGE"},
+      {UPS_STATUS_WORKSPACE_TOO_SMALL, "UPS_STATUS_WORKSPACE_TOO_SMALL"},
+      {UPS_STATUS_ALIASING, "UPS_STATUS_ALIASING"},
+      {UPS_STATUS_BACKEND_UNAVAILABLE, "UPS_STATUS_BACKEND_UNAVAILABLE"},
+      {UPS_STATUS_CUDA_ERROR, "UPS_STATUS_CUDA_ERROR"},
+      {UPS_STATUS_ALLOC_FAILED, "UPS_STATUS_ALLOC_FAILED"},
+      {UPS_STATUS_INTERNAL_ERROR, "UPS_STATUS_INTERNAL_ERROR"},
+  };
+  for (const auto& [status, name] : names) {
+    ASSERT_NE(upsGetStatusName(status), nullptr);
+    EXPECT_STREQ(upsGetStatusName(status), name);
+  }
+  const upsStatus_t unknown = enum_value<upsStatus_t>(1000);
+  ASSERT_NE(upsGetStatusName(unknown), nullptr);
+  const std::string unknown_name = upsGetStatusName(unknown);
+  std::set<std::string> seen;
+  int named = 0;
+  for (; named < 1000 && upsGetStatusName(enum_value<upsStatus_t>(named)) != unknown_name; ++named) {
+    const std::string name = upsGetStatusName(enum_value<upsStatus_t>(named));
+    EXPECT_EQ(name.rfind("UPS_STATUS_", 0), 0u) << name;
+    EXPECT_TRUE(seen.insert(name).second) << "two statuses named " << name;
+  }
+  EXPECT_GE(named, static_cast<int>(std::size(names)));
+  EXPECT_EQ(upsGetStatusName(enum_value<upsStatus_t>(-1)), unknown_name);
+  // A failing call's message starts with its status's name.
+  upsTensorDesc_t desc;
+  const int64_t spatial[1] = {1};
+  EXPECT_EQ(upsTensorDescInit(&desc, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 5, 1, 1, spatial),
+            UPS_STATUS_BAD_EXTENT);
+  EXPECT_EQ(std::string(upsGetLastErrorString()).rfind("UPS_STATUS_BAD_EXTENT", 0), 0u) << upsGetLastErrorString();
+  EXPECT_EQ(upsGetVersion(), UPS_VERSION_MAJOR * 10000 + UPS_VERSION_MINOR * 100 + UPS_VERSION_PATCH);
+}
+
+// =============================================================================================
+// 5. The C++ layer (upsample.hpp)
+// =============================================================================================
+// The builders fill the same descriptors as the C API, the Handle runs the same ops (bit-
+// identical results), and every failure throws upsample::Error carrying the status and the
+// library's message.
+
+// Runs `body`, expecting an upsample::Error with `status` whose message names `argument`.
+template <typename Body>
+::testing::AssertionResult throws_error(Body&& body, upsStatus_t status, const std::string& argument) {
+  try {
+    body();
+  } catch (const upsample::Error& e) {
+    if (e.status() != status)
+      return ::testing::AssertionFailure() << "threw " << upsGetStatusName(e.status()) << ", expected "
+                                           << upsGetStatusName(status) << " (" << e.what() << ")";
+    if (std::string(e.what()).find(argument) == std::string::npos)
+      return ::testing::AssertionFailure() << "message \"" << e.what() << "\" does not name \"" << argument << "\"";
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw something else: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
+
+// Field-by-field equality of descriptors (their padding bytes are unspecified).
+::testing::AssertionResult same_conv_desc(const upsConvTransposeDesc_t& a, const upsConvTransposeDesc_t& b) {
+  bool same = a.spatial_dims == b.spatial_dims && a.groups == b.groups && a.algorithm == b.algorithm &&
+              a.deterministic == b.deterministic;
+  for (int i = 0; same && i < a.spatial_dims; ++i)
+    same = a.stride[i] == b.stride[i] && a.pad_begin[i] == b.pad_begin[i] && a.pad_end[i] == b.pad_end[i] &&
+           a.output_padding[i] == b.output_padding[i] && a.dilation[i] == b.dilation[i];
+  if (same) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "conv descriptors differ";
+}
+
+::testing::AssertionResult same_pool_desc(const upsPoolDesc_t& a, const upsPoolDesc_t& b) {
+  bool same = a.spatial_dims == b.spatial_dims && a.ceil_mode == b.ceil_mode;
+  for (int i = 0; same && i < a.spatial_dims; ++i)
+    same = a.kernel[i] == b.kernel[i] && a.stride[i] == b.stride[i] && a.padding[i] == b.padding[i] &&
+           a.dilation[i] == b.dilation[i];
+  if (same) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << pool_text(a) << " vs " << pool_text(b);
+}
+
+TEST(ReferenceCppApi, BuildersAndHandleMatchTheCApi) {
+  UPS_SEED_TRACE();
+  auto rng = make_rng();
+  upsample::Handle handle(UPS_BACKEND_REFERENCE);
+  EXPECT_EQ(handle.backend(), UPS_BACKEND_REFERENCE);
+  upsample::Handle moved(std::move(handle));
+  EXPECT_EQ(handle.get(), nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  ASSERT_NE(moved.get(), nullptr);
+
+  // Transposed convolution: DCGAN-like k4 s2 p1, groups 2, channels-last.
+  const auto conv = upsample::ConvTranspose(2).stride({2, 2}).padding({1, 1}).groups(2).deterministic(true);
+  const upsConvTransposeDesc_t expected_conv = conv_desc(2, {2, 2}, {1, 1}, {1, 1}, {0, 0}, {1, 1}, 2);
+  EXPECT_EQ(conv.desc().deterministic, 1);
+  upsConvTransposeDesc_t plain = conv.desc();
+  plain.deterministic = 0;
+  EXPECT_TRUE(same_conv_desc(plain, expected_conv));
+  const upsTensorDesc_t x_desc = upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 2, 4, {4, 4});
+  const upsTensorDesc_t w_desc = upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 4, 3, {4, 4});
+  EXPECT_EQ(upsample::element_count(x_desc), 2 * 4 * 4 * 4);
+  EXPECT_EQ(upsample::byte_size(w_desc), 4 * 3 * 4 * 4 * 4);
+  const upsTensorDesc_t y_desc = conv.output_desc(x_desc, w_desc);
+  EXPECT_TRUE(same_shape(y_desc, make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 2, 6, {8, 8})));
+  EXPECT_EQ(moved.choose_algorithm(conv, x_desc, w_desc, y_desc), UPS_ALGO_GATHER) << "deterministic -> GATHER";
+  EXPECT_NE(moved.choose_algorithm(upsample::ConvTranspose(conv).deterministic(false), x_desc, w_desc, y_desc),
+            UPS_ALGO_AUTO);
+  HostTensor x(x_desc), w(w_desc), bias(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 6, {1})), y(y_desc);
+  x.fill_random(rng);
+  w.fill_random(rng);
+  bias.fill_random(rng);
+  y.poison();
+  moved.conv_transpose(conv, x_desc, x.data(), w_desc, w.data(), bias.data(), y_desc, y.data());
+  EXPECT_TRUE(tensors_identical(y, run_conv(moved.get(), expected_conv, x, w, &bias)));
+
+  // The other setters reach their fields.
+  const auto full = upsample::ConvTranspose(3)
+                        .stride({1, 2, 3})
+                        .padding({0, 1, 2}, {2, 1, 0})
+                        .output_padding({0, 1, 2})
+                        .dilation({2, 1, 1})
+                        .algorithm(UPS_ALGO_SCATTER_ATOMIC);
+  upsConvTransposeDesc_t full_expected = conv_desc(3, {1, 2, 3}, {0, 1, 2}, {2, 1, 0}, {0, 1, 2}, {2, 1, 1});
+  full_expected.algorithm = UPS_ALGO_SCATTER_ATOMIC;
+  EXPECT_TRUE(same_conv_desc(full.desc(), full_expected));
+
+  // Unpooling.
+  const upsUnpoolDesc_t nearest = upsample::unpool_desc(UPS_UNPOOL_NEAREST, {3});
+  HostTensor u(make_desc(UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_FIRST, 1, 2, {5}));
+  u.fill_random(rng);
+  const upsTensorDesc_t u_out = upsample::unpool_output_desc(nearest, u.desc);
+  HostTensor uy(u_out);
+  uy.poison();
+  moved.unpool(nearest, u.desc, u.data(), u_out, uy.data());
+  EXPECT_TRUE(tensors_identical(uy, run_unpool(moved.get(), unpool_desc(UPS_UNPOOL_NEAREST, {3}), u)));
+
+  // Max-pool and max-unpool: Pool's stride defaults to the kernel, dilation to 1.
+  const upsample::Pool pool({2, 2});
+  EXPECT_TRUE(same_pool_desc(pool.desc(), pool_desc({2, 2})));
+  const auto padded = upsample::Pool({3, 3}).stride({2, 1}).padding({1, 1}).dilation({1, 2}).ceil_mode(true);
+  EXPECT_TRUE(same_pool_desc(padded.desc(), pool_desc({3, 3}, {2, 1}, {1, 1}, {1, 2}, true)));
+  HostTensor p(make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_LAST, 2, 3, {4, 6}));
+  p.fill_random(rng);
+  upsTensorDesc_t py_desc, pi_desc;
+  pool.max_pool_output_desc(p.desc, &py_desc, &pi_desc);
+  HostTensor py(py_desc), pi(pi_desc);
+  py.poison();
+  pi.poison();
+  moved.max_pool(pool, p.desc, p.data(), py_desc, py.data(), pi_desc, pi.as_i64());
+  const Pooled c_pooled = run_max_pool(moved.get(), pool.desc(), p);
+  EXPECT_TRUE(tensors_identical(py, c_pooled.y));
+  EXPECT_TRUE(tensors_identical(pi, c_pooled.indices));
+  const upsTensorDesc_t unpooled_desc = pool.max_unpool_output_desc(py_desc);
+  EXPECT_TRUE(same_shape(unpooled_desc, p.desc));
+  HostTensor unpooled(unpooled_desc);
+  unpooled.poison();
+  moved.max_unpool(pool, py_desc, py.data(), pi_desc, pi.as_i64(), unpooled_desc, unpooled.data());
+  EXPECT_TRUE(tensors_identical(unpooled, run_max_unpool(moved.get(), pool.desc(), py, pi)));
+  const int64_t size[2] = {5, 7};
+  EXPECT_TRUE(same_shape(pool.max_unpool_output_desc(py_desc, size),
+                         make_desc(UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_LAST, 2, 3, {5, 7})));
+
+  // Move assignment releases the old handle and takes the new one.
+  upsample::Handle other(UPS_BACKEND_REFERENCE);
+  const upsHandle_t other_raw = other.get();
+  moved = std::move(other);
+  EXPECT_EQ(moved.get(), other_raw);
+  EXPECT_EQ(moved.backend(), UPS_BACKEND_REFERENCE);
+}
+
+TEST(ReferenceCppApi, FailuresThrowErrorWithStatus) {
+  upsample::Handle handle(UPS_BACKEND_REFERENCE);
+  const upsTensorDesc_t x = upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 4, {3, 3});
+  const upsTensorDesc_t w = upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 4, 2, {3, 3});
+  EXPECT_TRUE(throws_error([] { upsample::ConvTranspose bad(0); }, UPS_STATUS_BAD_EXTENT, "spatial_dims"));
+  EXPECT_TRUE(throws_error([] { upsample::ConvTranspose(2).stride({1}); }, UPS_STATUS_BAD_PARAMETER, "conv"));
+  EXPECT_TRUE(throws_error(
+      [] {
+        upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {1, 1, 1, 1});
+      },
+      UPS_STATUS_BAD_EXTENT, "spatial"));
+  EXPECT_TRUE(throws_error([] { upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, -1, 1, {1}); },
+                           UPS_STATUS_BAD_EXTENT, "desc"));
+  EXPECT_TRUE(
+      throws_error([&] { upsample::ConvTranspose(2).groups(3).output_desc(x, w); }, UPS_STATUS_BAD_GROUPS, "groups"));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        upsample::ConvTranspose(2).stride({2, 2}).output_padding({2, 0}).output_desc(x, w);
+      },
+      UPS_STATUS_BAD_OUTPUT_PADDING, "output_padding"));
+  // A wrong y: SHAPE_MISMATCH, and y untouched.
+  HostTensor xt(x), wt(w);
+  std::mt19937_64 rng = make_rng();
+  xt.fill_random(rng);
+  wt.fill_random(rng);
+  const upsTensorDesc_t y_wrong = upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 2, {5, 6});
+  Sentinel out(static_cast<size_t>(upsample::byte_size(y_wrong)));
+  const upsample::ConvTranspose conv(2);
+  EXPECT_TRUE(
+      throws_error([&] { handle.conv_transpose(conv, x, xt.data(), w, wt.data(), nullptr, y_wrong, out.data()); },
+                   UPS_STATUS_SHAPE_MISMATCH, "y"));
+  EXPECT_TRUE(out.untouched());
+  EXPECT_TRUE(throws_error(
+      [] {
+        upsample::Pool({3}).padding({2}).max_unpool_output_desc(
+            upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {4}));
+      },
+      UPS_STATUS_BAD_PARAMETER, "padding"));
+  // A bad switch index.
+  const upsample::Pool pool({2});
+  const upsTensorDesc_t px = upsample::tensor_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {2});
+  const upsTensorDesc_t pi = upsample::tensor_desc(UPS_DTYPE_I64, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {2});
+  const upsTensorDesc_t py = pool.max_unpool_output_desc(px);
+  const float values[2] = {1.0f, 2.0f};
+  const int64_t indices[2] = {1, 4};
+  Sentinel unpool_out(static_cast<size_t>(upsample::byte_size(py)));
+  EXPECT_TRUE(throws_error([&] { handle.max_unpool(pool, px, values, pi, indices, py, unpool_out.data()); },
+                           UPS_STATUS_INDEX_OUT_OF_RANGE, "indices[n=0, c=0, d=0, h=0, w=1]"));
+  EXPECT_TRUE(unpool_out.untouched());
+  if (upsCudaDeviceAvailable() == 0) {
+    EXPECT_TRUE(throws_error([] { upsample::Handle cuda(UPS_BACKEND_CUDA); }, UPS_STATUS_BACKEND_UNAVAILABLE, "CUDA"));
+  }
 }
 
 }  // namespace

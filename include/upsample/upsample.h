@@ -19,7 +19,11 @@
  * - Shapes follow PyTorch. Transposed-convolution weights are laid out as PyTorch's ConvTranspose
  *   weight: (C_in, C_out/groups, k...) in channels-first, (C_in, k..., C_out/groups) in
  *   channels-last, described by a tensor descriptor with n = C_in and c = C_out/groups.
- * - A tensor with zero elements is valid; the op then succeeds without launching anything.
+ * - A tensor with zero elements (N = 0 or C = 0, or a zero spatial extent where the op allows
+ *   one: unpooling does, transposed convolution and pooling need spatial extents >= 1, as in
+ *   PyTorch) is valid; the op then succeeds without launching anything.
+ * - Data-movement ops (unpooling, max-pool's values, max-unpool) return input elements bit for
+ *   bit: NaN payloads and signed zeros are kept.
  * - A handle may be used by one host thread at a time; separate handles may be used concurrently.
  */
 #ifndef UPSAMPLE_UPSAMPLE_H
@@ -174,7 +178,9 @@ UPS_API upsStatus_t upsUnpoolForward(upsHandle_t handle, const upsUnpoolDesc_t* 
  * Max-pool follows PyTorch's MaxPool{1,2,3}d(return_indices=True):
  *   out = floor_or_ceil((in + 2*pad - dilation*(kernel-1) - 1) / stride) + 1, and in ceil mode the
  *   last window must start inside the input or the left padding: if (out-1)*stride >= in + pad,
- *   out -= 1. Requires pad <= kernel/2.
+ *   out -= 1. Requires pad <= kernel/2, and rejects (BAD_PARAMETER) the rare geometry where a
+ *   window has every tap in the padding (e.g. kernel 2, padding 1, dilation 2 on an extent-1
+ *   axis): such a window has no maximum and no valid index.
  *   Each window's maximum is taken over its in-bounds positions (padding never wins). Among equal
  *   values the first in scan order (d, then h, then w) wins; a NaN wins over any number, and among
  *   several NaNs the last in scan order wins (PyTorch's `val > max || isnan(val)` rule).

@@ -87,4 +87,14 @@ inline void store(upsDataType_t dtype, void* base, int64_t index, double value) 
   }
 }
 
+// Copies one element's bytes unchanged: data-movement ops (unpooling, max-pool's values,
+// max-unpool) return the input's elements bit for bit, NaN payloads and signs of zero included,
+// which a round trip through double would not (it quiets signalling NaNs, and every f16 NaN
+// would come back as the canonical one).
+inline void copy_element(upsDataType_t dtype, const void* src, int64_t src_index, void* dst, int64_t dst_index) {
+  const size_t width = dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16 ? 2 : dtype == UPS_DTYPE_F32 ? 4 : 8;
+  std::memcpy(static_cast<unsigned char*>(dst) + static_cast<size_t>(dst_index) * width,
+              static_cast<const unsigned char*>(src) + static_cast<size_t>(src_index) * width, width);
+}
+
 }  // namespace upsample::reference

@@ -19,7 +19,7 @@ upsStatus_t max_pool_forward(const detail::MaxPoolProblem& p, const void* x, voi
           for (int64_t ow = 0; ow < out.extent[2]; ++ow) {
             const int64_t o[3] = {od, oh, ow};
             double best = -std::numeric_limits<double>::infinity();
-            int64_t best_index = -1;
+            int64_t best_index = -1, best_offset = -1;
             int64_t i[3];
             for (int64_t kd = 0; kd < p.kernel[0]; ++kd)
               for (int64_t kh = 0; kh < p.kernel[1]; ++kh)
@@ -31,16 +31,19 @@ upsStatus_t max_pool_forward(const detail::MaxPoolProblem& p, const void* x, voi
                     inside = inside && i[a] >= 0 && i[a] < in.extent[a];
                   }
                   if (!inside) continue;
-                  const double value = load(in.dtype, x, in.offset(n, c, i[0], i[1], i[2]));
+                  const int64_t offset = in.offset(n, c, i[0], i[1], i[2]);
+                  const double value = load(in.dtype, x, offset);
                   const int64_t flat = (i[0] * in_h + i[1]) * in_w + i[2];
                   // PyTorch's rule: strictly greater wins (first of equals), and any NaN wins.
                   // A window of -inf answers with its first in-bounds position.
                   if (best_index < 0 || value > best || std::isnan(value)) {
                     best = value;
                     best_index = flat;
+                    best_offset = offset;
                   }
                 }
-            store(out.dtype, y, out.offset(n, c, od, oh, ow), best);
+            // Validation guarantees every window an in-bounds position; its element is copied as is.
+            copy_element(in.dtype, x, best_offset, y, out.offset(n, c, od, oh, ow));
             indices[p.indices.offset(n, c, od, oh, ow)] = best_index;
           }
   return UPS_STATUS_SUCCESS;
@@ -76,7 +79,7 @@ upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& p, const void* x,
           for (int64_t w = 0; w < in.extent[2]; ++w) {
             const int64_t index = indices[p.indices.offset(n, c, d, h, w)];
             const int64_t od = index / (out_h * out_w), oh = (index / out_w) % out_h, ow = index % out_w;
-            store(out.dtype, y, out.offset(n, c, od, oh, ow), load(in.dtype, x, in.offset(n, c, d, h, w)));
+            copy_element(in.dtype, x, in.offset(n, c, d, h, w), y, out.offset(n, c, od, oh, ow));
           }
   return UPS_STATUS_SUCCESS;
 }

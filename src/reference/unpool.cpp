@@ -15,10 +15,11 @@ upsStatus_t unpool_forward(const detail::UnpoolProblem& p, const void* x, void* 
         for (int64_t oh = 0; oh < out.extent[1]; ++oh)
           for (int64_t ow = 0; ow < out.extent[2]; ++ow) {
             const bool on_nail = od % p.scale[0] == 0 && oh % p.scale[1] == 0 && ow % p.scale[2] == 0;
-            double value = 0.0;
+            const int64_t o = out.offset(n, c, od, oh, ow);
             if (p.mode == UPS_UNPOOL_NEAREST || on_nail)
-              value = load(in.dtype, x, in.offset(n, c, od / p.scale[0], oh / p.scale[1], ow / p.scale[2]));
-            store(out.dtype, y, out.offset(n, c, od, oh, ow), value);
+              copy_element(in.dtype, x, in.offset(n, c, od / p.scale[0], oh / p.scale[1], ow / p.scale[2]), y, o);
+            else
+              store(out.dtype, y, o, 0.0);
           }
   return UPS_STATUS_SUCCESS;
 }
