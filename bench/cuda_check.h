@@ -18,9 +18,9 @@ namespace upsample::bench {
 
 }  // namespace upsample::bench
 
-#define BENCH_CUDA_CHECK(expr)                                                              \
-  do {                                                                                      \
-    const cudaError_t bench_cuda_error_ = (expr);                                           \
-    if (bench_cuda_error_ != cudaSuccess)                                                   \
-      ::upsample::bench::throw_cuda_error(bench_cuda_error_, #expr, __FILE__, __LINE__);    \
+#define BENCH_CUDA_CHECK(expr)                                                           \
+  do {                                                                                   \
+    const cudaError_t bench_cuda_error_ = (expr);                                        \
+    if (bench_cuda_error_ != cudaSuccess)                                                \
+      ::upsample::bench::throw_cuda_error(bench_cuda_error_, #expr, __FILE__, __LINE__); \
   } while (0)

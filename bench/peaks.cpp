@@ -1,23 +1,29 @@
 // The host half of peaks.h: nominal figures and the floor (measurement is in peaks.cu).
-#include <algorithm>
-
 #include "peaks.h"
+
+#include <algorithm>
 
 namespace upsample::bench {
 
 double Peaks::simt_peak(upsDataType_t dtype) const {
   switch (dtype) {
-    case UPS_DTYPE_F16: return f16;
-    case UPS_DTYPE_BF16: return bf16;
-    default: return fp32;
+    case UPS_DTYPE_F16:
+      return f16;
+    case UPS_DTYPE_BF16:
+      return bf16;
+    default:
+      return fp32;
   }
 }
 
 const char* Peaks::simt_peak_label(upsDataType_t dtype) const {
   switch (dtype) {
-    case UPS_DTYPE_F16: return "f16 HFMA2";
-    case UPS_DTYPE_BF16: return "bf16 HFMA2";
-    default: return "fp32 FFMA";
+    case UPS_DTYPE_F16:
+      return "f16 HFMA2";
+    case UPS_DTYPE_BF16:
+      return "bf16 HFMA2";
+    default:
+      return "fp32 FFMA";
   }
 }
 

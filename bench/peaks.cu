@@ -1,5 +1,6 @@
 // Peak measurements (see NOTE [ The floor ] in peaks.h): device-to-device copy bandwidth and FMA
-// throughput for fp32, packed f16 and packed bf16.
+// throughput for fp32, packed f16 and packed bf16 (bf16 through float before sm_80, which has no
+// bf16 arithmetic).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -12,7 +13,7 @@
 namespace upsample::bench {
 namespace {
 
-constexpr int kChains = 8;            // independent FMA chains per thread: enough to hide FMA latency
+constexpr int kChains = 8;  // independent FMA chains per thread: enough to hide FMA latency
 constexpr int kThreadsPerBlock = 256;
 constexpr int kFmaIterations = 16384;  // ~1 ms per run on an H100
 constexpr int kRuns = 5;
@@ -35,7 +36,15 @@ template <>
 struct FmaTraits<__nv_bfloat162> {
   static constexpr double kFlops = 4;
   static __device__ __nv_bfloat162 from(float v) { return __float2bfloat162_rn(v); }
-  static __device__ __nv_bfloat162 fma(__nv_bfloat162 a, __nv_bfloat162 b, __nv_bfloat162 c) { return __hfma2(a, b, c); }
+  static __device__ __nv_bfloat162 fma(__nv_bfloat162 a, __nv_bfloat162 b, __nv_bfloat162 c) {
+#if __CUDA_ARCH__ >= 800
+    return __hfma2(a, b, c);
+#else
+    // No bf16 arithmetic before sm_80: bf16 code there computes in float, and so does this.
+    const float2 fa = __bfloat1622float2(a), fb = __bfloat1622float2(b), fc = __bfloat1622float2(c);
+    return __floats2bfloat162_rn(fmaf(fa.x, fb.x, fc.x), fmaf(fa.y, fb.y, fc.y));
+#endif
+  }
 };
 
 // Every thread runs kChains dependent FMA chains in registers. `write` is 0 at run time, but the
@@ -47,6 +56,8 @@ __global__ void fma_loop_kernel(T* out, int iterations, float a, float b, int wr
   T acc[kChains];
 #pragma unroll
   for (int i = 0; i < kChains; ++i) acc[i] = Traits::from(static_cast<float>(threadIdx.x + i) * 1e-3f);
+    // Unrolled so that loop bookkeeping takes a negligible share of the issue slots.
+#pragma unroll 16
   for (int it = 0; it < iterations; ++it) {
 #pragma unroll
     for (int i = 0; i < kChains; ++i) acc[i] = Traits::fma(acc[i], scale, offset);
@@ -82,7 +93,8 @@ double best_time(cudaStream_t stream, Enqueue&& enqueue) {
 template <typename T>
 double measure_fma_peak(cudaStream_t stream, int sms) {
   int blocks_per_sm = 0;
-  BENCH_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, fma_loop_kernel<T>, kThreadsPerBlock, 0));
+  BENCH_CUDA_CHECK(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, fma_loop_kernel<T>, kThreadsPerBlock, 0));
   const int blocks = sms * std::max(1, blocks_per_sm);
   T* out = nullptr;  // never written (write = 0); allocated so the pointer is valid anyway
   BENCH_CUDA_CHECK(cudaMalloc(&out, sizeof(T) * static_cast<size_t>(blocks) * kThreadsPerBlock * kChains));
@@ -104,9 +116,8 @@ double measure_copy_bandwidth(cudaStream_t stream, size_t* bytes_used) {
   BENCH_CUDA_CHECK(cudaMalloc(&source, bytes));
   BENCH_CUDA_CHECK(cudaMalloc(&target, bytes));
   BENCH_CUDA_CHECK(cudaMemsetAsync(source, 0, bytes, stream));
-  const double seconds = best_time(stream, [&] {
-    BENCH_CUDA_CHECK(cudaMemcpyAsync(target, source, bytes, cudaMemcpyDeviceToDevice, stream));
-  });
+  const double seconds = best_time(
+      stream, [&] { BENCH_CUDA_CHECK(cudaMemcpyAsync(target, source, bytes, cudaMemcpyDeviceToDevice, stream)); });
   cudaFree(source);
   cudaFree(target);
   *bytes_used = bytes;
@@ -135,7 +146,9 @@ Peaks measure_device_peaks() {
                            " MiB, (read + write bytes) / time, best of " + std::to_string(kRuns);
   peaks.peak_method = "FMA-loop kernel, " + std::to_string(kChains) +
                       " independent chains per thread, one full wave of resident blocks on every SM, best of " +
-                      std::to_string(kRuns) + " (fp32 FFMA; f16 and bf16 packed HFMA2); tensor cores not measured";
+                      std::to_string(kRuns) + " (fp32 FFMA; f16 packed HFMA2; bf16 " +
+                      (prop.major >= 8 ? "packed HFMA2" : "through float: no bf16 arithmetic before sm_80") +
+                      "); tensor cores not measured";
   BENCH_CUDA_CHECK(cudaStreamDestroy(stream));
   return peaks;
 }

@@ -20,14 +20,14 @@
 namespace upsample::bench {
 
 struct Peaks {
-  std::string source;         // "measured on NVIDIA H100 80GB HBM3" or "nominal H100 SXM (no GPU here)"
+  std::string source;  // "measured on NVIDIA H100 80GB HBM3" or "nominal H100 SXM (no GPU here)"
   bool measured = false;
-  double bandwidth = 0;       // bytes/s
-  double fp32 = 0;            // FLOP/s, fp32 FFMA
-  double f16 = 0;             // FLOP/s, packed f16 HFMA2
-  double bf16 = 0;            // FLOP/s, packed bf16 HFMA2
-  double tf32_tensor = 0;     // FLOP/s, dense TF32 tensor cores; 0 when unknown (never measured)
-  double f16_tensor = 0;      // FLOP/s, dense f16/bf16 tensor cores; 0 when unknown
+  double bandwidth = 0;    // bytes/s
+  double fp32 = 0;         // FLOP/s, fp32 FFMA
+  double f16 = 0;          // FLOP/s, packed f16 HFMA2
+  double bf16 = 0;         // FLOP/s, packed bf16 HFMA2
+  double tf32_tensor = 0;  // FLOP/s, dense TF32 tensor cores; 0 when unknown (never measured)
+  double f16_tensor = 0;   // FLOP/s, dense f16/bf16 tensor cores; 0 when unknown
   std::string bandwidth_method;
   std::string peak_method;
 

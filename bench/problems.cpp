@@ -9,9 +9,9 @@ struct ImplName {
   Impl impl;
   const char* name;
 };
-constexpr ImplName kImplNames[] = {{Impl::kGather, "gather"},         {Impl::kScatterAtomic, "scatter_atomic"},
-                                   {Impl::kCuda, "cuda"},             {Impl::kCudnn, "cudnn"},
-                                   {Impl::kCudnnTf32, "cudnn_tf32"},  {Impl::kReference, "reference"}};
+constexpr ImplName kImplNames[] = {
+    {Impl::kGather, "gather"}, {Impl::kScatterAtomic, "scatter_atomic"}, {Impl::kCuda, "cuda"},
+    {Impl::kCudnn, "cudnn"},   {Impl::kCudnnTf32, "cudnn_tf32"},         {Impl::kReference, "reference"}};
 
 bool set_error(std::string* error, const std::string& what) {
   *error = what + ": " + upsGetLastErrorString();
@@ -61,11 +61,16 @@ std::vector<Impl> gpu_impls_for(Op op, upsDataType_t dtype) {
 
 const char* dtype_name(upsDataType_t dtype) {
   switch (dtype) {
-    case UPS_DTYPE_F32: return "f32";
-    case UPS_DTYPE_F16: return "f16";
-    case UPS_DTYPE_BF16: return "bf16";
-    case UPS_DTYPE_F64: return "f64";
-    case UPS_DTYPE_I64: return "i64";
+    case UPS_DTYPE_F32:
+      return "f32";
+    case UPS_DTYPE_F16:
+      return "f16";
+    case UPS_DTYPE_BF16:
+      return "bf16";
+    case UPS_DTYPE_F64:
+      return "f64";
+    case UPS_DTYPE_I64:
+      return "i64";
   }
   return "?";
 }
@@ -96,10 +101,13 @@ bool parse_layout(const std::string& text, upsLayout_t* layout) {
 int64_t dtype_bytes(upsDataType_t dtype) {
   switch (dtype) {
     case UPS_DTYPE_F16:
-    case UPS_DTYPE_BF16: return 2;
-    case UPS_DTYPE_F32: return 4;
+    case UPS_DTYPE_BF16:
+      return 2;
+    case UPS_DTYPE_F32:
+      return 4;
     case UPS_DTYPE_F64:
-    case UPS_DTYPE_I64: return 8;
+    case UPS_DTYPE_I64:
+      return 8;
   }
   return 0;
 }
@@ -178,7 +186,8 @@ Work count_work(const Problem& problem) {
     work.bytes += static_cast<double>(byte_count(d.w));
     double macs = static_cast<double>(s.n) * static_cast<double>(s.c) * static_cast<double>(s.cout / s.groups);
     for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a)
-      macs *= static_cast<double>(taps_in_range(s.in[a], s.kernel[a], s.stride[a], s.pad[a], s.dilation[a], d.y.spatial[a]));
+      macs *= static_cast<double>(
+          taps_in_range(s.in[a], s.kernel[a], s.stride[a], s.pad[a], s.dilation[a], d.y.spatial[a]));
     work.flops = 2 * macs;
   }
   return work;

@@ -51,7 +51,7 @@ struct OpDescriptors {
   upsTensorDesc_t indices{};  // max-unpooling: the switches, I64, shaped like x
   upsConvTransposeDesc_t conv{};
   upsUnpoolDesc_t unpool{};
-  upsPoolDesc_t pool{};       // max-unpooling (and the max-pool that makes its switches)
+  upsPoolDesc_t pool{};  // max-unpooling (and the max-pool that makes its switches)
 };
 // algorithm: for transposed convolution, the one to force (GATHER or SCATTER_ATOMIC).
 bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescriptors* descriptors,

@@ -24,11 +24,17 @@ __host__ __device__ inline float uniform_value(uint64_t seed, uint64_t index) {
 template <typename T>
 __host__ __device__ inline T convert(float v);
 template <>
-__host__ __device__ inline float convert<float>(float v) { return v; }
+__host__ __device__ inline float convert<float>(float v) {
+  return v;
+}
 template <>
-__host__ __device__ inline __half convert<__half>(float v) { return __float2half_rn(v); }
+__host__ __device__ inline __half convert<__half>(float v) {
+  return __float2half_rn(v);
+}
 template <>
-__host__ __device__ inline __nv_bfloat16 convert<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+__host__ __device__ inline __nv_bfloat16 convert<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 
 template <typename T>
 __global__ void fill_uniform_kernel(T* data, int64_t count, uint64_t seed) {
@@ -60,30 +66,43 @@ void bad_dtype(upsDataType_t dtype) {
 
 void fill_uniform_host(upsDataType_t dtype, void* data, int64_t count, uint64_t seed) {
   switch (dtype) {
-    case UPS_DTYPE_F32: return fill_host<float>(data, count, seed);
-    case UPS_DTYPE_F16: return fill_host<__half>(data, count, seed);
-    case UPS_DTYPE_BF16: return fill_host<__nv_bfloat16>(data, count, seed);
-    default: bad_dtype(dtype);
+    case UPS_DTYPE_F32:
+      return fill_host<float>(data, count, seed);
+    case UPS_DTYPE_F16:
+      return fill_host<__half>(data, count, seed);
+    case UPS_DTYPE_BF16:
+      return fill_host<__nv_bfloat16>(data, count, seed);
+    default:
+      bad_dtype(dtype);
   }
 }
 
 void fill_uniform_device(upsDataType_t dtype, void* data, int64_t count, uint64_t seed, cudaStream_t stream) {
   if (count == 0) return;
   switch (dtype) {
-    case UPS_DTYPE_F32: return fill_device<float>(data, count, seed, stream);
-    case UPS_DTYPE_F16: return fill_device<__half>(data, count, seed, stream);
-    case UPS_DTYPE_BF16: return fill_device<__nv_bfloat16>(data, count, seed, stream);
-    default: bad_dtype(dtype);
+    case UPS_DTYPE_F32:
+      return fill_device<float>(data, count, seed, stream);
+    case UPS_DTYPE_F16:
+      return fill_device<__half>(data, count, seed, stream);
+    case UPS_DTYPE_BF16:
+      return fill_device<__nv_bfloat16>(data, count, seed, stream);
+    default:
+      bad_dtype(dtype);
   }
 }
 
 double element_value(upsDataType_t dtype, const void* data, int64_t index) {
   switch (dtype) {
-    case UPS_DTYPE_F32: return static_cast<const float*>(data)[index];
-    case UPS_DTYPE_F16: return __half2float(static_cast<const __half*>(data)[index]);
-    case UPS_DTYPE_BF16: return __bfloat162float(static_cast<const __nv_bfloat16*>(data)[index]);
-    case UPS_DTYPE_F64: return static_cast<const double*>(data)[index];
-    default: return static_cast<double>(static_cast<const int64_t*>(data)[index]);
+    case UPS_DTYPE_F32:
+      return static_cast<const float*>(data)[index];
+    case UPS_DTYPE_F16:
+      return __half2float(static_cast<const __half*>(data)[index]);
+    case UPS_DTYPE_BF16:
+      return __bfloat162float(static_cast<const __nv_bfloat16*>(data)[index]);
+    case UPS_DTYPE_F64:
+      return static_cast<const double*>(data)[index];
+    default:
+      return static_cast<double>(static_cast<const int64_t*>(data)[index]);
   }
 }
 

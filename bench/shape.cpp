@@ -222,7 +222,8 @@ bool parse_shape_line(const std::string& line, Shape* shape, bool* is_shape, std
       return !required;
     }
     if (!parse_extent_list(text, &list) || (list.size() != 1 && list.size() != static_cast<size_t>(s.dims))) {
-      *error = std::string(key) + ": expected one value or " + std::to_string(s.dims) + " joined by 'x', got '" + text + "'";
+      *error =
+          std::string(key) + ": expected one value or " + std::to_string(s.dims) + " joined by 'x', got '" + text + "'";
       return false;
     }
     for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) (*value)[a] = list.size() == 1 ? list[0] : list[a];

@@ -22,7 +22,7 @@
 //   stride, pad, outpad, dilation                                            1, 0, 0, 1
 //   groups    channel groups (divides c and cout)                            1
 //   nearest, bed_of_nails, max_unpool only:
-//   scale     upsampling factor (max_unpool: the 2x2-style pool window and stride it undoes)  2
+//   scale     upsampling factor (max_unpool: window = stride of the pool it undoes)  2
 //
 // Per-axis keys (kernel, stride, pad, outpad, dilation, scale) take one value for every axis or
 // one per axis joined by 'x' (kernel=3x3x1). Padding is symmetric (PyTorch's `padding`), which is

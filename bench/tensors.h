@@ -50,11 +50,11 @@ class ProblemTensors {
  public:
   // Allocates one set and fills it: x and w uniform in [-1, 1) from `seed` (the same values on
   // host and device), y poisoned with NaN so an unwritten element fails validation, and for
-  // max-unpooling the switches of a 2x2-style max-pool of another random tensor, computed by
-  // `handle` (whose backend must match `memory`). Device work is enqueued on `stream` and
-  // finished before the constructor returns.
+  // max-unpooling the switches of a max-pool (window = stride = scale) of another random tensor,
+  // computed by upsample's max-pool on the backend that matches `memory`. Device work is enqueued
+  // on `stream` and finished before the constructor returns.
   ProblemTensors(const Problem& problem, const OpDescriptors& descriptors, Memory memory, uint64_t seed,
-                 upsHandle_t handle, cudaStream_t stream);
+                 cudaStream_t stream);
 
   // Adds copies of set 0 until there are `count` sets (device-to-device or host copies).
   void grow(int count);
@@ -63,6 +63,8 @@ class ProblemTensors {
   size_t set_bytes() const { return set_bytes_; }
   Memory memory() const { return memory_; }
 
+  // Fills y of a set with NaN again (after something other than the op under test wrote it).
+  void poison_output(int index);
   // y of a set, as host bytes (waits for the stream first).
   std::vector<unsigned char> output_bytes(int index) const;
 

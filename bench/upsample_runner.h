@@ -1,0 +1,29 @@
+// upsample's own implementations through the public C API: GATHER or SCATTER_ATOMIC transposed
+// convolution, the unpooling kernels, or any of them on the REFERENCE backend.
+#pragma once
+
+#include "runner.h"
+#include "upsample/upsample.hpp"
+
+namespace upsample::bench {
+
+class UpsampleRunner : public Runner {
+ public:
+  // `descriptors` already carry the algorithm to force (build_descriptors). The runner owns its
+  // handle (on `stream` for the CUDA backend): the workspace the op needs is allocated here and
+  // given to that handle with upsSetWorkspace, so no call allocates, and no other runner can
+  // change it.
+  UpsampleRunner(upsBackend_t backend, cudaStream_t stream, const Problem& problem, const OpDescriptors& descriptors);
+
+  void enqueue(const TensorSet& set) override;
+  // Max-unpooling reads its index check back to the host (upsample.h), synchronizing the stream.
+  bool capturable() const override { return op_ != Op::kMaxUnpool; }
+
+ private:
+  Handle handle_;
+  Op op_;
+  OpDescriptors descriptors_;
+  Buffer workspace_;  // declared after handle_: freed before the handle that points to it
+};
+
+}  // namespace upsample::bench
