@@ -33,6 +33,19 @@ struct MaxPoolParams {
   int64_t work;
 };
 
+// The taps k of a window starting at input position `first` (spacing `dilation`) with
+// 0 <= first + k*dilation < extent: k in [in_bounds_tap_begin, in_bounds_tap_end).
+template <typename IndexT>
+__device__ __forceinline__ IndexT in_bounds_tap_begin(IndexT first, IndexT dilation) {
+  return first >= 0 ? IndexT(0) : (-first + dilation - 1) / dilation;
+}
+template <typename IndexT>
+__device__ __forceinline__ IndexT in_bounds_tap_end(IndexT first, IndexT dilation, IndexT kernel, IndexT extent) {
+  if (first >= extent) return 0;
+  const IndexT past = (extent - 1 - first) / dilation + 1;  // taps with position <= extent - 1
+  return past < kernel ? past : kernel;
+}
+
 template <typename ElementT, typename IndexT>
 __global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
   using Traits = ElementTraits<ElementT>;
@@ -47,15 +60,17 @@ __global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
     AccumT best = 0;
     ElementT best_element = ElementT();  // stored as read, so the output keeps the input's bits (NaN payloads too)
     int64_t best_index = -1;
-    for (IndexT kd = 0; kd < p.kernel[0]; ++kd) {
+    // Only the taps that land inside the input are visited: a window may be far wider than the
+    // input (kernel 2^20 with padding 2^19 on a small axis is valid), and padding never wins.
+    const IndexT kd_end = in_bounds_tap_end(d0, p.dilation[0], p.kernel[0], p.input.extent[0]);
+    const IndexT kh_end = in_bounds_tap_end(h0, p.dilation[1], p.kernel[1], p.input.extent[1]);
+    const IndexT kw_end = in_bounds_tap_end(w0, p.dilation[2], p.kernel[2], p.input.extent[2]);
+    for (IndexT kd = in_bounds_tap_begin(d0, p.dilation[0]); kd < kd_end; ++kd) {
       const IndexT id = d0 + kd * p.dilation[0];
-      if (id < 0 || id >= p.input.extent[0]) continue;
-      for (IndexT kh = 0; kh < p.kernel[1]; ++kh) {
+      for (IndexT kh = in_bounds_tap_begin(h0, p.dilation[1]); kh < kh_end; ++kh) {
         const IndexT ih = h0 + kh * p.dilation[1];
-        if (ih < 0 || ih >= p.input.extent[1]) continue;
-        for (IndexT kw = 0; kw < p.kernel[2]; ++kw) {
+        for (IndexT kw = in_bounds_tap_begin(w0, p.dilation[2]); kw < kw_end; ++kw) {
           const IndexT iw = w0 + kw * p.dilation[2];
-          if (iw < 0 || iw >= p.input.extent[2]) continue;
           const ElementT element = p.x[p.input.offset(o.n, o.c, id, ih, iw)];
           const AccumT value = Traits::to_accum(element);
           // The first in-bounds position starts the window (a window of -inf answers with it).

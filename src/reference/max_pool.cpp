@@ -1,4 +1,5 @@
 // Reference max-pooling with indices and max-unpooling, from PyTorch's definitions (see upsample.h).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -20,10 +21,18 @@ upsStatus_t max_pool_forward(const detail::MaxPoolProblem& p, const void* x, voi
             const int64_t o[3] = {od, oh, ow};
             double best = -std::numeric_limits<double>::infinity();
             int64_t best_index = -1, best_offset = -1;
+            // Taps that land in the input, per axis: padding never wins, and a window may be far
+            // wider than the input (its kernel extent is a parameter, not backed by memory).
+            int64_t k_begin[3], k_end[3];
+            for (int a = 0; a < 3; ++a) {
+              const int64_t first = o[a] * p.stride[a] - p.padding[a];
+              k_begin[a] = first >= 0 ? 0 : (-first + p.dilation[a] - 1) / p.dilation[a];
+              k_end[a] = first >= in.extent[a] ? 0 : std::min(p.kernel[a], (in.extent[a] - 1 - first) / p.dilation[a] + 1);
+            }
             int64_t i[3];
-            for (int64_t kd = 0; kd < p.kernel[0]; ++kd)
-              for (int64_t kh = 0; kh < p.kernel[1]; ++kh)
-                for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+            for (int64_t kd = k_begin[0]; kd < k_end[0]; ++kd)
+              for (int64_t kh = k_begin[1]; kh < k_end[1]; ++kh)
+                for (int64_t kw = k_begin[2]; kw < k_end[2]; ++kw) {
                   const int64_t k[3] = {kd, kh, kw};
                   bool inside = true;
                   for (int a = 0; a < 3; ++a) {
