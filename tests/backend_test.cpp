@@ -519,19 +519,19 @@ std::vector<ConvGeometry> edge_geometries() {
   };
 }
 
-TEST(CudaConvTransposeEdge, HandPickedGeometries) {
-  UPS_SKIP_WITHOUT_CUDA();
-  UPS_SEED_TRACE();
+// Every geometry with both algorithms, both layouts, f32 (integer data: exact) and `narrow`
+// (compared with its tolerance).
+void expect_geometries_match_reference(const std::vector<ConvGeometry>& geometries, upsDataType_t narrow) {
   CudaFixture fx;
   auto rng = make_rng();
-  for (const ConvGeometry& g : edge_geometries())
+  for (const ConvGeometry& g : geometries)
     for (upsAlgorithm_t algorithm : {UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC})
       for (upsLayout_t layout : kLayouts)
-        for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F16}) {
+        for (upsDataType_t dtype : {UPS_DTYPE_F32, narrow}) {
           SCOPED_TRACE(g.text() + " " + (algorithm == UPS_ALGO_GATHER ? "gather " : "scatter ") + layout_label(layout) +
                        " " + dtype_label(dtype));
           const ConvDescs d = make_conv_descs(g, dtype, layout, algorithm);
-          const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/true);
+          const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/dtype == UPS_DTYPE_F32);
           const HostTensor expected = run_conv(fx.reference(), UPS_BACKEND_REFERENCE, d, t, g);
           const HostTensor actual = run_conv(fx.cuda(), UPS_BACKEND_CUDA, d, t, g);
           if (dtype == UPS_DTYPE_F32)
@@ -539,6 +539,12 @@ TEST(CudaConvTransposeEdge, HandPickedGeometries) {
           else
             ASSERT_TRUE(tensors_close(actual, expected, tolerance(dtype)));
         }
+}
+
+TEST(CudaConvTransposeEdge, HandPickedGeometries) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  expect_geometries_match_reference(edge_geometries(), UPS_DTYPE_F16);
 }
 
 // Reduced copies of the generative-model layers of the benchmark set: several output boxes per
@@ -561,23 +567,7 @@ std::vector<ConvGeometry> model_geometries() {
 TEST(CudaConvTransposeEdge, ReducedModelShapes) {
   UPS_SKIP_WITHOUT_CUDA();
   UPS_SEED_TRACE();
-  CudaFixture fx;
-  auto rng = make_rng();
-  for (const ConvGeometry& g : model_geometries())
-    for (upsAlgorithm_t algorithm : {UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC})
-      for (upsLayout_t layout : kLayouts)
-        for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_BF16}) {
-          SCOPED_TRACE(g.text() + " " + (algorithm == UPS_ALGO_GATHER ? "gather " : "scatter ") + layout_label(layout) +
-                       " " + dtype_label(dtype));
-          const ConvDescs d = make_conv_descs(g, dtype, layout, algorithm);
-          const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/dtype == UPS_DTYPE_F32);
-          const HostTensor expected = run_conv(fx.reference(), UPS_BACKEND_REFERENCE, d, t, g);
-          const HostTensor actual = run_conv(fx.cuda(), UPS_BACKEND_CUDA, d, t, g);
-          if (dtype == UPS_DTYPE_F32)
-            ASSERT_TRUE(tensors_identical(actual, expected));
-          else
-            ASSERT_TRUE(tensors_close(actual, expected, tolerance(dtype)));
-        }
+  expect_geometries_match_reference(model_geometries(), UPS_DTYPE_BF16);
 }
 
 // GATHER is deterministic: repeated runs give identical bits (real-valued inputs, where the
