@@ -15,3 +15,16 @@ set(UPS_CUDA_SOURCES
   cuda/max_pool.cu
   cuda/runtime.cu
   cuda/unpool.cu)
+
+# Gradients (backward passes).
+list(APPEND UPS_HOST_SOURCES
+  src/api_backward.cpp
+  src/validate_backward.cpp
+  src/reference/conv_transpose_backward.cpp
+  src/reference/max_pool_backward.cpp
+  src/reference/unpool_backward.cpp)
+
+list(APPEND UPS_CUDA_SOURCES
+  cuda/conv_transpose_backward.cu
+  cuda/max_pool_backward.cu
+  cuda/unpool_backward.cu)

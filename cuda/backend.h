@@ -46,3 +46,33 @@ upsStatus_t conv_transpose_forward(const detail::ConvTransposeProblem& problem, 
                                    const void* x, const void* w, const void* bias, void* y, const ExecContext& exec);
 
 }  // namespace upsample::cuda
+
+// --- gradients (cuda/*_backward.cu) ----------------------------------------------------------
+// The problems are the forward ops' with the gradients in the forward tensors' places: input =
+// dx (or x), weight = w (or dw), output = dy (see src/validate_backward.h).
+namespace upsample::cuda {
+
+upsStatus_t unpool_backward(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec);
+
+upsStatus_t max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices, void* dx,
+                              const ExecContext& exec);
+
+size_t max_unpool_backward_workspace_bytes(const detail::MaxUnpoolProblem& problem);
+upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const int64_t* indices,
+                                void* dx, const ExecContext& exec);
+
+upsStatus_t conv_transpose_backward_data(const detail::ConvTransposeProblem& problem, const void* dy, const void* w,
+                                         void* dx, const ExecContext& exec);
+
+// algorithm: GATHER or SCATTER_ATOMIC (AUTO resolved by the caller).
+size_t conv_transpose_backward_weight_workspace_bytes(const detail::ConvTransposeProblem& problem,
+                                                      upsAlgorithm_t algorithm);
+upsStatus_t conv_transpose_backward_weight(const detail::ConvTransposeProblem& problem, upsAlgorithm_t algorithm,
+                                           const void* x, const void* dy, void* dw, const ExecContext& exec);
+
+size_t conv_transpose_backward_bias_workspace_bytes(const detail::TensorGeometry& dy_geometry,
+                                                    upsAlgorithm_t algorithm);
+upsStatus_t conv_transpose_backward_bias(const detail::TensorGeometry& dy_geometry, upsAlgorithm_t algorithm,
+                                         const void* dy, void* db, const ExecContext& exec);
+
+}  // namespace upsample::cuda

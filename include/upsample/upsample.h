@@ -67,7 +67,8 @@ typedef enum upsStatus_t {
   UPS_STATUS_BACKEND_UNAVAILABLE = 15,   /* the CUDA backend was asked for where no usable CUDA device exists */
   UPS_STATUS_CUDA_ERROR = 16,            /* a CUDA runtime call or kernel launch failed; the message has CUDA's text */
   UPS_STATUS_ALLOC_FAILED = 17,          /* the handle could not allocate its workspace */
-  UPS_STATUS_INTERNAL_ERROR = 18         /* a bug in upsample: please report it with the message */
+  UPS_STATUS_INTERNAL_ERROR = 18,        /* a bug in upsample: please report it with the message */
+  UPS_STATUS_GRADIENT_SHAPE_MISMATCH = 19 /* a gradient (dy, dx, dw) whose shape does not match the forward geometry */
 } upsStatus_t;
 
 /* The enumerator's name, e.g. "UPS_STATUS_BAD_GROUPS". Never null. */
@@ -269,6 +270,155 @@ UPS_API upsStatus_t upsConvTransposeForward(upsHandle_t handle, const upsConvTra
                                             const upsTensorDesc_t* x_desc, const void* x,
                                             const upsTensorDesc_t* w_desc, const void* w, const void* bias,
                                             const upsTensorDesc_t* y_desc, void* y);
+
+/* ---------------------------------------------------------------------------------------------
+ * Gradients (backward passes)
+ *
+ * Each op above is linear in the argument it is differentiated by, so each backward op is the
+ * adjoint of a linear map: for all x and g, <forward(x), g> = <x, backward(g)>, and for transposed
+ * convolution also <conv_transpose(x, w), g> = <w, backward_weight(x, g)>. Names: dy is the loss
+ * gradient w.r.t. the forward output y (y's shape, dtype and layout); dx, dw and db are the
+ * gradients w.r.t. the forward input x, the weight w and the bias (their shapes, dtype, layout).
+ *
+ * Shapes. The forward operands (x, w, indices) fix the geometry: dx has exactly x's shape, dw
+ * exactly w's, and dy must have exactly the shape the forward op gives y for them. A dy, dx or
+ * dw that disagrees is UPS_STATUS_GRADIENT_SHAPE_MISMATCH, with a message naming the argument and
+ * the shape expected. Dtype and layout rules are the forward op's (UPS_STATUS_NOT_SUPPORTED).
+ * The *BackwardOutputDesc queries compute dx (or dw) from dy and the other operands.
+ *
+ * Determinism. Every backward op has an algorithm that uses no atomics and is bit-identical run to
+ * run; for the ops without an algorithm choice it is the only one. Transposed convolution's weight
+ * and bias gradients honour the desc's algorithm and deterministic flag: GATHER is the blocked,
+ * deterministic reduction described at upsConvTransposeBackwardWeight; SCATTER_ATOMIC adds the
+ * block sums with atomics (not run-to-run deterministic); AUTO picks GATHER (see src/api_backward.cpp).
+ * The data gradient has GATHER only: AUTO and GATHER run it, SCATTER_ATOMIC is NOT_SUPPORTED.
+ *
+ * Accumulation, as in the forward ops: f32 in f32, f64 in f64, f16/bf16 in float, rounded once.
+ * Empty tensors succeed without launching; a zero-extent reduction writes zeros.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * Unpooling backward.
+ *   nearest:      dx[n, c, i] = sum of dy[n, c, o] over the scale cell o = i*scale + j, j in
+ *                 [0, scale) per axis, summed in the cell's scan order (d, then h, then w)
+ *   bed-of-nails: dx[n, c, i] = dy[n, c, i*scale] (a copy: bit-exact)
+ * dx: x's shape; dy: the unpooled shape (dx's extents times scale); one dtype and layout.
+ * upsUnpoolBackwardOutputDesc gives dx from dy (each dy extent must be a multiple of its scale).
+ * No workspace.
+ */
+UPS_API upsStatus_t upsUnpoolBackwardOutputDesc(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* dy,
+                                                upsTensorDesc_t* dx);
+UPS_API upsStatus_t upsUnpoolBackward(upsHandle_t handle, const upsUnpoolDesc_t* desc,
+                                      const upsTensorDesc_t* dy_desc, const void* dy,
+                                      const upsTensorDesc_t* dx_desc, void* dx);
+
+/*
+ * Max-pooling backward: each pooled gradient is routed back to its switch, summed where windows
+ * overlap:
+ *   dx[n, c, i] = sum of dy[n, c, p] over the pooled positions p whose window contains i and
+ *                 whose index indices[n, c, p] names i, summed in p's scan order (d, h, w).
+ * dx_desc is x's descriptor; dy must have upsMaxPoolOutputDesc(desc, dx_desc)'s shape and
+ * indices (I64) the same; indices are as upsMaxPoolForward wrote them. An index that names no
+ * position of its own window (upsMaxPoolForward never writes one) contributes nothing, on every
+ * backend; indices are not otherwise checked, so this op never synchronizes. No workspace.
+ */
+UPS_API upsStatus_t upsMaxPoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc,
+                                       const upsTensorDesc_t* dy_desc, const void* dy,
+                                       const upsTensorDesc_t* indices_desc, const int64_t* indices,
+                                       const upsTensorDesc_t* dx_desc, void* dx);
+
+/*
+ * Max-unpooling backward: the gradient of each pooled value is dy read at its switch position:
+ *   dx[n, c, p] = dy[n, c, indices[n, c, p]] (a copy: bit-exact)
+ * dx has indices' shape (the forward x's) in dy's dtype and layout; dy has the forward y's shape
+ * (the default extents, or explicit ones within one stride of them). Indices are checked as by
+ * upsMaxUnpoolForward: one outside [0, plane) returns UPS_STATUS_INDEX_OUT_OF_RANGE naming the
+ * first offending position, with dx untouched; the CUDA backend reads that check back, so this
+ * call synchronizes the handle's stream. Duplicate indices (overlapping pooling windows produce
+ * them) each read the same dy element — PyTorch's rule. upsMaxUnpoolForward keeps only the latest
+ * of duplicates, so this is the adjoint of that op exactly when each plane's indices are distinct.
+ * upsMaxUnpoolBackwardOutputDesc gives dx (indices' shape, dy's dtype and layout) and checks dy.
+ */
+UPS_API upsStatus_t upsMaxUnpoolBackwardOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_t* dy,
+                                                   const upsTensorDesc_t* indices, upsTensorDesc_t* dx);
+UPS_API upsStatus_t upsMaxUnpoolBackwardWorkspaceSize(upsHandle_t handle, const upsPoolDesc_t* desc,
+                                                      const upsTensorDesc_t* dy_desc,
+                                                      const upsTensorDesc_t* dx_desc, size_t* workspace_bytes);
+UPS_API upsStatus_t upsMaxUnpoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc,
+                                         const upsTensorDesc_t* dy_desc, const void* dy,
+                                         const upsTensorDesc_t* indices_desc, const int64_t* indices,
+                                         const upsTensorDesc_t* dx_desc, void* dx);
+
+/*
+ * Transposed convolution backward, data: the ordinary convolution of dy with the same weights,
+ *   dx[n, ci, i] = sum over co in ci's group g, k with o = i*stride - pad_begin + k*dilation
+ *                  inside dy of dy[n, g*Cog + co, o] * w[ci, co, k]
+ * It reads dy only at those positions: no inserted zero is multiplied. dx: x's shape; dy: y's.
+ * upsConvTransposeBackwardDataOutputDesc gives dx from dy and w: per axis
+ * in = (out - 1 - output_padding + pad_begin + pad_end - dilation*(k-1)) / stride + 1, which must
+ * divide exactly. GATHER only (see above); no workspace.
+ */
+UPS_API upsStatus_t upsConvTransposeBackwardDataOutputDesc(const upsConvTransposeDesc_t* desc,
+                                                           const upsTensorDesc_t* dy, const upsTensorDesc_t* w,
+                                                           upsTensorDesc_t* dx);
+UPS_API upsStatus_t upsConvTransposeBackwardData(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                 const upsTensorDesc_t* dy_desc, const void* dy,
+                                                 const upsTensorDesc_t* w_desc, const void* w,
+                                                 const upsTensorDesc_t* dx_desc, void* dx);
+
+/*
+ * Transposed convolution backward, weight: the correlation of x with dy, reduced over the batch
+ * and the input positions:
+ *   dw[ci, co, k] = sum over n, i with o = i*stride - pad_begin + k*dilation inside dy of
+ *                   x[n, ci, i] * dy[n, g*Cog + co, o]
+ * Only real input positions are visited (no inserted zero is multiplied). dw: w's shape (dtype and
+ * layout as w's would be: x's dtype); dy: y's shape for x and dw's kernel extents.
+ * upsConvTransposeBackwardWeightOutputDesc gives dw from x and dy: per axis
+ * k = (out - 1 - output_padding + pad_begin + pad_end - (in-1)*stride) / dilation + 1, exactly.
+ *
+ * GATHER, a deterministic blocked reduction: for each tap k, the (n, i) positions that reach dy
+ * are split into a number of fixed-length chunks that depends on the problem's shape only; one
+ * block sums one chunk for a tile of (ci, co), each thread over a fixed residue class of
+ * positions in ascending order, the threads' sums combined by a fixed binary tree; the chunk sums
+ * go to a workspace, and a second pass adds them in ascending chunk order. The order of every
+ * addition is thus fixed by the shape: bit-identical run to run. SCATTER_ATOMIC adds the chunk
+ * sums with atomics instead (f16/bf16 into a float workspace). Size the workspace with
+ * upsConvTransposeBackwardWeightWorkspaceSize (0 on the reference backend).
+ */
+UPS_API upsStatus_t upsConvTransposeBackwardWeightOutputDesc(const upsConvTransposeDesc_t* desc,
+                                                             const upsTensorDesc_t* x, const upsTensorDesc_t* dy,
+                                                             upsTensorDesc_t* dw);
+UPS_API upsStatus_t upsConvTransposeBackwardWeightWorkspaceSize(upsHandle_t handle,
+                                                                const upsConvTransposeDesc_t* desc,
+                                                                const upsTensorDesc_t* x_desc,
+                                                                const upsTensorDesc_t* dy_desc,
+                                                                const upsTensorDesc_t* dw_desc,
+                                                                size_t* workspace_bytes);
+/* The algorithm AUTO would run for this weight (and bias) gradient on this handle (never AUTO). */
+UPS_API upsStatus_t upsConvTransposeBackwardWeightChooseAlgorithm(upsHandle_t handle,
+                                                                  const upsConvTransposeDesc_t* desc,
+                                                                  const upsTensorDesc_t* x_desc,
+                                                                  const upsTensorDesc_t* dy_desc,
+                                                                  const upsTensorDesc_t* dw_desc,
+                                                                  upsAlgorithm_t* algorithm);
+UPS_API upsStatus_t upsConvTransposeBackwardWeight(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                   const upsTensorDesc_t* x_desc, const void* x,
+                                                   const upsTensorDesc_t* dy_desc, const void* dy,
+                                                   const upsTensorDesc_t* dw_desc, void* dw);
+
+/*
+ * Transposed convolution backward, bias: db[c] = sum over n, o of dy[n, c, o]; db holds C_out
+ * values of dy's dtype (like the forward's bias). desc gives the rank, the algorithm and the
+ * deterministic flag; GATHER is the same kind of blocked reduction as the weight gradient's
+ * (fixed chunks of the (n, o) positions, a fixed tree per block, chunk sums added in ascending
+ * order), SCATTER_ATOMIC adds the chunk sums with atomics.
+ */
+UPS_API upsStatus_t upsConvTransposeBackwardBiasWorkspaceSize(upsHandle_t handle,
+                                                              const upsConvTransposeDesc_t* desc,
+                                                              const upsTensorDesc_t* dy_desc,
+                                                              size_t* workspace_bytes);
+UPS_API upsStatus_t upsConvTransposeBackwardBias(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                 const upsTensorDesc_t* dy_desc, const void* dy, void* db);
 
 #ifdef __cplusplus
 } /* extern "C" */

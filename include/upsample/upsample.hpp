@@ -155,6 +155,17 @@ class ConvTranspose {
     check(upsConvTransposeOutputDesc(&desc_, &x, &w, &y));
     return y;
   }
+  // Gradient shapes: dx from dy and w, dw from x and dy.
+  upsTensorDesc_t backward_data_output_desc(const upsTensorDesc_t& dy, const upsTensorDesc_t& w) const {
+    upsTensorDesc_t dx;
+    check(upsConvTransposeBackwardDataOutputDesc(&desc_, &dy, &w, &dx));
+    return dx;
+  }
+  upsTensorDesc_t backward_weight_output_desc(const upsTensorDesc_t& x, const upsTensorDesc_t& dy) const {
+    upsTensorDesc_t dw;
+    check(upsConvTransposeBackwardWeightOutputDesc(&desc_, &x, &dy, &dw));
+    return dw;
+  }
 
  private:
   ConvTranspose& set(std::initializer_list<int64_t> values, int64_t* out) {
@@ -217,6 +228,38 @@ class Handle {
     upsAlgorithm_t algorithm;
     check(upsConvTransposeChooseAlgorithm(handle_, &conv.desc(), &x_desc, &w_desc, &y_desc, &algorithm));
     return algorithm;
+  }
+
+  // Gradients (see "Gradients" in upsample.h): dy is the loss gradient w.r.t. the forward output;
+  // dx, dw, db the gradients written.
+  void unpool_backward(const upsUnpoolDesc_t& desc, const upsTensorDesc_t& dy_desc, const void* dy,
+                       const upsTensorDesc_t& dx_desc, void* dx) {
+    check(upsUnpoolBackward(handle_, &desc, &dy_desc, dy, &dx_desc, dx));
+  }
+  void max_pool_backward(const Pool& pool, const upsTensorDesc_t& dy_desc, const void* dy,
+                         const upsTensorDesc_t& indices_desc, const int64_t* indices, const upsTensorDesc_t& dx_desc,
+                         void* dx) {
+    check(upsMaxPoolBackward(handle_, &pool.desc(), &dy_desc, dy, &indices_desc, indices, &dx_desc, dx));
+  }
+  void max_unpool_backward(const Pool& pool, const upsTensorDesc_t& dy_desc, const void* dy,
+                           const upsTensorDesc_t& indices_desc, const int64_t* indices, const upsTensorDesc_t& dx_desc,
+                           void* dx) {
+    check(upsMaxUnpoolBackward(handle_, &pool.desc(), &dy_desc, dy, &indices_desc, indices, &dx_desc, dx));
+  }
+  void conv_transpose_backward_data(const ConvTranspose& conv, const upsTensorDesc_t& dy_desc, const void* dy,
+                                    const upsTensorDesc_t& w_desc, const void* w, const upsTensorDesc_t& dx_desc,
+                                    void* dx) {
+    check(upsConvTransposeBackwardData(handle_, &conv.desc(), &dy_desc, dy, &w_desc, w, &dx_desc, dx));
+  }
+  void conv_transpose_backward_weight(const ConvTranspose& conv, const upsTensorDesc_t& x_desc, const void* x,
+                                      const upsTensorDesc_t& dy_desc, const void* dy, const upsTensorDesc_t& dw_desc,
+                                      void* dw) {
+    check(upsConvTransposeBackwardWeight(handle_, &conv.desc(), &x_desc, x, &dy_desc, dy, &dw_desc, dw));
+  }
+  // db: C_out = dy_desc.c values of dy's dtype.
+  void conv_transpose_backward_bias(const ConvTranspose& conv, const upsTensorDesc_t& dy_desc, const void* dy,
+                                    void* db) {
+    check(upsConvTransposeBackwardBias(handle_, &conv.desc(), &dy_desc, dy, db));
   }
 
  private:
