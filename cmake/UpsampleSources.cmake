@@ -2,6 +2,7 @@
 # (tests/CMakeLists.txt) compile the same files.
 set(UPS_HOST_SOURCES
   src/api.cpp
+  src/api_common.cpp
   src/dispatch.cpp
   src/handle.cpp
   src/status.cpp

@@ -15,6 +15,7 @@
 #include "common/check.cuh"
 #include "common/launch.cuh"
 #include "max_pool.cuh"
+#include "max_unpool_indices.h"
 
 namespace upsample::cuda {
 namespace {
@@ -41,27 +42,6 @@ upsStatus_t launch_max_pool(const detail::MaxPoolProblem& problem, const void* x
   UPS_CUDA_CHECK(launch_kernel(max_pool_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
                                dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
   return UPS_STATUS_SUCCESS;
-}
-
-// Reports the first bad index the check pass found, in the reference backend's words.
-upsStatus_t report_bad_index(const detail::MaxUnpoolProblem& problem, const int64_t* indices,
-                             unsigned long long position, cudaStream_t stream) {
-  const detail::TensorGeometry& in = problem.input;
-  int64_t rest = static_cast<int64_t>(position);
-  const int64_t w = rest % in.extent[2];
-  rest /= in.extent[2];
-  const int64_t h = rest % in.extent[1];
-  rest /= in.extent[1];
-  const int64_t d = rest % in.extent[0];
-  rest /= in.extent[0];
-  const int64_t c = rest % in.c, n = rest / in.c;
-  int64_t value = 0;
-  UPS_CUDA_CHECK(cudaMemcpyAsync(&value, indices + problem.indices.offset(n, c, d, h, w), sizeof value,
-                                 cudaMemcpyDeviceToHost, stream));
-  UPS_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return detail::fail(UPS_STATUS_INDEX_OUT_OF_RANGE, "indices[n=", n, ", c=", c, ", d=", d, ", h=", h, ", w=", w,
-                      "] = ", value, " is outside the output plane [0, ", problem.output.plane(),
-                      ") (first offending position in (n, c, d, h, w) order); nothing was written");
 }
 
 template <typename ElementT, typename IndexT>
@@ -113,6 +93,26 @@ upsStatus_t launch_max_unpool(const detail::MaxUnpoolProblem& problem, const voi
 }
 
 }  // namespace
+
+upsStatus_t report_bad_index(const detail::MaxUnpoolProblem& problem, const int64_t* indices,
+                             unsigned long long position, cudaStream_t stream) {
+  const detail::TensorGeometry& in = problem.input;
+  int64_t rest = static_cast<int64_t>(position);
+  const int64_t w = rest % in.extent[2];
+  rest /= in.extent[2];
+  const int64_t h = rest % in.extent[1];
+  rest /= in.extent[1];
+  const int64_t d = rest % in.extent[0];
+  rest /= in.extent[0];
+  const int64_t c = rest % in.c, n = rest / in.c;
+  int64_t value = 0;
+  UPS_CUDA_CHECK(cudaMemcpyAsync(&value, indices + problem.indices.offset(n, c, d, h, w), sizeof value,
+                                 cudaMemcpyDeviceToHost, stream));
+  UPS_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return detail::fail(UPS_STATUS_INDEX_OUT_OF_RANGE, "indices[n=", n, ", c=", c, ", d=", d, ", h=", h, ", w=", w,
+                      "] = ", value, " is outside the output plane [0, ", problem.output.plane(),
+                      ") (first offending position in (n, c, d, h, w) order); nothing was written");
+}
 
 // Window coordinates o*stride - padding + k*dilation must fit the index type too.
 bool window_fits_32bit(const detail::MaxPoolProblem& p) {

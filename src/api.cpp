@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "../cuda/backend.h"
+#include "api_common.h"
 #include "dispatch.h"
 #include "handle.h"
 #include "reference/reference.h"
@@ -17,69 +18,6 @@
 
 namespace upsample::detail {
 namespace {
-
-struct DataArg {
-  const char* name;
-  const void* pointer;
-  const TensorGeometry* geometry;  // describes the buffer's size and element type
-  bool is_output;
-};
-
-int64_t byte_size(const TensorGeometry& g) { return g.elements() * dtype_size(g.dtype); }
-
-upsStatus_t check_pointer(const upsContext& handle, const DataArg& arg) {
-  const int64_t bytes = byte_size(*arg.geometry);
-  if (bytes == 0) return UPS_STATUS_SUCCESS;  // an empty tensor's pointer is never read
-  if (arg.pointer == nullptr)
-    return fail(UPS_STATUS_NULL_POINTER, arg.name, ": data pointer is null for a tensor of ", arg.geometry->elements(),
-                " elements");
-  const int64_t alignment = dtype_size(arg.geometry->dtype);
-  if (reinterpret_cast<uintptr_t>(arg.pointer) % static_cast<uintptr_t>(alignment) != 0)
-    return fail(UPS_STATUS_MISALIGNED, arg.name, ": pointer ", arg.pointer, " is not aligned to its ", alignment,
-                "-byte ", dtype_name(arg.geometry->dtype), " elements");
-  const cuda::MemoryKind kind = cuda::locate_pointer(arg.pointer);
-  if (handle.backend == UPS_BACKEND_CUDA && kind == cuda::MemoryKind::kUnregisteredHost)
-    return fail(UPS_STATUS_WRONG_BACKEND_MEMORY, arg.name, ": pointer ", arg.pointer,
-                " is host memory; the CUDA backend needs device (or managed, or pinned) memory");
-  if (handle.backend == UPS_BACKEND_REFERENCE && kind == cuda::MemoryKind::kDevice)
-    return fail(UPS_STATUS_WRONG_BACKEND_MEMORY, arg.name, ": pointer ", arg.pointer,
-                " is device memory; the reference backend runs on the CPU and needs host memory");
-  return UPS_STATUS_SUCCESS;
-}
-
-bool overlaps(const DataArg& a, const DataArg& b) {
-  const auto a_begin = reinterpret_cast<uintptr_t>(a.pointer), b_begin = reinterpret_cast<uintptr_t>(b.pointer);
-  const auto a_end = a_begin + static_cast<uintptr_t>(byte_size(*a.geometry));
-  const auto b_end = b_begin + static_cast<uintptr_t>(byte_size(*b.geometry));
-  return a_begin < b_end && b_begin < a_end;
-}
-
-// Every pointer check, then: no output may overlap any other argument.
-upsStatus_t check_data(const upsContext& handle, std::initializer_list<DataArg> args) {
-  for (const DataArg& arg : args) UPS_RETURN_IF_ERROR(check_pointer(handle, arg));
-  for (const DataArg& out : args) {
-    if (!out.is_output || byte_size(*out.geometry) == 0) continue;
-    for (const DataArg& other : args)
-      if (&other != &out && byte_size(*other.geometry) != 0 && overlaps(out, other))
-        return fail(UPS_STATUS_ALIASING, out.name, ": output buffer overlaps ", other.name,
-                    "; outputs must not alias any other argument");
-  }
-  return UPS_STATUS_SUCCESS;
-}
-
-upsStatus_t make_exec(upsHandle_t handle, size_t workspace_bytes, cuda::ExecContext* exec) {
-  exec->stream = handle->stream;
-  return acquire_workspace(handle, workspace_bytes, &exec->workspace, &exec->workspace_bytes);
-}
-
-// The bias as a 1-D tensor of C_out elements of y's dtype, for the pointer checks.
-TensorGeometry bias_geometry(const ConvTransposeProblem& p) {
-  TensorGeometry g;
-  g.dtype = p.output.dtype;
-  g.n = 1;
-  g.c = p.output.c;
-  return g;
-}
 
 upsStatus_t conv_transpose_problem(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                    const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
@@ -294,7 +232,7 @@ upsStatus_t upsConvTransposeForward(upsHandle_t handle, const upsConvTransposeDe
   upsAlgorithm_t algorithm;
   UPS_RETURN_IF_ERROR(conv_transpose_problem(handle, desc, x_desc, w_desc, y_desc, &p, &algorithm));
   p.has_bias = bias != nullptr;
-  const TensorGeometry bias_g = bias_geometry(p);
+  const TensorGeometry bias_g = channel_vector(p.output);
   const TensorGeometry no_bias;  // zero elements: skipped by every pointer check
   UPS_RETURN_IF_ERROR(check_data(*handle, {{"x", x, &p.input, false},
                                            {"w", w, &p.weight, false},

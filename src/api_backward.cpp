@@ -6,6 +6,8 @@
 #include <initializer_list>
 
 #include "../cuda/backend.h"
+#include "api_common.h"
+#include "dispatch.h"
 #include "handle.h"
 #include "reference/reference.h"
 #include "status.h"
@@ -15,86 +17,12 @@
 namespace upsample::detail {
 namespace {
 
-// The pointer checks of api.cpp (whose helpers are private to it), for the backward ops.
-struct DataArg {
-  const char* name;
-  const void* pointer;
-  const TensorGeometry* geometry;  // describes the buffer's size and element type
-  bool is_output;
-};
-
-int64_t byte_size(const TensorGeometry& g) { return g.elements() * dtype_size(g.dtype); }
-
-upsStatus_t check_pointer(const upsContext& handle, const DataArg& arg) {
-  const int64_t bytes = byte_size(*arg.geometry);
-  if (bytes == 0) return UPS_STATUS_SUCCESS;  // an empty tensor's pointer is never read
-  if (arg.pointer == nullptr)
-    return fail(UPS_STATUS_NULL_POINTER, arg.name, ": data pointer is null for a tensor of ", arg.geometry->elements(),
-                " elements");
-  const int64_t alignment = dtype_size(arg.geometry->dtype);
-  if (reinterpret_cast<uintptr_t>(arg.pointer) % static_cast<uintptr_t>(alignment) != 0)
-    return fail(UPS_STATUS_MISALIGNED, arg.name, ": pointer ", arg.pointer, " is not aligned to its ", alignment,
-                "-byte ", dtype_name(arg.geometry->dtype), " elements");
-  const cuda::MemoryKind kind = cuda::locate_pointer(arg.pointer);
-  if (handle.backend == UPS_BACKEND_CUDA && kind == cuda::MemoryKind::kUnregisteredHost)
-    return fail(UPS_STATUS_WRONG_BACKEND_MEMORY, arg.name, ": pointer ", arg.pointer,
-                " is host memory; the CUDA backend needs device (or managed, or pinned) memory");
-  if (handle.backend == UPS_BACKEND_REFERENCE && kind == cuda::MemoryKind::kDevice)
-    return fail(UPS_STATUS_WRONG_BACKEND_MEMORY, arg.name, ": pointer ", arg.pointer,
-                " is device memory; the reference backend runs on the CPU and needs host memory");
-  return UPS_STATUS_SUCCESS;
-}
-
-bool overlaps(const DataArg& a, const DataArg& b) {
-  const auto a_begin = reinterpret_cast<uintptr_t>(a.pointer), b_begin = reinterpret_cast<uintptr_t>(b.pointer);
-  const auto a_end = a_begin + static_cast<uintptr_t>(byte_size(*a.geometry));
-  const auto b_end = b_begin + static_cast<uintptr_t>(byte_size(*b.geometry));
-  return a_begin < b_end && b_begin < a_end;
-}
-
-upsStatus_t check_data(const upsContext& handle, std::initializer_list<DataArg> args) {
-  for (const DataArg& arg : args) UPS_RETURN_IF_ERROR(check_pointer(handle, arg));
-  for (const DataArg& out : args) {
-    if (!out.is_output || byte_size(*out.geometry) == 0) continue;
-    for (const DataArg& other : args)
-      if (&other != &out && byte_size(*other.geometry) != 0 && overlaps(out, other))
-        return fail(UPS_STATUS_ALIASING, out.name, ": output buffer overlaps ", other.name,
-                    "; outputs must not alias any other argument");
-  }
-  return UPS_STATUS_SUCCESS;
-}
-
-upsStatus_t make_exec(upsHandle_t handle, size_t workspace_bytes, cuda::ExecContext* exec) {
-  exec->stream = handle->stream;
-  return acquire_workspace(handle, workspace_bytes, &exec->workspace, &exec->workspace_bytes);
-}
-
-// db: C_out values of dy's dtype, for the pointer checks.
-TensorGeometry channel_vector(const TensorGeometry& dy) {
-  TensorGeometry g;
-  g.dtype = dy.dtype;
-  g.n = 1;
-  g.c = dy.c;
-  return g;
-}
-
-// AUTO for the weight and bias gradients: GATHER. Its blocked reduction differs from
-// SCATTER_ATOMIC only in how chunk sums meet: a workspace and one combine pass, whose traffic the
-// planner bounds (chunks are only added while the grid is below about 1024 blocks, so the partial
-// sums number at most about 1024 block tiles), against atomics on the same sums. That saving is
-// small beside the reduction itself, and GATHER is run-to-run deterministic, so AUTO never trades
-// determinism for it; SCATTER_ATOMIC stays available to a caller who asks. The deterministic flag
-// (which already rules SCATTER_ATOMIC out in validation) therefore changes nothing here.
-upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested, bool /*deterministic*/) {
-  return requested == UPS_ALGO_AUTO ? UPS_ALGO_GATHER : requested;
-}
-
 upsStatus_t weight_grad_problem(upsHandle_t handle, const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x_desc,
                                 const upsTensorDesc_t* dy_desc, const upsTensorDesc_t* dw_desc,
                                 ConvTransposeProblem* problem, upsAlgorithm_t* algorithm) {
   UPS_RETURN_IF_ERROR(check_handle(handle));
   UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_weight(desc, x_desc, dy_desc, dw_desc, problem));
-  *algorithm = choose_gradient_reduction_algorithm(desc->algorithm, desc->deterministic != 0);
+  *algorithm = choose_gradient_reduction_algorithm(desc->algorithm);
   return UPS_STATUS_SUCCESS;
 }
 
@@ -102,7 +30,7 @@ upsStatus_t bias_grad_problem(upsHandle_t handle, const upsConvTransposeDesc_t* 
                               TensorGeometry* dy, upsAlgorithm_t* algorithm) {
   UPS_RETURN_IF_ERROR(check_handle(handle));
   UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_bias(desc, dy_desc, dy));
-  *algorithm = choose_gradient_reduction_algorithm(desc->algorithm, desc->deterministic != 0);
+  *algorithm = choose_gradient_reduction_algorithm(desc->algorithm);
   return UPS_STATUS_SUCCESS;
 }
 

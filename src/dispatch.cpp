@@ -32,4 +32,15 @@ upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& p, up
   return UPS_ALGO_GATHER;
 }
 
+// AUTO for the weight and bias gradients: GATHER. Its blocked reduction differs from
+// SCATTER_ATOMIC only in how chunk sums meet: a workspace and one combine pass, whose traffic the
+// planner bounds (chunks are only added while the grid is below about 1024 blocks, so the partial
+// sums number at most about 1024 block tiles), against atomics on the same sums. That saving is
+// small beside the reduction itself, and GATHER is run-to-run deterministic, so AUTO never trades
+// determinism for it; SCATTER_ATOMIC stays available to a caller who asks. The deterministic flag
+// (which already rules SCATTER_ATOMIC out in validation) therefore changes nothing here.
+upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested) {
+  return requested == UPS_ALGO_AUTO ? UPS_ALGO_GATHER : requested;
+}
+
 }  // namespace upsample::detail

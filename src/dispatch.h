@@ -10,4 +10,8 @@ namespace upsample::detail {
 upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& problem, upsAlgorithm_t requested,
                                                bool deterministic);
 
+// The algorithm of a transposed convolution's weight or bias gradient: the caller's choice, or AUTO
+// resolved (to GATHER; see dispatch.cpp).
+upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested);
+
 }  // namespace upsample::detail

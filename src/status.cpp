@@ -18,7 +18,8 @@ const char* last_error_message() { return t_last_error.c_str(); }
 extern "C" {
 
 const char* upsGetStatusName(upsStatus_t status) {
-  switch (status) {
+  // Switched on the raw value: a C caller may pass any int (see raw_enum).
+  switch (upsample::detail::raw_enum(status)) {
     case UPS_STATUS_SUCCESS: return "UPS_STATUS_SUCCESS";
     case UPS_STATUS_INVALID_HANDLE: return "UPS_STATUS_INVALID_HANDLE";
     case UPS_STATUS_NULL_POINTER: return "UPS_STATUS_NULL_POINTER";
