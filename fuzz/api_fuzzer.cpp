@@ -1,7 +1,7 @@
 // libFuzzer target: the public API under arbitrary descriptors, parameters and data.
 //
 // Each input is decoded into one call of one op (unpool, max-pool, max-unpool, transposed
-// convolution) with descriptors and parameters that are usually small and sensible and now and
+// convolution, and each of their gradients) with descriptors and parameters that are usually small and sensible and now and
 // then hostile (negative, zero, 2^31, 2^62, INT64_MIN...). The call runs on the REFERENCE backend
 // and on the emulated CUDA backend (this target links the emulated library: the CUDA kernels run
 // on the CPU), on buffers with guard zones around them. Then:
@@ -226,6 +226,40 @@ Argument argument(const char* name, size_t data_bytes, size_t misalign, bool out
   return Argument{name, make_image(data_bytes, misalign, output), output, dtype, count};
 }
 
+// Adds a tensor argument sized by its descriptor; false (nothing added) when the descriptor is
+// not small and sane, and then the call is not made.
+bool add_tensor(std::vector<Argument>& args, Bytes& in, const char* name, const upsTensorDesc_t& desc, bool output,
+                bool specials = false, size_t misalign = 0) {
+  const int64_t count = small_element_count(desc);
+  if (count < 0) return false;
+  const int dtype = raw_dtype(desc);
+  args.push_back(argument(name, static_cast<size_t>(count * bytes_per_element(dtype)), misalign, output, dtype, count));
+  if (!output) fill_values(in, args.back().image, dtype, count, specials);
+  return true;
+}
+
+// Switches for an indices tensor: mostly inside `plane` (duplicates likely), sometimes just
+// outside or far outside it.
+bool add_indices(std::vector<Argument>& args, Bytes& in, const upsTensorDesc_t& desc, int64_t plane) {
+  const int64_t count = small_element_count(desc);
+  if (count < 0 || plane < 1) return false;
+  args.push_back(argument("indices", static_cast<size_t>(count * 8), 0, false, UPS_DTYPE_I64, count));
+  for (int64_t e = 0; e < count; ++e) {
+    const uint8_t b = in.u8();
+    const int64_t value = b == 0xFF ? plane : b == 0xFE ? -1 : b == 0xFD ? std::numeric_limits<int64_t>::max() : b % plane;
+    std::memcpy(args.back().image.data() + e * 8, &value, 8);
+  }
+  return true;
+}
+
+// Elements of one (n, c) plane of a descriptor's spatial extents (at least 1), or -1.
+int64_t plane_of(const upsTensorDesc_t& d) {
+  int64_t plane = 1;
+  for (int i = 0; i < d.spatial_dims && i < 3; ++i)
+    if (__builtin_mul_overflow(plane, std::max<int64_t>(d.spatial[i], 1), &plane)) return -1;
+  return plane;
+}
+
 struct Outcome {
   upsStatus_t status;
   std::string message;
@@ -440,7 +474,7 @@ void fuzz_max_unpool(Bytes& in, const upsTensorDesc_t& x_desc) {
   });
 }
 
-void fuzz_conv_transpose(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc_t w_desc) {
+upsConvTransposeDesc_t fuzzed_conv(Bytes& in, const upsTensorDesc_t& x_desc) {
   upsConvTransposeDesc_t conv{};
   upsConvTransposeDescInit(&conv, x_desc.spatial_dims >= 1 && x_desc.spatial_dims <= 3 ? x_desc.spatial_dims : 2);
   for (int i = 0; i < 3; ++i) {
@@ -453,15 +487,24 @@ void fuzz_conv_transpose(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc
   conv.groups = in.pick(1, 2);
   store_raw(&conv.algorithm, in.pick(0, 2));
   conv.deterministic = static_cast<int>(in.pick(0, 3) == 0);
+  return conv;
+}
+
+std::string conv_text(const upsConvTransposeDesc_t& conv) {
+  return extents_text("stride", conv.stride) + extents_text("dilation", conv.dilation) +
+         extents_text("pad_begin", conv.pad_begin) + extents_text("pad_end", conv.pad_end) +
+         extents_text("output_padding", conv.output_padding) + " groups " + std::to_string(conv.groups);
+}
+
+void fuzz_conv_transpose(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc_t w_desc) {
+  const upsConvTransposeDesc_t conv = fuzzed_conv(in, x_desc);
   w_desc.n = x_desc.c;
   if (in.pick(0, 7) == 0) w_desc.n = in.pick(0, 4);
   upsTensorDesc_t y_desc;
   if (upsConvTransposeOutputDesc(&conv, &x_desc, &w_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
   y_desc = maybe_perturbed(y_desc, in);
   g_problem = "conv-transpose x " + desc_text(x_desc) + " w " + desc_text(w_desc) + " y " + desc_text(y_desc) +
-              extents_text("stride", conv.stride) + extents_text("dilation", conv.dilation) +
-              extents_text("pad_begin", conv.pad_begin) + extents_text("pad_end", conv.pad_end) +
-              extents_text("output_padding", conv.output_padding) + " groups " + std::to_string(conv.groups);
+              conv_text(conv);
   const int64_t xn = small_element_count(x_desc), wn = small_element_count(w_desc), yn = small_element_count(y_desc);
   if (xn < 0 || wn < 0 || yn < 0 || y_desc.c > kMaxElements) return;
   const bool with_bias = in.pick(0, 1) == 1;
@@ -479,11 +522,111 @@ void fuzz_conv_transpose(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc
   });
 }
 
+// ---- Gradients ---------------------------------------------------------------------------------
+
+void fuzz_unpool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
+  upsUnpoolDesc_t desc{};
+  store_raw(&desc.mode, in.pick(0, 1));
+  desc.spatial_dims = x_desc.spatial_dims;
+  for (int i = 0; i < 3; ++i) desc.scale[i] = in.pick(1, 3);
+  upsTensorDesc_t dy_desc;
+  if (upsUnpoolOutputDesc(&desc, &x_desc, &dy_desc) != UPS_STATUS_SUCCESS) dy_desc = x_desc;
+  dy_desc = maybe_perturbed(dy_desc, in);
+  const upsTensorDesc_t dx_desc = maybe_perturbed(x_desc, in);
+  g_problem = "unpool-backward dy " + desc_text(dy_desc) + " dx " + desc_text(dx_desc) + extents_text("scale", desc.scale);
+  std::vector<Argument> args;
+  if (!add_tensor(args, in, "dy", dy_desc, false) || !add_tensor(args, in, "dx", dx_desc, true)) return;
+  check_call("unpool-backward", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+    return upsUnpoolBackward(h, &desc, &dy_desc, p[0], &dx_desc, p[1]);
+  });
+}
+
+void fuzz_max_pool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
+  const upsPoolDesc_t pool = fuzzed_pool(in, x_desc.spatial_dims);
+  upsTensorDesc_t dy_desc, i_desc;
+  if (upsMaxPoolOutputDesc(&pool, &x_desc, &dy_desc, &i_desc) != UPS_STATUS_SUCCESS) {
+    dy_desc = i_desc = x_desc;
+    i_desc.dtype = UPS_DTYPE_I64;
+  }
+  dy_desc = maybe_perturbed(dy_desc, in);
+  g_problem = "max-pool-backward x " + desc_text(x_desc) + " dy " + desc_text(dy_desc) + extents_text("kernel", pool.kernel) +
+              extents_text("stride", pool.stride) + extents_text("padding", pool.padding) +
+              extents_text("dilation", pool.dilation) + " ceil " + std::to_string(pool.ceil_mode);
+  std::vector<Argument> args;
+  if (!add_tensor(args, in, "dy", dy_desc, false) || !add_indices(args, in, i_desc, plane_of(x_desc)) ||
+      !add_tensor(args, in, "dx", x_desc, true))
+    return;
+  check_call("max-pool-backward", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+    return upsMaxPoolBackward(h, &pool, &dy_desc, p[0], &i_desc, static_cast<const int64_t*>(p[1]), &x_desc, p[2]);
+  });
+}
+
+void fuzz_max_unpool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
+  const upsPoolDesc_t pool = fuzzed_pool(in, x_desc.spatial_dims);
+  upsTensorDesc_t dy_desc;
+  if (upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &dy_desc) != UPS_STATUS_SUCCESS) dy_desc = x_desc;
+  dy_desc = maybe_perturbed(dy_desc, in);
+  upsTensorDesc_t i_desc = x_desc;
+  i_desc.dtype = UPS_DTYPE_I64;
+  g_problem = "max-unpool-backward dy " + desc_text(dy_desc) + " dx " + desc_text(x_desc) +
+              extents_text("kernel", pool.kernel) + extents_text("stride", pool.stride) +
+              extents_text("padding", pool.padding);
+  std::vector<Argument> args;
+  if (!add_tensor(args, in, "dy", dy_desc, false) || !add_indices(args, in, i_desc, plane_of(dy_desc)) ||
+      !add_tensor(args, in, "dx", x_desc, true))
+    return;
+  check_call("max-unpool-backward", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+    return upsMaxUnpoolBackward(h, &pool, &dy_desc, p[0], &i_desc, static_cast<const int64_t*>(p[1]), &x_desc, p[2]);
+  });
+}
+
+// Which gradient of a transposed convolution a fuzz input asks for.
+enum class ConvGradient { kData, kWeight, kBias };
+
+void fuzz_conv_transpose_backward(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc_t w_desc,
+                                  ConvGradient gradient) {
+  const upsConvTransposeDesc_t conv = fuzzed_conv(in, x_desc);
+  w_desc.n = x_desc.c;
+  if (in.pick(0, 7) == 0) w_desc.n = in.pick(0, 4);
+  upsTensorDesc_t dy_desc;
+  if (upsConvTransposeOutputDesc(&conv, &x_desc, &w_desc, &dy_desc) != UPS_STATUS_SUCCESS) dy_desc = x_desc;
+  dy_desc = maybe_perturbed(dy_desc, in);
+  g_problem = "conv-transpose-backward x " + desc_text(x_desc) + " w " + desc_text(w_desc) + " dy " + desc_text(dy_desc) +
+              conv_text(conv);
+  std::vector<Argument> args;
+  if (!add_tensor(args, in, "dy", dy_desc, false)) return;
+  switch (gradient) {
+    case ConvGradient::kData:
+      if (!add_tensor(args, in, "w", w_desc, false) || !add_tensor(args, in, "dx", x_desc, true)) return;
+      check_call("conv-transpose-backward-data", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+        return upsConvTransposeBackwardData(h, &conv, &dy_desc, p[0], &w_desc, p[1], &x_desc, p[2]);
+      });
+      return;
+    case ConvGradient::kWeight:
+      if (!add_tensor(args, in, "x", x_desc, false) || !add_tensor(args, in, "dw", w_desc, true)) return;
+      check_call("conv-transpose-backward-weight", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+        return upsConvTransposeBackwardWeight(h, &conv, &x_desc, p[1], &dy_desc, p[0], &w_desc, p[2]);
+      });
+      return;
+    case ConvGradient::kBias: {
+      upsTensorDesc_t db_desc = dy_desc;  // C_out values of dy's dtype
+      db_desc.n = 1;
+      db_desc.spatial_dims = 1;
+      db_desc.spatial[0] = 1;
+      if (!add_tensor(args, in, "db", db_desc, true)) return;
+      check_call("conv-transpose-backward-bias", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+        return upsConvTransposeBackwardBias(h, &conv, &dy_desc, p[0], p[1]);
+      });
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes in(data, size);
-  const int op = static_cast<int>(in.u8() % 4);
+  const int op = static_cast<int>(in.u8() % 10);
   const int dims = static_cast<int>(in.pick(1, 3));
   const int64_t dtype = in.pick(0, 3);
   const int64_t layout = in.pick(0, 1);
@@ -495,7 +638,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: fuzz_unpool(in, x_desc); break;
     case 1: fuzz_max_pool(in, x_desc); break;
     case 2: fuzz_max_unpool(in, x_desc); break;
-    default: fuzz_conv_transpose(in, x_desc, w_desc); break;
+    case 3: fuzz_conv_transpose(in, x_desc, w_desc); break;
+    case 4: fuzz_unpool_backward(in, x_desc); break;
+    case 5: fuzz_max_pool_backward(in, x_desc); break;
+    case 6: fuzz_max_unpool_backward(in, x_desc); break;
+    case 7: fuzz_conv_transpose_backward(in, x_desc, w_desc, ConvGradient::kData); break;
+    case 8: fuzz_conv_transpose_backward(in, x_desc, w_desc, ConvGradient::kWeight); break;
+    default: fuzz_conv_transpose_backward(in, x_desc, w_desc, ConvGradient::kBias); break;
   }
   return 0;
 }

@@ -298,7 +298,11 @@ upsStatus_t validate_conv_transpose_backward_bias(const upsConvTransposeDesc_t* 
                                                   TensorGeometry* dy_geometry) {
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "conv desc is null");
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
-  return check_float_tensor(dy, "dy", desc->spatial_dims, "the conv desc", "transposed convolution", dy_geometry);
+  UPS_RETURN_IF_ERROR(
+      check_float_tensor(dy, "dy", desc->spatial_dims, "the conv desc", "transposed convolution", dy_geometry));
+  // A transposed convolution's output has spatial extents >= 1, so dy does too (as the other
+  // gradients' dy, whose shape the forward geometry fixes).
+  return check_spatial_non_empty(dy, "dy", "the bias gradient of a transposed convolution");
 }
 
 }  // namespace upsample::detail
