@@ -1,20 +1,31 @@
-// cuDNN as the baseline for transposed convolution.
+// cuDNN as the baseline for transposed convolution and its gradients.
 //
-// NOTE [ Transposed convolution as cuDNN's backward data ]
+// NOTE [ Transposed convolution in cuDNN's terms ]
 // A transposed convolution is the data gradient of the forward convolution with the same
-// geometry, so cudnnConvolutionBackwardData computes it: the forward filter is our weight with
-// K = our C_in and C = our C_out/groups (the same bytes in either layout), "dy" is our x and "dx"
-// is our y. Padding is symmetric (cuDNN's descriptor has one value per axis), groups go through
-// cudnnSetConvolutionGroupCount, output_padding is expressed by dx's shape, a 1-D problem is a
-// 2-D one with H = 1. No bias (dgrad has none; upsample rows run without one too). This is the
-// descriptor setup of tests/cudnn_test.cpp, which checks it against upsample on every geometry.
+// geometry. Call that convolution C: it maps tensors of our y's shape to tensors of our x's shape,
+// with our weight as its filter (K = our C_in, C = our C_out/groups: the same bytes in either
+// layout). Each row is one cuDNN call on C, with our tensors in these roles:
+//   conv_transpose                  cudnnConvolutionBackwardData   (dy := our x,  dx := our y)
+//   conv_transpose_backward_data    cudnnConvolutionForward        (x := our dy,  y := our dx)
+//   conv_transpose_backward_weight  cudnnConvolutionBackwardFilter (x := our dy,  dy := our x,
+//                                                                   dw := our dw)
+//   conv_transpose_backward_bias    cudnnConvolutionBackwardBias   (dy := our dy, db := our db)
+// Padding is symmetric (cuDNN's descriptor has one value per axis), groups go through
+// cudnnSetConvolutionGroupCount, a 1-D problem is a 2-D one with H = 1, and C's own output
+// extent floor((out + 2*pad - dilation*(k-1) - 1) / stride) + 1 must be our input extent: true
+// whenever output_padding < stride (every built-in shape), checked before each convolution row,
+// which is unavailable otherwise. The forward rows have no bias (dgrad has none; upsample rows run
+// without one too). tests/cudnn_test.cpp and tests/cudnn_backward_test.cpp check these mappings
+// against upsample on every geometry.
 //
 // Math: fp32 rows run with CUDNN_FMA_MATH (no TF32: a like-for-like fp32 comparison); the
 // `cudnn_tf32` rows run the same fp32 problem with CUDNN_DEFAULT_MATH, which lets cuDNN use TF32
 // tensor cores (PyTorch's choice with allow_tf32), and are labelled so; f16 and bf16 rows use
 // CUDNN_TENSOR_OP_MATH. Accumulation is float throughout. The algorithm is the fastest one of
-// cuDNN's own search (cudnnFindConvolutionBackwardDataAlgorithmEx on the row's tensors), run with
-// the math type cuDNN reports for it; every algorithm's search time is kept for the JSON.
+// cuDNN's own search (cudnnFindConvolution{BackwardData,Forward,BackwardFilter}AlgorithmEx on the
+// row's tensors), run with the math type cuDNN reports for it; every algorithm's search time is
+// kept for the JSON. The bias gradient has neither an algorithm nor a math type: one call, no
+// search, and no `cudnn_tf32` row.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -29,7 +40,7 @@ namespace upsample::bench {
 
 // One entry of cuDNN's search.
 struct CudnnAlgorithm {
-  std::string name;     // "CUDNN_CONVOLUTION_BWD_DATA_ALGO_1"
+  std::string name;     // "CUDNN_CONVOLUTION_BWD_DATA_ALGO_1", "CUDNN_CONVOLUTION_FWD_ALGO_GEMM", ...
   std::string status;   // "CUDNN_STATUS_SUCCESS", or why it could not run
   double seconds = -1;  // cuDNN's own measurement; negative when it did not run
   size_t workspace_bytes = 0;
@@ -40,8 +51,8 @@ struct CudnnAlgorithm {
 struct CudnnChoice {
   std::string math_requested;
   std::vector<CudnnAlgorithm> searched;  // fastest first, as cuDNN returns them
-  std::string chosen;                    // name of the algorithm the runner runs
-  int chosen_id = -1;
+  std::string chosen;                    // name of the algorithm the runner runs (or of the call)
+  int chosen_id = -1;                    // -1 for a call without algorithms
 };
 
 class CudnnSession {
@@ -52,10 +63,10 @@ class CudnnSession {
   virtual ~CudnnSession() = default;
 
   virtual std::string version() const = 0;
-  // A runner for a transposed-convolution problem. Searches with `search_set` (its y is
-  // overwritten) and runs the fastest algorithm, or `preferred` (an algorithm id, -1 for none)
-  // when the search found it runnable: validation runs the algorithm the timing chose. Throws
-  // when cuDNN cannot express or run the problem.
+  // A runner for a transposed convolution or one of its gradients (see the NOTE). Searches with
+  // `search_set` (its output is overwritten) and runs the fastest algorithm, or `preferred` (an
+  // algorithm id, -1 for none) when the search found it runnable: validation runs the algorithm
+  // the timing chose. Throws when cuDNN cannot express or run the problem.
   virtual std::unique_ptr<Runner> make_runner(const Problem& problem, bool allow_tf32, const TensorSet& search_set,
                                               int preferred, CudnnChoice* choice) = 0;
 };

@@ -1,8 +1,8 @@
 // upsample_bench: which upsample algorithm is fastest for each layer of real generative models on
 // this GPU, how far each is from what the hardware allows, and how it compares with cuDNN.
 //
-//   upsample_bench [--op=...] [--shape=...] [--dtype=...] [--layout=...] [--algorithm=...]
-//                  [--add-shape=SPEC] [--shapes-file=PATH] [--json=PATH] [--quick] ...
+//   upsample_bench [--op=...] [--direction=...] [--shape=...] [--dtype=...] [--layout=...]
+//                  [--algorithm=...] [--add-shape=SPEC] [--shapes-file=PATH] [--json=PATH] [--quick] ...
 //
 // With a CUDA device: measure the device's peaks, then for every selected row validate on a
 // reduced copy, time with CUDA events, and report. Without one: say so, list the plan with its
@@ -28,10 +28,12 @@ namespace {
 using namespace upsample::bench;
 
 constexpr double kGpuMinTime = 0.1, kGpuQuickMinTime = 0.01;
-constexpr double kHostMinTime = 0.02, kHostQuickMinTime = 0.005;
-// No-GPU mode: shapes are cut down hard so that the whole default set stays well under 30 s on a
-// two-core machine; --quick cuts further for CI.
-constexpr ReduceLimits kHostLimits{2, 32, 8, 100000};
+// No-GPU mode: shapes are cut down hard and each row is timed briefly, so that the whole default
+// set (forward and gradient rows, ~380) takes about 10 s on a two-core machine and --quick, for
+// CI, about 3 s. Each row costs a warm-up call plus Google Benchmark's ~2.5x min-time, and the
+// reference's transposed convolutions (about 0.5 GFLOP/s) cost ~10 ms a call at these limits.
+constexpr double kHostMinTime = 0.01, kHostQuickMinTime = 0.002;
+constexpr ReduceLimits kHostLimits{2, 32, 8, 50000};
 constexpr ReduceLimits kHostQuickLimits{1, 16, 4, 20000};
 
 // Google Benchmark calls this for --help, then exits.
@@ -76,7 +78,8 @@ int run(const Options& options, const std::string& command_line) {
                          : info.gpu            ? (options.quick ? kGpuQuickMinTime : kGpuMinTime)
                                                : (options.quick ? kHostQuickMinTime : kHostMinTime);
 
-  std::vector<Row> rows = plan_rows(shapes, options, info.gpu);
+  const std::vector<Problem> plan = plan_problems(shapes, options);
+  std::vector<Row> rows = plan_rows(plan, options, info.gpu);
   if (!info.gpu) {
     std::printf(
         "No CUDA device found: %s\n"
@@ -88,7 +91,7 @@ int run(const Options& options, const std::string& command_line) {
         static_cast<long long>(info.host_limits.max_channels_per_group),
         static_cast<long long>(info.host_limits.max_output_elements));
   }
-  if (!info.gpu || options.list_only) print_plan(stdout, shapes, info.nominal);
+  if (!info.gpu || options.list_only) print_plan(stdout, plan, info.nominal);
   if (options.list_only) {
     std::printf("%zu rows%s:\n", rows.size(), info.gpu ? "" : " (no GPU: the REFERENCE backend)");
     for (const Row& row : rows) std::printf("  %s\n", row.label().c_str());
@@ -129,7 +132,7 @@ int run(const Options& options, const std::string& command_line) {
   if (info.gpu) print_fastest(stdout, rows);
 
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!write_json(options.json_path, info, shapes, rows, &error)) {
+  if (!write_json(options.json_path, info, plan, rows, &error)) {
     std::fprintf(stderr, "upsample_bench: cannot write the JSON: %s\n", error.c_str());
     return 2;
   }

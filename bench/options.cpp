@@ -55,12 +55,16 @@ void print_usage(FILE* out) {
       out,
       "usage: upsample_bench [options] [--benchmark_* flags]\n"
       "\n"
-      "Times upsample's kernels (and cuDNN on transposed convolutions) on layers of real generative\n"
-      "models, validating each against the CPU reference first. Without a CUDA device it lists the plan\n"
-      "and times the CPU reference on reduced shapes instead.\n"
+      "Times upsample's kernels, forward and gradients (and cuDNN on transposed convolutions and their\n"
+      "gradients), on layers of real generative models, validating each against the CPU reference first.\n"
+      "Without a CUDA device it lists the plan and times the CPU reference on reduced shapes instead.\n"
       "\n"
       "selection (comma-separated lists; default: everything that applies)\n"
-      "  --op=LIST           conv_transpose, nearest, bed_of_nails, max_unpool\n"
+      "  --op=LIST           conv_transpose, conv_transpose_backward_data, conv_transpose_backward_weight,\n"
+      "                      conv_transpose_backward_bias, nearest, nearest_backward, bed_of_nails,\n"
+      "                      bed_of_nails_backward, max_unpool, max_unpool_backward, max_pool_backward\n"
+      "                      (a gradient runs on its layer's shapes: max_pool_backward on max_unpool's)\n"
+      "  --direction=LIST    forward, backward (the gradients)\n"
       "  --shape=LIST        shape names or name prefixes (e.g. hifigan,dcgan.out)\n"
       "  --dtype=LIST        f32, f16, bf16\n"
       "  --layout=LIST       nchw, nhwc (channels-first / channels-last, at every rank)\n"
@@ -73,7 +77,7 @@ void print_usage(FILE* out) {
       "  --no-builtin        only the shapes given with --add-shape / --shapes-file\n"
       "output and timing\n"
       "  --json=PATH         results (default bench_results.json); draw with bench/roofline.py\n"
-      "  --min-time=SECONDS  measured time per row (default 0.1 on a GPU, 0.02 without; --quick 0.01 / 0.005)\n"
+      "  --min-time=SECONDS  measured time per row (default 0.1 on a GPU, 0.01 without; --quick 0.01 / 0.002)\n"
       "  --graph=auto|always|never  CUDA-graph timing (auto: ops faster than --graph-below)\n"
       "  --graph-below=US    auto graph threshold in microseconds (default 50)\n"
       "  --quick             short run: less time per row; without a GPU, smaller shapes too\n"
@@ -88,8 +92,9 @@ void print_usage(FILE* out) {
 
 bool parse_options(int argc, char** argv, Options* o, std::string* error) {
   const std::set<std::string> switches = {"quick", "list", "no-progress", "no-builtin", "no-gpu"};
-  const std::set<std::string> with_value = {"op",          "shape", "dtype",    "layout", "algorithm",   "add-shape",
-                                            "shapes-file", "json",  "min-time", "graph",  "graph-below", "seed"};
+  const std::set<std::string> with_value = {"op",        "direction",   "shape",       "dtype", "layout",
+                                            "algorithm", "add-shape",   "shapes-file", "json",  "min-time",
+                                            "graph",     "graph-below", "seed"};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind("--", 0) != 0) return fail(error, "unexpected argument '" + arg + "'");
@@ -118,7 +123,11 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
     } else if (flag == "no-gpu") {
       o->no_gpu = true;
     } else if (flag == "op") {
-      if (!parse_list<Op>(flag, value, parse_op, "conv_transpose, nearest, bed_of_nails, max_unpool", &o->ops, error))
+      std::string names;
+      for (Op op : all_ops()) names += (names.empty() ? "" : ", ") + std::string(op_name(op));
+      if (!parse_list<Op>(flag, value, parse_op, names.c_str(), &o->ops, error)) return false;
+    } else if (flag == "direction") {
+      if (!parse_list<Direction>(flag, value, parse_direction, "forward, backward", &o->directions, error))
         return false;
     } else if (flag == "shape") {
       for (const std::string& item : split_list(value)) o->shape_patterns.push_back(item);
@@ -203,7 +212,9 @@ bool select_shapes(const Options& options, std::vector<Shape>* shapes, std::stri
   for (const Shape& shape : all) {
     bool by_name = options.shape_patterns.empty();
     for (const std::string& pattern : options.shape_patterns) by_name = by_name || matches(pattern, shape.name);
-    if (by_name && selected(options.ops, shape.op)) shapes->push_back(shape);
+    bool by_op = false;
+    for (Op op : ops_of_layer(shape.op)) by_op = by_op || op_selected(options, op);
+    if (by_name && by_op) shapes->push_back(shape);
   }
   return true;
 }

@@ -15,7 +15,8 @@ namespace upsample::bench {
 
 struct Options {
   // Filters; an empty list selects everything.
-  std::vector<Op> ops;
+  std::vector<Op> ops;                      // forward ops and gradients (shape.h)
+  std::vector<Direction> directions;        // forward, backward
   std::vector<std::string> shape_patterns;  // a shape's name, or a prefix of it ("hifigan" selects hifigan.*)
   std::vector<upsDataType_t> dtypes;
   std::vector<upsLayout_t> layouts;
@@ -41,9 +42,9 @@ struct Options {
 bool parse_options(int argc, char** argv, Options* options, std::string* error);
 void print_usage(FILE* out);
 
-// The built-in and user shapes, filtered by --op and --shape, with user shapes named user.1, ...
-// where unnamed. Fails on an unreadable file, a bad line, a duplicate name, or a --shape pattern
-// that matches nothing.
+// The built-in and user shapes, filtered by --shape and by having an op that --op and
+// --direction select, with user shapes named user.1, ... where unnamed. Fails on an unreadable
+// file, a bad line, a duplicate name, or a --shape pattern that matches nothing.
 bool select_shapes(const Options& options, std::vector<Shape>* shapes, std::string* error);
 
 template <typename T>
@@ -52,6 +53,11 @@ bool selected(const std::vector<T>& filter, const T& value) {
   for (const T& f : filter)
     if (f == value) return true;
   return false;
+}
+
+// Whether --op and --direction both select an op.
+inline bool op_selected(const Options& options, Op op) {
+  return selected(options.ops, op) && selected(options.directions, direction_of(op));
 }
 
 }  // namespace upsample::bench

@@ -52,11 +52,56 @@ bool parse_impl(const std::string& text, Impl* impl) {
 bool is_cudnn(Impl impl) { return impl == Impl::kCudnn || impl == Impl::kCudnnTf32; }
 
 std::vector<Impl> gpu_impls_for(Op op, upsDataType_t dtype) {
-  if (op != Op::kConvTranspose) return {Impl::kCuda};
-  std::vector<Impl> impls = {Impl::kGather, Impl::kScatterAtomic, Impl::kCudnn};
-  // TF32 is a way to compute fp32 data; f16/bf16 rows already let cuDNN use tensor cores.
-  if (dtype == UPS_DTYPE_F32) impls.push_back(Impl::kCudnnTf32);
+  if (layer_of(op) != Op::kConvTranspose) return {Impl::kCuda};
+  std::vector<Impl> impls = {Impl::kGather};
+  // The data gradient has GATHER only (upsample.h); SCATTER_ATOMIC would be NOT_SUPPORTED.
+  if (op != Op::kConvTransposeBackwardData) impls.push_back(Impl::kScatterAtomic);
+  impls.push_back(Impl::kCudnn);
+  // TF32 is a way to compute fp32 convolutions; f16/bf16 rows already let cuDNN use tensor cores,
+  // and cuDNN's bias gradient is a plain sum with no math type to choose.
+  if (dtype == UPS_DTYPE_F32 && op != Op::kConvTransposeBackwardBias) impls.push_back(Impl::kCudnnTf32);
   return impls;
+}
+
+Operands operands_of(Op op) {
+  switch (op) {
+    case Op::kConvTranspose:
+      return {{Tensor::kX, Tensor::kW}, Tensor::kY};
+    case Op::kConvTransposeBackwardData:
+      return {{Tensor::kY, Tensor::kW}, Tensor::kX};
+    case Op::kConvTransposeBackwardWeight:
+      return {{Tensor::kX, Tensor::kY}, Tensor::kW};
+    case Op::kConvTransposeBackwardBias:
+      return {{Tensor::kY}, Tensor::kBias};
+    case Op::kNearest:
+    case Op::kBedOfNails:
+      return {{Tensor::kX}, Tensor::kY};
+    case Op::kNearestBackward:
+    case Op::kBedOfNailsBackward:
+      return {{Tensor::kY}, Tensor::kX};
+    case Op::kMaxUnpool:
+    case Op::kMaxPoolBackward:
+      return {{Tensor::kX, Tensor::kIndices}, Tensor::kY};
+    case Op::kMaxUnpoolBackward:
+      return {{Tensor::kY, Tensor::kIndices}, Tensor::kX};
+  }
+  return {{}, Tensor::kY};
+}
+
+const upsTensorDesc_t& desc_of(const OpDescriptors& d, Tensor tensor) {
+  switch (tensor) {
+    case Tensor::kX:
+      return d.x;
+    case Tensor::kW:
+      return d.w;
+    case Tensor::kIndices:
+      return d.indices;
+    case Tensor::kBias:
+      return d.bias;
+    case Tensor::kY:
+      break;
+  }
+  return d.y;
 }
 
 const char* dtype_name(upsDataType_t dtype) {
@@ -147,6 +192,9 @@ bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescr
       d->conv.algorithm = algorithm;
       if (upsConvTransposeOutputDesc(&d->conv, &d->x, &d->w, &d->y) != UPS_STATUS_SUCCESS)
         return set_error(error, "transposed convolution");
+      const int64_t ones[UPS_MAX_SPATIAL_DIMS] = {1, 1, 1};
+      if (upsTensorDescInit(&d->bias, problem.dtype, problem.layout, s.dims, 1, s.cout, ones) != UPS_STATUS_SUCCESS)
+        return set_error(error, "bias");
       return true;
     }
     case Op::kNearest:
@@ -169,8 +217,10 @@ bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescr
       d->indices.dtype = UPS_DTYPE_I64;
       return true;
     }
+    default:
+      break;  // a shape's op is a layer's forward op (shape.h)
   }
-  *error = "unknown op";
+  *error = std::string("not a layer op: ") + op_name(s.op);
   return false;
 }
 
@@ -180,18 +230,21 @@ Work count_work(const Problem& problem) {
   std::string error;
   Work work;
   if (!build_descriptors(problem, UPS_ALGO_GATHER, &d, &error)) return work;
-  work.bytes = static_cast<double>(byte_count(d.x) + byte_count(d.y));
-  if (s.op == Op::kMaxUnpool) work.bytes += static_cast<double>(byte_count(d.indices));
-  if (s.op == Op::kConvTranspose) {
-    work.bytes += static_cast<double>(byte_count(d.w));
-    double macs = static_cast<double>(s.n) * static_cast<double>(s.c) * static_cast<double>(s.cout / s.groups);
-    for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a)
-      macs *= static_cast<double>(
-          taps_in_range(s.in[a], s.kernel[a], s.stride[a], s.pad[a], s.dilation[a], d.y.spatial[a]));
-    work.flops = 2 * macs;
+  for (Tensor tensor : operands_of(problem.op).all()) work.bytes += static_cast<double>(byte_count(desc_of(d, tensor)));
+  if (moves_data_only(problem.op)) return work;
+  if (problem.op == Op::kConvTransposeBackwardBias || problem.op == Op::kNearestBackward) {
+    work.flops = static_cast<double>(element_count(d.y));  // one add per dy element
+    return work;
   }
+  double macs = static_cast<double>(s.n) * static_cast<double>(s.c) * static_cast<double>(s.cout / s.groups);
+  for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a)
+    macs *=
+        static_cast<double>(taps_in_range(s.in[a], s.kernel[a], s.stride[a], s.pad[a], s.dilation[a], d.y.spatial[a]));
+  work.flops = 2 * macs;
   return work;
 }
+
+bool moves_data_only(Op op) { return layer_of(op) != Op::kConvTranspose && op != Op::kNearestBackward; }
 
 Shape reduce_shape(const Shape& shape, const ReduceLimits& limits) {
   Shape s = shape;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "json_writer.h"
@@ -20,11 +21,17 @@ std::string format(const char* pattern, double value) {
 }
 
 // Bytes of the problem's tensors in another dtype (the plan shows f32 and f16 side by side).
-Work work_in(const Shape& shape, upsDataType_t dtype) {
-  Problem problem;
-  problem.shape = shape;
+Work work_in(Problem problem, upsDataType_t dtype) {
   problem.dtype = dtype;
   return count_work(problem);
+}
+
+// Width of an op column: the longest op name among `items` (at least the header's).
+template <typename T, typename OpOf>
+int op_column_width(const std::vector<T>& items, OpOf op_of) {
+  size_t width = 2;  // "op"
+  for (const T& item : items) width = std::max(width, std::strlen(op_name(op_of(item))));
+  return static_cast<int>(width);
 }
 
 std::string row_problem_text(const Row& row) {
@@ -93,7 +100,9 @@ void write_shape(JsonWriter& json, const Shape& s) {
 void write_row(JsonWriter& json, const Row& row) {
   json.begin_object();
   json.field("shape", row.problem.shape.name);
-  json.field("op", op_name(row.problem.shape.op));
+  json.field("op", op_name(row.problem.op));
+  json.field("layer_op", op_name(row.problem.shape.op));
+  json.field("direction", direction_name(direction_of(row.problem.op)));
   json.field("source", row.problem.shape.source);
   json.field("dtype", dtype_name(row.problem.dtype));
   json.field("layout", layout_name(row.problem.layout));
@@ -213,18 +222,22 @@ void Progress::finish() {
 }
 
 // --- tables -------------------------------------------------------------------------------------
-void print_plan(FILE* out, const std::vector<Shape>& shapes, const Peaks& nominal) {
+void print_plan(FILE* out, const std::vector<Problem>& plan, const Peaks& nominal) {
+  std::set<std::string> shapes;
+  for (const Problem& p : plan) shapes.insert(p.shape.name);
   std::fprintf(out,
-               "Plan: %zu shapes. Floors on %s: %.2f TB/s, %.0f TFLOP/s fp32 SIMT, %.0f TF32, %.0f f16/bf16 tensor.\n",
-               shapes.size(), nominal.source.c_str(), nominal.bandwidth / 1e12, nominal.fp32 / 1e12,
+               "Plan: %zu ops on %zu shapes (gradients on their layer's forward geometry, x -> y). Floors on %s:\n"
+               "%.2f TB/s, %.0f TFLOP/s fp32 SIMT, %.0f TF32, %.0f f16/bf16 tensor.\n",
+               plan.size(), shapes.size(), nominal.source.c_str(), nominal.bandwidth / 1e12, nominal.fp32 / 1e12,
                nominal.tf32_tensor / 1e12, nominal.f16_tensor / 1e12);
-  std::fprintf(out, "%-21s %-15s %-50s %9s %9s %11s %11s %9s %11s\n", "shape", "op", "geometry", "GFLOP", "MB f32",
-               "floor fp32", "floor tf32", "MB f16", "floor f16");
-  for (const Shape& s : shapes) {
-    const Work f32 = work_in(s, UPS_DTYPE_F32), f16 = work_in(s, UPS_DTYPE_F16);
+  const int op_width = op_column_width(plan, [](const Problem& p) { return p.op; });
+  std::fprintf(out, "%-21s %-*s %-50s %9s %9s %11s %11s %9s %11s\n", "shape", op_width, "op", "geometry", "GFLOP",
+               "MB f32", "floor fp32", "floor tf32", "MB f16", "floor f16");
+  for (const Problem& p : plan) {
+    const Work f32 = work_in(p, UPS_DTYPE_F32), f16 = work_in(p, UPS_DTYPE_F16);
     const double bw = nominal.bandwidth;
-    std::fprintf(out, "%-21s %-15s %-50s %9.3f %9.2f %11s %11s %9.2f %11s\n", s.name.c_str(), op_name(s.op),
-                 s.summary().c_str(), f32.flops / 1e9, f32.bytes / 1e6,
+    std::fprintf(out, "%-21s %-*s %-50s %9.3f %9.2f %11s %11s %9.2f %11s\n", p.shape.name.c_str(), op_width,
+                 op_name(p.op), p.shape.summary().c_str(), f32.flops / 1e9, f32.bytes / 1e6,
                  format_seconds(floor_of(f32.flops, f32.bytes, nominal.fp32, bw).seconds).c_str(),
                  format_seconds(floor_of(f32.flops, f32.bytes, nominal.tf32_tensor, bw).seconds).c_str(),
                  f16.bytes / 1e6,
@@ -247,11 +260,12 @@ void print_table(FILE* out, const RunInfo& info, const std::vector<Row>& rows) {
         "not GPU numbers. Floors and %% of floor are computed against %s.\n",
         p.source.c_str());
   }
-  std::fprintf(out, "%-21s %-14s %-5s %-6s %-14s %11s %9s %10s %11s %7s %8s  %s\n", "shape", "op", "dtype", "layout",
-               "algorithm", "median", "GB/s", "GFLOP/s", "floor", "%floor", "vs cuDNN",
+  const int op_width = op_column_width(rows, [](const Row& row) { return row.problem.op; });
+  std::fprintf(out, "%-21s %-*s %-5s %-6s %-14s %11s %9s %10s %11s %7s %8s  %s\n", "shape", op_width, "op", "dtype",
+               "layout", "algorithm", "median", "GB/s", "GFLOP/s", "floor", "%floor", "vs cuDNN",
                info.gpu ? "timing" : "timed shape");
   for (const Row& row : rows) {
-    std::fprintf(out, "%-21s %-14s %-5s %-6s %-14s ", row.problem.shape.name.c_str(), op_name(row.problem.shape.op),
+    std::fprintf(out, "%-21s %-*s %-5s %-6s %-14s ", row.problem.shape.name.c_str(), op_width, op_name(row.problem.op),
                  dtype_name(row.problem.dtype), layout_name(row.problem.layout), impl_name(row.impl));
     if (!row.timed()) {
       std::fprintf(out, "%s\n", row_problem_text(row).c_str());
@@ -270,20 +284,21 @@ void print_table(FILE* out, const RunInfo& info, const std::vector<Row>& rows) {
 }
 
 void print_fastest(FILE* out, const std::vector<Row>& rows) {
-  // Layers in first-appearance order.
-  using Key = std::tuple<std::string, int, int>;
+  // Layers and ops in first-appearance order.
+  using Key = std::tuple<std::string, Op, int, int>;
   std::vector<Key> order;
   std::map<Key, std::vector<const Row*>> layers;
   for (const Row& row : rows) {
     if (!row.timed()) continue;
-    const Key key{row.problem.shape.name, row.problem.dtype, row.problem.layout};
+    const Key key{row.problem.shape.name, row.problem.op, row.problem.dtype, row.problem.layout};
     if (layers.find(key) == layers.end()) order.push_back(key);
     layers[key].push_back(&row);
   }
   if (order.empty()) return;
-  std::fprintf(out, "Fastest per layer (validated rows):\n");
-  std::fprintf(out, "%-21s %-5s %-6s %-14s %11s %7s   %s\n", "shape", "dtype", "layout", "fastest", "median", "%floor",
-               "upsample's best vs cuDNN");
+  const int op_width = op_column_width(order, [](const Key& key) { return std::get<1>(key); });
+  std::fprintf(out, "Fastest per layer and op (validated rows):\n");
+  std::fprintf(out, "%-21s %-*s %-5s %-6s %-14s %11s %7s   %s\n", "shape", op_width, "op", "dtype", "layout", "fastest",
+               "median", "%floor", "upsample's best vs cuDNN");
   for (const Key& key : order) {
     const std::vector<const Row*>& candidates = layers[key];
     const Row* fastest = nullptr;
@@ -295,14 +310,15 @@ void print_fastest(FILE* out, const std::vector<Row>& rows) {
     std::string versus = "-";
     if (ours != nullptr && ours->speedup_vs_cudnn > 0)
       versus = std::string(impl_name(ours->impl)) + " " + format("%.2fx", ours->speedup_vs_cudnn);
-    std::fprintf(out, "%-21s %-5s %-6s %-14s %11s %6.1f%%   %s\n", fastest->problem.shape.name.c_str(),
-                 dtype_name(fastest->problem.dtype), layout_name(fastest->problem.layout), impl_name(fastest->impl),
-                 format_seconds(fastest->median).c_str(), fastest->pct_of_floor, versus.c_str());
+    std::fprintf(out, "%-21s %-*s %-5s %-6s %-14s %11s %6.1f%%   %s\n", fastest->problem.shape.name.c_str(), op_width,
+                 op_name(fastest->problem.op), dtype_name(fastest->problem.dtype), layout_name(fastest->problem.layout),
+                 impl_name(fastest->impl), format_seconds(fastest->median).c_str(), fastest->pct_of_floor,
+                 versus.c_str());
   }
   std::fprintf(out, "\n");
 }
 
-bool write_json(const std::string& path, const RunInfo& info, const std::vector<Shape>& shapes,
+bool write_json(const std::string& path, const RunInfo& info, const std::vector<Problem>& plan,
                 const std::vector<Row>& rows, std::string* error) {
   JsonWriter json;
   json.begin_object();
@@ -332,7 +348,15 @@ bool write_json(const std::string& path, const RunInfo& info, const std::vector<
   json.field("cudnn", info.cudnn);
   json.field("tf32",
              "fp32 cudnn rows use CUDNN_FMA_MATH (no TF32); cudnn_tf32 rows use CUDNN_DEFAULT_MATH (TF32 tensor cores "
-             "allowed); f16/bf16 cudnn rows use CUDNN_TENSOR_OP_MATH; upsample's kernels use no tensor cores");
+             "allowed); f16/bf16 cudnn rows use CUDNN_TENSOR_OP_MATH; the bias gradient "
+             "(cudnnConvolutionBackwardBias) has no math type; upsample's kernels use no tensor cores");
+  json.field("cudnn_calls",
+             "conv_transpose: cudnnConvolutionBackwardData; conv_transpose_backward_data: cudnnConvolutionForward; "
+             "conv_transpose_backward_weight: cudnnConvolutionBackwardFilter; conv_transpose_backward_bias: "
+             "cudnnConvolutionBackwardBias");
+  json.field("bytes",
+             "minimal: every operand read once, the result written once; workspaces (upsample's and cuDNN's) not "
+             "counted");
   json.field("floor",
              "max(bytes / bandwidth, flops / peak); peak = the row dtype's SIMT FMA rate (fp32 FFMA, f16/bf16 HFMA2)");
   json.field(
@@ -352,13 +376,15 @@ bool write_json(const std::string& path, const RunInfo& info, const std::vector<
 
   json.key("plan");
   json.begin_array();
-  for (const Shape& s : shapes) {
-    const Work f32 = work_in(s, UPS_DTYPE_F32), f16 = work_in(s, UPS_DTYPE_F16);
+  for (const Problem& p : plan) {
+    const Work f32 = work_in(p, UPS_DTYPE_F32), f16 = work_in(p, UPS_DTYPE_F16);
     const Peaks& n = info.nominal;
     json.begin_object();
     json.key("shape");
-    write_shape(json, s);
-    json.field("source", s.source);
+    write_shape(json, p.shape);
+    json.field("op", op_name(p.op));
+    json.field("direction", direction_name(direction_of(p.op)));
+    json.field("source", p.shape.source);
     json.field("flops", f32.flops);
     json.field("bytes_f32", f32.bytes);
     json.field("bytes_f16", f16.bytes);

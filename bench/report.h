@@ -44,14 +44,16 @@ class Progress {
   size_t last_tenth_ = 0;
 };
 
-// Every shape with its FLOPs, minimal bytes and floors on the nominal GPU.
-void print_plan(FILE* out, const std::vector<Shape>& shapes, const Peaks& nominal);
+// Every planned problem (shape and op, suite.h plan_problems) with its FLOPs, minimal bytes and
+// floors on the nominal GPU.
+void print_plan(FILE* out, const std::vector<Problem>& plan, const Peaks& nominal);
 // The rows, one line each, with a header naming the peaks used.
 void print_table(FILE* out, const RunInfo& info, const std::vector<Row>& rows);
-// For each layer (shape, dtype, layout): the fastest validated row and upsample's best against cuDNN.
+// For each layer and op (shape, op, dtype, layout): the fastest validated row and upsample's best
+// against cuDNN.
 void print_fastest(FILE* out, const std::vector<Row>& rows);
 
-bool write_json(const std::string& path, const RunInfo& info, const std::vector<Shape>& shapes,
+bool write_json(const std::string& path, const RunInfo& info, const std::vector<Problem>& plan,
                 const std::vector<Row>& rows, std::string* error);
 
 std::string format_seconds(double seconds);

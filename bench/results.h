@@ -42,7 +42,7 @@ struct Validation {
 };
 
 struct Row {
-  Problem problem;  // as requested: the full-size shape
+  Problem problem;  // as requested: the op on the full-size shape
   Impl impl = Impl::kGather;
   Shape timed_shape;  // what was timed: the problem's shape on a GPU, a reduced copy without one
   RowStatus status = RowStatus::kOk;
@@ -64,8 +64,8 @@ struct Row {
   double speedup_vs_cudnn_tf32 = 0;  // the same against the TF32 cuDNN row (fp32 rows)
 
   std::string label() const {
-    return problem.shape.name + " " + dtype_name(problem.dtype) + " " + layout_name(problem.layout) + " " +
-           impl_name(impl);
+    return problem.shape.name + " " + op_name(problem.op) + " " + dtype_name(problem.dtype) + " " +
+           layout_name(problem.layout) + " " + impl_name(impl);
   }
   bool timed() const { return status == RowStatus::kOk; }
 };

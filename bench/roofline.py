@@ -3,12 +3,14 @@
 
 usage: roofline.py RESULTS.json [-o roofline.png] [--fallback-svg]
 
-Left panel: the transposed-convolution rows on a roofline. x = useful FLOPs per minimal byte
+Left panel: the rows that do arithmetic (transposed convolution and its gradients, and
+nearest-neighbour unpooling's backward sums) on a roofline. x = useful FLOPs per minimal byte
 (arithmetic intensity), y = achieved GFLOP/s; the roofs are bandwidth x intensity capped by the
 SIMT FMA peaks the floors use (fp32 FFMA; f16/bf16 HFMA2), and dotted, the tensor-core peaks where
 known. Right panel: every timed row's achieved GB/s against the bytes it must move, under the
-bandwidth roof: the view for the unpooling ops, which do no arithmetic. Colour = algorithm,
-marker = dtype. The numbers come from the JSON only (see README "Benchmarks").
+bandwidth roof: the view for the data-movement ops, which do no arithmetic. Colour = algorithm,
+marker = dtype, filled = forward op, hollow = gradient (backward op). The numbers come from the
+JSON only (see README "Benchmarks").
 
 matplotlib draws the picture (PNG, or whatever the extension of -o asks for). Without matplotlib
 the script says so and exits with status 1, unless --fallback-svg is given: then it writes the
@@ -38,7 +40,7 @@ class Panel:
     def __init__(self, title, xlabel, ylabel):
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.lines = []   # (xs, ys, color, style "solid"|"dotted", label)
-        self.points = []  # (x, y, color, marker, label)
+        self.points = []  # (x, y, color, marker, label, hollow)
         self.texts = []   # (x, y, text, "above"|"below" the point), right-aligned at x
         self.xlim = self.ylim = None
 
@@ -58,6 +60,13 @@ def load_rows(results):
     return [r for r in results["rows"] if r.get("status") == "ok" and r.get("median_us", 0) > 0]
 
 
+def point(row, x, y):
+    """A row's marker: colour by algorithm, shape by dtype, hollow for a gradient."""
+    hollow = row.get("direction") == "backward"
+    label = "%s %s%s" % (row["algorithm"], row["dtype"], " (backward)" if hollow else "")
+    return (x, y, ALGORITHM_COLORS.get(row["algorithm"], "#000000"), DTYPE_MARKERS.get(row["dtype"], "o"), label, hollow)
+
+
 def describe(results):
     """Two panels and a title from the JSON."""
     peaks = results["peaks"]
@@ -70,7 +79,7 @@ def describe(results):
         title = ("upsample_bench without a GPU: CPU REFERENCE backend on reduced shapes, "
                  "roofs of the %s" % peaks.get("source", "nominal H100 SXM"))
 
-    roofline = Panel("Transposed convolution: roofline", "useful FLOP / minimal byte", "achieved GFLOP/s")
+    roofline = Panel("Rows that do arithmetic: roofline", "useful FLOP / minimal byte", "achieved GFLOP/s")
     conv = [r for r in rows if r["flops"] > 0 and r["bytes"] > 0]
     intensities = [r["flops"] / r["bytes"] for r in conv] or [1.0]
     lo, hi = min(intensities) / 4, max(intensities) * 4
@@ -87,8 +96,7 @@ def describe(results):
         roofline.texts.append((xs[-1], peak, "%s %.0f TFLOP/s" % (label, peak / 1e3),
                                "above" if style == "dotted" else "below"))
     for r in conv:
-        roofline.points.append((r["flops"] / r["bytes"], r["GFLOPs"], ALGORITHM_COLORS.get(r["algorithm"], "#000000"),
-                                DTYPE_MARKERS.get(r["dtype"], "o"), "%s %s" % (r["algorithm"], r["dtype"])))
+        roofline.points.append(point(r, r["flops"] / r["bytes"], r["GFLOPs"]))
     roofline.fit_limits()
 
     traffic = Panel("Every row: bandwidth", "minimal bytes moved (MB)", "achieved GB/s")
@@ -98,8 +106,7 @@ def describe(results):
     traffic.texts.append((xs[-1], bandwidth, "%.0f GB/s" % bandwidth, "below"))
     for r in rows:
         if r["bytes"] > 0:
-            traffic.points.append((r["bytes"] / 1e6, r["GBps"], ALGORITHM_COLORS.get(r["algorithm"], "#000000"),
-                                   DTYPE_MARKERS.get(r["dtype"], "o"), "%s %s" % (r["algorithm"], r["dtype"])))
+            traffic.points.append(point(r, r["bytes"] / 1e6, r["GBps"]))
     traffic.fit_limits()
     return title, [roofline, traffic]
 
@@ -120,9 +127,9 @@ def render_matplotlib(title, panels, path):
             ax.annotate(text, (x, y), fontsize=8, ha="right", va="bottom" if where == "above" else "top",
                         color=ROOF_COLOR)
         seen = set()
-        for x, y, color, marker, label in panel.points:
-            ax.scatter([x], [y], color=color, marker=marker, s=22, alpha=0.8,
-                       label=None if label in seen else label)
+        for x, y, color, marker, label, hollow in panel.points:
+            ax.scatter([x], [y], facecolors="none" if hollow else color, edgecolors=color, marker=marker, s=22,
+                       alpha=0.8, label=None if label in seen else label)
             seen.add(label)
         ax.set_xlim(*panel.xlim)
         ax.set_ylim(*panel.ylim)
@@ -153,14 +160,14 @@ class SvgPanel:
         return self.top + self.height - (math.log10(v) - self.ly[0]) / (self.ly[1] - self.ly[0]) * self.height
 
 
-def svg_marker(marker, x, y, color):
+def svg_marker(marker, x, y, color, hollow):
     r = 4
+    paint = ('fill="none" stroke="%s"' if hollow else 'fill="%s" fill-opacity="0.8"') % color
     if marker == "s":
-        return '<rect x="%.1f" y="%.1f" width="%d" height="%d" fill="%s" fill-opacity="0.8"/>' % (x - r, y - r, 2 * r, 2 * r, color)
+        return '<rect x="%.1f" y="%.1f" width="%d" height="%d" %s/>' % (x - r, y - r, 2 * r, 2 * r, paint)
     if marker == "^":
-        return '<polygon points="%.1f,%.1f %.1f,%.1f %.1f,%.1f" fill="%s" fill-opacity="0.8"/>' % (
-            x, y - r, x - r, y + r, x + r, y + r, color)
-    return '<circle cx="%.1f" cy="%.1f" r="%d" fill="%s" fill-opacity="0.8"/>' % (x, y, r, color)
+        return '<polygon points="%.1f,%.1f %.1f,%.1f %.1f,%.1f" %s/>' % (x, y - r, x - r, y + r, x + r, y + r, paint)
+    return '<circle cx="%.1f" cy="%.1f" r="%d" %s/>' % (x, y, r, paint)
 
 
 def escape(text):
@@ -205,21 +212,21 @@ def render_svg(title, panels, path):
             points = " ".join("%.1f,%.1f" % (box.x(x), box.y(y)) for x, y in zip(xs, ys))
             dash = ' stroke-dasharray="2,3"' if style == "dotted" else ""
             out.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="1.2"%s/>' % (points, color, dash))
-        for x, y, color, marker, _ in panel.points:
-            out.append(svg_marker(marker, box.x(x), box.y(y), color))
+        for x, y, color, marker, _, hollow in panel.points:
+            out.append(svg_marker(marker, box.x(x), box.y(y), color, hollow))
         for x, y, text, where in panel.texts:
             out.append('<text x="%.1f" y="%.1f" font-size="9" text-anchor="end" fill="%s">%s</text>' % (
                 box.x(x) - 2, box.y(y) + (-3 if where == "above" else 11), ROOF_COLOR, escape(text)))
         out.append("</g>")
-        # Legend: one entry per (algorithm, dtype) present.
+        # Legend: one entry per (algorithm, dtype, direction) present.
         labels = []
-        for _, _, color, marker, label in panel.points:
-            if (label, color, marker) not in labels:
-                labels.append((label, color, marker))
-        for i, (label, color, marker) in enumerate(labels):
+        for _, _, color, marker, label, hollow in panel.points:
+            if (label, color, marker, hollow) not in labels:
+                labels.append((label, color, marker, hollow))
+        for i, (label, color, marker, hollow) in enumerate(labels):
             ly = box.top + box.height - 12 - 13 * (len(labels) - 1 - i)
-            lx = box.left + box.width - 110
-            out.append(svg_marker(marker, lx, ly - 3, color))
+            lx = box.left + box.width - 150
+            out.append(svg_marker(marker, lx, ly - 3, color, hollow))
             out.append('<text x="%d" y="%d" font-size="9">%s</text>' % (lx + 8, ly, escape(label)))
     out.append("</svg>")
     with open(path, "w", encoding="utf-8") as f:

@@ -14,11 +14,26 @@ namespace {
 struct OpName {
   Op op;
   const char* name;
+  Op layer;
 };
-constexpr OpName kOpNames[] = {{Op::kConvTranspose, "conv_transpose"},
-                               {Op::kNearest, "nearest"},
-                               {Op::kBedOfNails, "bed_of_nails"},
-                               {Op::kMaxUnpool, "max_unpool"}};
+// In row order: each layer's forward op, then its gradients.
+constexpr OpName kOpNames[] = {{Op::kConvTranspose, "conv_transpose", Op::kConvTranspose},
+                               {Op::kConvTransposeBackwardData, "conv_transpose_backward_data", Op::kConvTranspose},
+                               {Op::kConvTransposeBackwardWeight, "conv_transpose_backward_weight", Op::kConvTranspose},
+                               {Op::kConvTransposeBackwardBias, "conv_transpose_backward_bias", Op::kConvTranspose},
+                               {Op::kNearest, "nearest", Op::kNearest},
+                               {Op::kNearestBackward, "nearest_backward", Op::kNearest},
+                               {Op::kBedOfNails, "bed_of_nails", Op::kBedOfNails},
+                               {Op::kBedOfNailsBackward, "bed_of_nails_backward", Op::kBedOfNails},
+                               {Op::kMaxUnpool, "max_unpool", Op::kMaxUnpool},
+                               {Op::kMaxUnpoolBackward, "max_unpool_backward", Op::kMaxUnpool},
+                               {Op::kMaxPoolBackward, "max_pool_backward", Op::kMaxUnpool}};
+
+const OpName& entry_of(Op op) {
+  for (const OpName& entry : kOpNames)
+    if (entry.op == op) return entry;
+  return kOpNames[0];  // unreachable: every enumerator has an entry
+}
 
 bool fail(std::string* error, const std::string& message) {
   *error = message;
@@ -106,16 +121,40 @@ std::string compact_extents(const Extents& e, int dims) {
 
 }  // namespace
 
-const char* op_name(Op op) {
-  for (const OpName& entry : kOpNames)
-    if (entry.op == op) return entry.name;
-  return "?";
-}
+const char* op_name(Op op) { return entry_of(op).name; }
 
 bool parse_op(const std::string& text, Op* op) {
   for (const OpName& entry : kOpNames)
     if (text == entry.name) {
       *op = entry.op;
+      return true;
+    }
+  return false;
+}
+
+Op layer_of(Op op) { return entry_of(op).layer; }
+
+Direction direction_of(Op op) { return layer_of(op) == op ? Direction::kForward : Direction::kBackward; }
+
+std::vector<Op> all_ops() {
+  std::vector<Op> ops;
+  for (const OpName& entry : kOpNames) ops.push_back(entry.op);
+  return ops;
+}
+
+std::vector<Op> ops_of_layer(Op layer) {
+  std::vector<Op> ops;
+  for (const OpName& entry : kOpNames)
+    if (entry.layer == layer) ops.push_back(entry.op);
+  return ops;
+}
+
+const char* direction_name(Direction direction) { return direction == Direction::kForward ? "forward" : "backward"; }
+
+bool parse_direction(const std::string& text, Direction* direction) {
+  for (Direction d : {Direction::kForward, Direction::kBackward})
+    if (text == direction_name(d)) {
+      *direction = d;
       return true;
     }
   return false;
@@ -191,9 +230,10 @@ bool parse_shape_line(const std::string& line, Shape* shape, bool* is_shape, std
 
   Shape s;
   std::string text;
-  if (!take("op", &text)) return fail(error, "missing op= (conv_transpose, nearest, bed_of_nails or max_unpool)");
-  if (!parse_op(text, &s.op))
-    return fail(error, "op: expected conv_transpose, nearest, bed_of_nails or max_unpool, got '" + text + "'");
+  const std::string layers = "conv_transpose, nearest, bed_of_nails or max_unpool";
+  if (!take("op", &text)) return fail(error, "missing op= (" + layers + ")");
+  if (!parse_op(text, &s.op) || direction_of(s.op) != Direction::kForward)
+    return fail(error, "op: expected " + layers + " (a layer: its gradients run on it too), got '" + text + "'");
   if (take("name", &s.name) && !valid_name(s.name))
     return fail(error, "name: use letters, digits, '.', '_' or '-', got '" + s.name + "'");
   if (!take("source", &s.source)) s.source = "user";

@@ -10,6 +10,7 @@
 //
 //   key       meaning                                                        default
 //   op        conv_transpose | nearest | bed_of_nails | max_unpool           (required)
+//             (the layer's forward op; its gradients run on the same shape)
 //   c         input channels (C_in)                                          (required)
 //   in        input spatial extents, outermost first: W, HxW or DxHxW;       (required)
 //             their count sets the rank (1-D, 2-D, 3-D)
@@ -36,12 +37,39 @@
 
 namespace upsample::bench {
 
-enum class Op { kConvTranspose, kNearest, kBedOfNails, kMaxUnpool };
+// What a row computes. A shape is a layer, named by its forward op (the first four); the layer's
+// gradients (upsample.h "Gradients") run on the same shape: conv_transpose has three
+// (conv_transpose_backward_data, _weight, _bias), each unpooling op its own *_backward, and
+// max_unpool also max_pool_backward, the gradient of the max-pool that makes its switches.
+enum class Op {
+  kConvTranspose,
+  kNearest,
+  kBedOfNails,
+  kMaxUnpool,
+  kConvTransposeBackwardData,
+  kConvTransposeBackwardWeight,
+  kConvTransposeBackwardBias,
+  kNearestBackward,
+  kBedOfNailsBackward,
+  kMaxUnpoolBackward,
+  kMaxPoolBackward
+};
+enum class Direction { kForward, kBackward };
 
-// "conv_transpose", "nearest", "bed_of_nails", "max_unpool": the names the text format and the
-// --op filter use.
+// "conv_transpose", ..., "conv_transpose_backward_weight", ..., "max_pool_backward": the names
+// the --op filter and the results use (the text format's op= takes the four layer ops only).
 const char* op_name(Op op);
 bool parse_op(const std::string& text, Op* op);
+// The layer an op runs on: itself for a forward op, the forward op for a gradient
+// (max_unpool for max_pool_backward).
+Op layer_of(Op op);
+Direction direction_of(Op op);
+// Every op in row order (each layer's forward op, then its gradients), and a layer's ops alone.
+std::vector<Op> all_ops();
+std::vector<Op> ops_of_layer(Op layer);
+// "forward", "backward": the --direction filter.
+const char* direction_name(Direction direction);
+bool parse_direction(const std::string& text, Direction* direction);
 
 using Extents = std::array<int64_t, 3>;  // the first `dims` entries are used, outermost first
 

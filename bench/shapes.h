@@ -1,4 +1,7 @@
 // The built-in shape set: upsampling layers of real generative models, each with its source.
+// Each layer runs its forward op and its gradients (shape.h: a transposed convolution's data,
+// weight and bias gradients; each unpooling op's backward, and max-unpooling's also the backward
+// of the max-pool that made its switches), so training-time costs come from the same table.
 //
 // Every layer here is isotropic (the same extent, kernel, stride and padding on every spatial
 // axis), so one number per column describes it; shapes a user adds (NOTE [ Shape text format ]
@@ -24,6 +27,7 @@ struct BuiltinShape {
 // clang-format off
 inline constexpr BuiltinShape kBuiltinShapes[] = {
 //  name                   op                dims   n     c    in  cout  k  s  p op  groups  source
+  {"dcgan.project",        Op::kConvTranspose, 2,  64,  100,    1,  512, 4, 1, 0, 0,   1, "DCGAN generator (Radford et al. 2016; PyTorch examples/dcgan, nz=100, ngf=64): first ConvTranspose2d(100, 512, 4, 1, 0) projecting the latent vector, 1x1 -> 4x4; a 1x1-input case whose weight gradient is one product over the batch"},
   {"dcgan.up2",            Op::kConvTranspose, 2,  64,  512,    4,  256, 4, 2, 1, 0,   1, "DCGAN generator (Radford et al. 2016; PyTorch examples/dcgan, ngf=64): ConvTranspose2d(512, 256, 4, 2, 1), 4x4 -> 8x8"},
   {"dcgan.out",            Op::kConvTranspose, 2,  64,   64,   32,    3, 4, 2, 1, 0,   1, "DCGAN generator: last ConvTranspose2d(64, 3, 4, 2, 1) to RGB, 32x32 -> 64x64"},
   {"pix2pix.up",           Op::kConvTranspose, 2,   1,  256,   64,   64, 4, 2, 1, 0,   1, "pix2pix U-Net generator (Isola et al. 2017, unet_256): up-conv ConvTranspose2d(256, 64, 4, 2, 1), 64x64 -> 128x128"},

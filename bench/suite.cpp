@@ -156,7 +156,20 @@ class HostSuite : public Suite {
 
 }  // namespace
 
-std::vector<Row> plan_rows(const std::vector<Shape>& shapes, const Options& options, bool gpu) {
+std::vector<Problem> plan_problems(const std::vector<Shape>& shapes, const Options& options) {
+  std::vector<Problem> plan;
+  for (const Shape& shape : shapes)
+    for (Op op : ops_of_layer(shape.op)) {
+      if (!op_selected(options, op)) continue;
+      Problem problem;
+      problem.shape = shape;
+      problem.op = op;
+      plan.push_back(problem);
+    }
+  return plan;
+}
+
+std::vector<Row> plan_rows(const std::vector<Problem>& plan, const Options& options, bool gpu) {
   const std::vector<upsDataType_t> dtypes =
       options.dtypes.empty() ? std::vector<upsDataType_t>{UPS_DTYPE_F32, UPS_DTYPE_F16, UPS_DTYPE_BF16}
                              : options.dtypes;
@@ -164,18 +177,18 @@ std::vector<Row> plan_rows(const std::vector<Shape>& shapes, const Options& opti
       options.layouts.empty() ? std::vector<upsLayout_t>{UPS_LAYOUT_CHANNELS_FIRST, UPS_LAYOUT_CHANNELS_LAST}
                               : options.layouts;
   std::vector<Row> rows;
-  for (const Shape& shape : shapes)
+  for (const Problem& problem : plan)
     for (upsDataType_t dtype : dtypes)
       for (upsLayout_t layout : layouts) {
-        const std::vector<Impl> impls = gpu ? gpu_impls_for(shape.op, dtype) : std::vector<Impl>{Impl::kReference};
+        const std::vector<Impl> impls = gpu ? gpu_impls_for(problem.op, dtype) : std::vector<Impl>{Impl::kReference};
         for (Impl impl : impls) {
           if (!selected(options.impls, impl)) continue;
           Row row;
-          row.problem.shape = shape;
+          row.problem = problem;
           row.problem.dtype = dtype;
           row.problem.layout = layout;
           row.impl = impl;
-          row.timed_shape = shape;
+          row.timed_shape = problem.shape;
           rows.push_back(row);
         }
       }
@@ -193,16 +206,18 @@ std::unique_ptr<Suite> make_host_suite(const Peaks& peaks, const TimingOptions& 
 }
 
 void compare_with_cudnn(std::vector<Row>& rows) {
-  using Key = std::tuple<std::string, int, int, Impl>;
+  using Key = std::tuple<std::string, Op, int, int, Impl>;
+  auto key = [](const Row& row, Impl impl) {
+    return Key{row.problem.shape.name, row.problem.op, row.problem.dtype, row.problem.layout, impl};
+  };
   std::map<Key, double> medians;
   for (const Row& row : rows)
-    if (row.timed() && is_cudnn(row.impl))
-      medians[Key{row.problem.shape.name, row.problem.dtype, row.problem.layout, row.impl}] = row.median;
+    if (row.timed() && is_cudnn(row.impl)) medians[key(row, row.impl)] = row.median;
   for (Row& row : rows) {
     if (!row.timed()) continue;
     auto speedup = [&](Impl baseline) {
       if (row.impl == baseline) return 0.0;
-      const auto it = medians.find(Key{row.problem.shape.name, row.problem.dtype, row.problem.layout, baseline});
+      const auto it = medians.find(key(row, baseline));
       return it == medians.end() ? 0.0 : it->second / row.median;
     };
     row.speedup_vs_cudnn = speedup(Impl::kCudnn);

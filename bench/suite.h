@@ -18,9 +18,14 @@
 
 namespace upsample::bench {
 
-// Rows in table order: shape, dtype, layout, then implementation. On a GPU every GPU
-// implementation that applies (gpu_impls_for); without one, the REFERENCE backend.
-std::vector<Row> plan_rows(const std::vector<Shape>& shapes, const Options& options, bool gpu);
+// What the plan lists: each selected shape with each of its ops the --op and --direction filters
+// select (the layer's forward op first, then its gradients), in f32 and channels-first.
+std::vector<Problem> plan_problems(const std::vector<Shape>& shapes, const Options& options);
+
+// Rows in table order: the plan's problems (shape, then op), dtype, layout, then implementation.
+// On a GPU every GPU implementation that applies (gpu_impls_for); without one, the REFERENCE
+// backend.
+std::vector<Row> plan_rows(const std::vector<Problem>& plan, const Options& options, bool gpu);
 
 class Suite {
  public:
@@ -36,7 +41,7 @@ std::unique_ptr<Suite> make_gpu_suite(const Peaks& peaks, const TimingOptions& t
 std::unique_ptr<Suite> make_host_suite(const Peaks& peaks, const TimingOptions& timing, uint64_t seed,
                                        const ReduceLimits& limits);
 
-// Fills speedup_vs_cudnn (and _tf32) of every timed row from the cuDNN rows of the same shape,
+// Fills speedup_vs_cudnn (and _tf32) of every timed row from the cuDNN rows of the same op, shape,
 // dtype and layout.
 void compare_with_cudnn(std::vector<Row>& rows);
 

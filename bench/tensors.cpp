@@ -13,7 +13,20 @@ namespace upsample::bench {
 namespace {
 
 // Distinct streams of values per tensor role, from one seed.
-enum : uint64_t { kSeedX = 0x1000, kSeedW = 0x2000, kSeedPrePool = 0x3000 };
+enum : uint64_t { kSeedX = 0x1000, kSeedW = 0x2000, kSeedPrePool = 0x3000, kSeedY = 0x4000 };
+
+uint64_t seed_of(Tensor tensor) {
+  switch (tensor) {
+    case Tensor::kW:
+      return kSeedW;
+    case Tensor::kY:
+      return kSeedY;
+    default:
+      return kSeedX;  // x; no other data tensor is ever an input
+  }
+}
+
+size_t slot(Tensor tensor) { return static_cast<size_t>(tensor); }
 
 size_t bytes_of(const upsTensorDesc_t& desc) { return static_cast<size_t>(byte_count(desc)); }
 
@@ -63,9 +76,10 @@ void Buffer::release() {
 ProblemTensors::ProblemTensors(const Problem& problem, const OpDescriptors& descriptors, Memory memory, uint64_t seed,
                                cudaStream_t stream)
     : descriptors_(descriptors), memory_(memory), stream_(stream) {
-  const bool conv = problem.shape.op == Op::kConvTranspose, unpool_switches = problem.shape.op == Op::kMaxUnpool;
-  set_bytes_ = bytes_of(descriptors.x) + bytes_of(descriptors.y) + (conv ? bytes_of(descriptors.w) : 0) +
-               (unpool_switches ? bytes_of(descriptors.indices) : 0);
+  const Operands operands = operands_of(problem.op);
+  used_ = operands.all();
+  output_ = operands.output;
+  for (Tensor tensor : used_) set_bytes_ += bytes_of(desc_of(descriptors, tensor));
   Set set = allocate_set();
 
   const upsDataType_t dtype = problem.dtype;
@@ -75,20 +89,21 @@ ProblemTensors::ProblemTensors(const Problem& problem, const OpDescriptors& desc
     else
       fill_uniform_host(dtype, data, element_count(desc), seed ^ role);
   };
-  fill(set.x.get(), descriptors.x, kSeedX);
-  if (conv) fill(set.w.get(), descriptors.w, kSeedW);
-
   Buffer pre_pool, pooled;  // live until poison_output below synchronizes the stream
-  if (unpool_switches) {
+  for (Tensor input : operands.inputs) {
+    if (input != Tensor::kIndices) {
+      fill(set[slot(input)].get(), desc_of(descriptors, input), seed_of(input));
+      continue;
+    }
     // Switches as a network makes them: max-pool a random tensor of y's shape with the same window.
-    // The pooled values themselves are not needed; x stays an independent random tensor.
+    // The pooled values themselves are not needed; the data inputs stay independent random tensors.
     pre_pool = Buffer(memory, bytes_of(descriptors.y));
     pooled = Buffer(memory, bytes_of(descriptors.x));
     fill(pre_pool.get(), descriptors.y, kSeedPrePool);
     Handle pool_handle(memory == Memory::kDevice ? UPS_BACKEND_CUDA : UPS_BACKEND_REFERENCE);
     pool_handle.set_stream(reinterpret_cast<upsStream_t>(stream));
     check(upsMaxPoolForward(pool_handle.get(), &descriptors.pool, &descriptors.y, pre_pool.get(), &descriptors.x,
-                            pooled.get(), &descriptors.indices, static_cast<int64_t*>(set.indices.get())));
+                            pooled.get(), &descriptors.indices, static_cast<int64_t*>(set[slot(input)].get())));
   }
   sets_.push_back(std::move(set));
   poison_output(0);  // synchronizes the stream: also before pre_pool is freed
@@ -96,10 +111,7 @@ ProblemTensors::ProblemTensors(const Problem& problem, const OpDescriptors& desc
 
 ProblemTensors::Set ProblemTensors::allocate_set() const {
   Set set;
-  set.x = Buffer(memory_, bytes_of(descriptors_.x));
-  set.y = Buffer(memory_, bytes_of(descriptors_.y));
-  if (descriptors_.w.spatial_dims > 0) set.w = Buffer(memory_, bytes_of(descriptors_.w));
-  if (descriptors_.indices.spatial_dims > 0) set.indices = Buffer(memory_, bytes_of(descriptors_.indices));
+  for (Tensor tensor : used_) set[slot(tensor)] = Buffer(memory_, bytes_of(desc_of(descriptors_, tensor)));
   return set;
 }
 
@@ -107,17 +119,15 @@ void ProblemTensors::grow(int count) {
   while (static_cast<int>(sets_.size()) < count) {
     Set copy = allocate_set();
     const Set& first = sets_.front();
-    auto duplicate = [&](const Buffer& from, Buffer& to) {
-      if (from.bytes() == 0) return;
+    for (Tensor tensor : used_) {
+      const Buffer& from = first[slot(tensor)];
+      if (from.bytes() == 0) continue;
       if (memory_ == Memory::kDevice)
-        BENCH_CUDA_CHECK(cudaMemcpyAsync(to.get(), from.get(), from.bytes(), cudaMemcpyDeviceToDevice, stream_));
+        BENCH_CUDA_CHECK(
+            cudaMemcpyAsync(copy[slot(tensor)].get(), from.get(), from.bytes(), cudaMemcpyDeviceToDevice, stream_));
       else
-        std::memcpy(to.get(), from.get(), from.bytes());
-    };
-    duplicate(first.x, copy.x);
-    duplicate(first.w, copy.w);
-    duplicate(first.y, copy.y);
-    duplicate(first.indices, copy.indices);
+        std::memcpy(copy[slot(tensor)].get(), from.get(), from.bytes());
+    }
     sets_.push_back(std::move(copy));
   }
   if (memory_ == Memory::kDevice) BENCH_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -126,15 +136,18 @@ void ProblemTensors::grow(int count) {
 TensorSet ProblemTensors::set(int index) const {
   const Set& s = sets_.at(static_cast<size_t>(index));
   TensorSet view;
-  view.x = s.x.get();
-  view.w = s.w.get();
-  view.y = s.y.get();
-  view.indices = static_cast<int64_t*>(s.indices.get());
+  view.x = s[slot(Tensor::kX)].get();
+  view.w = s[slot(Tensor::kW)].get();
+  view.y = s[slot(Tensor::kY)].get();
+  view.indices = static_cast<int64_t*>(s[slot(Tensor::kIndices)].get());
+  view.bias = s[slot(Tensor::kBias)].get();
   return view;
 }
 
+const Buffer& ProblemTensors::output(int index) const { return sets_.at(static_cast<size_t>(index))[slot(output_)]; }
+
 void ProblemTensors::poison_output(int index) {
-  const Buffer& y = sets_.at(static_cast<size_t>(index)).y;
+  const Buffer& y = output(index);
   // All-ones bytes are NaN in f32, f16 and bf16.
   if (memory_ == Memory::kDevice) {
     BENCH_CUDA_CHECK(cudaMemsetAsync(y.get(), 0xff, y.bytes(), stream_));
@@ -145,7 +158,7 @@ void ProblemTensors::poison_output(int index) {
 }
 
 std::vector<unsigned char> ProblemTensors::output_bytes(int index) const {
-  const Buffer& y = sets_.at(static_cast<size_t>(index)).y;
+  const Buffer& y = output(index);
   std::vector<unsigned char> bytes(y.bytes());
   if (y.bytes() == 0) return bytes;
   if (memory_ == Memory::kDevice) {

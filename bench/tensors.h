@@ -6,6 +6,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,21 +39,24 @@ class Buffer {
   void* pointer_ = nullptr;
 };
 
-// Pointers of one set; w and indices are null where the op has none.
+// Pointers of one set, by forward role (NOTE [ Gradient tensors ] in problems.h: a gradient's dy
+// is in y, its dx in x, ...); null where the op has no such tensor.
 struct TensorSet {
   void* x = nullptr;
   void* w = nullptr;
   void* y = nullptr;
   int64_t* indices = nullptr;
+  void* bias = nullptr;
 };
 
 class ProblemTensors {
  public:
-  // Allocates one set and fills it: x and w uniform in [-1, 1) from `seed` (the same values on
-  // host and device), y poisoned with NaN so an unwritten element fails validation, and for
-  // max-unpooling the switches of a max-pool (window = stride = scale) of another random tensor,
-  // computed by upsample's max-pool on the backend that matches `memory`. Device work is enqueued
-  // on `stream` and finished before the constructor returns.
+  // Allocates one set of the problem's operands (operands_of(problem.op)) and fills it: each
+  // data input uniform in [-1, 1) from `seed` and its role (the same values on host and device),
+  // the output poisoned with NaN so an unwritten element fails validation, and switch indices
+  // from a max-pool (window = stride = scale) of another random y-shaped tensor, computed by
+  // upsample's max-pool on the backend that matches `memory`. Device work is enqueued on `stream`
+  // and finished before the constructor returns.
   ProblemTensors(const Problem& problem, const OpDescriptors& descriptors, Memory memory, uint64_t seed,
                  cudaStream_t stream);
 
@@ -63,18 +67,19 @@ class ProblemTensors {
   size_t set_bytes() const { return set_bytes_; }
   Memory memory() const { return memory_; }
 
-  // Fills y of a set with NaN again (after something other than the op under test wrote it).
+  // Fills the output of a set with NaN again (after something other than the op under test wrote it).
   void poison_output(int index);
-  // y of a set, as host bytes (waits for the stream first).
+  // The output of a set, as host bytes (waits for the stream first).
   std::vector<unsigned char> output_bytes(int index) const;
 
  private:
-  struct Set {
-    Buffer x, w, y, indices;
-  };
+  using Set = std::array<Buffer, kTensorCount>;  // indexed by Tensor; empty where unused
   Set allocate_set() const;
+  const Buffer& output(int index) const;
 
   OpDescriptors descriptors_;
+  std::vector<Tensor> used_;  // the operands: inputs, then the output
+  Tensor output_ = Tensor::kY;
   Memory memory_;
   cudaStream_t stream_;
   size_t set_bytes_ = 0;

@@ -1,5 +1,6 @@
 // upsample's own implementations through the public C API: GATHER or SCATTER_ATOMIC transposed
-// convolution, the unpooling kernels, or any of them on the REFERENCE backend.
+// convolution and its gradients, the unpooling kernels both ways, or any of them on the REFERENCE
+// backend.
 #pragma once
 
 #include "runner.h"
@@ -16,8 +17,9 @@ class UpsampleRunner : public Runner {
   UpsampleRunner(upsBackend_t backend, cudaStream_t stream, const Problem& problem, const OpDescriptors& descriptors);
 
   void enqueue(const TensorSet& set) override;
-  // Max-unpooling reads its index check back to the host (upsample.h), synchronizing the stream.
-  bool capturable() const override { return op_ != Op::kMaxUnpool; }
+  // Max-unpooling and its gradient read their index check back to the host (upsample.h),
+  // synchronizing the stream.
+  bool capturable() const override { return op_ != Op::kMaxUnpool && op_ != Op::kMaxUnpoolBackward; }
 
  private:
   Handle handle_;

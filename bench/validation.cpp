@@ -34,7 +34,7 @@ void compare(upsDataType_t dtype, const std::vector<unsigned char>& actual, cons
 }  // namespace
 
 double validation_tolerance(Op op, upsDataType_t dtype, Impl impl) {
-  if (op != Op::kConvTranspose) return 0;  // pure data movement: exact
+  if (moves_data_only(op)) return 0;  // exact
   if (dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16) return 1e-2;
   if (impl == Impl::kCudnnTf32) return 5e-3;
   if (impl == Impl::kCudnn) return 1e-4;
@@ -42,7 +42,8 @@ double validation_tolerance(Op op, upsDataType_t dtype, Impl impl) {
 }
 
 const std::vector<unsigned char>& Validator::reference_output(const Problem& reduced) {
-  const std::string key = reduced.shape.to_line() + " " + dtype_name(reduced.dtype) + " " + layout_name(reduced.layout);
+  const std::string key = std::string(op_name(reduced.op)) + " " + reduced.shape.to_line() + " " +
+                          dtype_name(reduced.dtype) + " " + layout_name(reduced.layout);
   const auto cached = cache_.find(key);
   if (cached != cache_.end()) return cached->second;
   OpDescriptors d;
@@ -60,7 +61,7 @@ Validation Validator::check(const Problem& problem, Impl impl, const RunnerFacto
   Validation v;
   v.ran = true;
   v.shape = reduced.shape.summary();
-  v.tolerance = validation_tolerance(problem.shape.op, problem.dtype, impl);
+  v.tolerance = validation_tolerance(problem.op, problem.dtype, impl);
 
   const std::vector<unsigned char>& expected = reference_output(reduced);
   OpDescriptors d;
