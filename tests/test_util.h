@@ -237,6 +237,46 @@ inline ::testing::AssertionResult tensors_close(const HostTensor& actual, const 
                                        << ") at index " << worst_index << first.str();
 }
 
+// Elementwise |actual - expected| <= rel_tol * magnitude, where magnitude[i] is the sum of the
+// absolute values of the terms that expected[i] sums (the op applied to |inputs|). This is the
+// bound a reordered floating-point sum obeys, so it holds under cancellation, where a relative
+// norm of a small result would not. NaN positions must agree.
+inline ::testing::AssertionResult tensors_within_bound(const HostTensor& actual, const HostTensor& expected,
+                                                       const HostTensor& magnitude, double rel_tol) {
+  if (actual.size() != expected.size() || magnitude.size() != expected.size())
+    return ::testing::AssertionFailure() << "sizes differ";
+  int64_t mismatches = 0, worst_index = -1;
+  double worst_ratio = 0.0;
+  std::ostringstream first;
+  int shown = 0;
+  for (int64_t i = 0; i < actual.size(); ++i) {
+    const double a = actual.get(i), e = expected.get(i), m = magnitude.get(i);
+    bool ok;
+    if (std::isnan(a) || std::isnan(e)) {
+      ok = std::isnan(a) && std::isnan(e);
+    } else {
+      const double bound = rel_tol * m + 1e-300;
+      ok = std::fabs(a - e) <= bound;
+      if (std::fabs(a - e) / bound > worst_ratio) worst_ratio = std::fabs(a - e) / bound, worst_index = i;
+    }
+    if (!ok) {
+      ++mismatches;
+      if (shown < 5) first << "\n  [" << i << "] got " << a << ", expected " << e << " (sum of |terms| " << m << ")", ++shown;
+    }
+  }
+  if (mismatches == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << mismatches << " of " << actual.size() << " elements beyond " << rel_tol
+                                       << " x sum of |terms|; worst at index " << worst_index << " ("
+                                       << worst_ratio << " x the bound)" << first.str();
+}
+
+// The same tensor with every element replaced by its absolute value.
+inline HostTensor absolute(const HostTensor& t) {
+  HostTensor out = t;
+  for (int64_t i = 0; i < t.size(); ++i) out.set(i, std::fabs(t.get(i)));
+  return out;
+}
+
 // Bit-for-bit equality (data movement, integer-valued sums, determinism).
 inline ::testing::AssertionResult tensors_identical(const HostTensor& actual, const HostTensor& expected) {
   if (actual.bytes == expected.bytes) return ::testing::AssertionSuccess();

@@ -22,24 +22,17 @@
 #define UPS_EMU_ASAN 0
 #endif
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UPS_EMU_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define UPS_EMU_TSAN 1
-#endif
-#if !defined(UPS_EMU_TSAN)
-#define UPS_EMU_TSAN 0
-#endif
-
 #if UPS_EMU_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+
+// The switch functions read and write Fiber fields on both sides of a switch that, under
+// ThreadSanitizer, deliberately creates no happens-before: their own accesses are not instrumented.
 #if UPS_EMU_TSAN
-#include <sanitizer/tsan_interface.h>
+#define UPS_EMU_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define UPS_EMU_NO_TSAN
 #endif
 
 namespace ups_emu::detail {
@@ -162,6 +155,19 @@ size_t page_size() {
   return size;
 }
 
+// Maps the fiber's stack with a guard page below it.
+void map_stack(Fiber* fiber) {
+  const size_t page = page_size();
+  fiber->stack_size = fiber_stack_size();
+  fiber->map_size = fiber->stack_size + page;
+  void* base = mmap(nullptr, fiber->map_size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (base == MAP_FAILED) fatal("cannot map a fiber stack");
+  if (mprotect(base, page, PROT_NONE) != 0) fatal("cannot protect a fiber stack's guard page");
+  fiber->map_base = base;
+  fiber->stack_lo = static_cast<char*>(base) + page;
+}
+
 }  // namespace
 
 size_t fiber_stack_size() {
@@ -180,19 +186,13 @@ size_t fiber_stack_size() {
 Fiber* fiber_create(FiberBody body) {
   Fiber* fiber = new Fiber;
   fiber->body = body;
-  const size_t page = page_size();
-  fiber->stack_size = fiber_stack_size();
-  fiber->map_size = fiber->stack_size + page;
-  void* base = mmap(nullptr, fiber->map_size, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (base == MAP_FAILED) fatal("cannot map a fiber stack");
-  if (mprotect(base, page, PROT_NONE) != 0) fatal("cannot protect a fiber stack's guard page");
-  fiber->map_base = base;
-  fiber->stack_lo = static_cast<char*>(base) + page;
+  map_stack(fiber);
+  init_context(fiber);
 #if UPS_EMU_TSAN
+  // Created last: creating a TSan fiber orders what its creator did before (the stack's initial
+  // frame included) before everything the fiber does.
   fiber->tsan_fiber = __tsan_create_fiber(0);
 #endif
-  init_context(fiber);
   return fiber;
 }
 
@@ -203,21 +203,28 @@ void fiber_reset(Fiber* fiber) {
   fiber->asan_fake_stack = nullptr;
 #endif
 #if UPS_EMU_TSAN
-  // Its shadow call stack still holds the dropped frames: start from a fresh fiber context.
+  // Its shadow call stack still holds the dropped frames, and the stack's shadow memory holds the
+  // accesses of a CUDA thread that never reached the end of the launch (so nothing orders them
+  // before the fiber's next use): a fresh stack mapping (munmap clears its shadow) and a fresh
+  // fiber context.
   __tsan_destroy_fiber(fiber->tsan_fiber);
-  fiber->tsan_fiber = __tsan_create_fiber(0);
+  if (munmap(fiber->map_base, fiber->map_size) != 0) fatal("cannot unmap a fiber stack");
+  map_stack(fiber);
 #endif
   init_context(fiber);
+#if UPS_EMU_TSAN
+  fiber->tsan_fiber = __tsan_create_fiber(0);
+#endif
 }
 
-void fiber_resume(Fiber* fiber) {
+UPS_EMU_NO_TSAN void fiber_resume(Fiber* fiber) {
 #if UPS_EMU_ASAN
   void* fake_stack = nullptr;
   __sanitizer_start_switch_fiber(&fake_stack, fiber->stack_lo, fiber->stack_size);
 #endif
 #if UPS_EMU_TSAN
   fiber->tsan_resumer = __tsan_get_current_fiber();
-  __tsan_switch_to_fiber(fiber->tsan_fiber, 0);
+  __tsan_switch_to_fiber(fiber->tsan_fiber, __tsan_switch_to_fiber_no_sync);
 #endif
 #if UPS_EMU_ASM_SWITCH
   void* resumer_sp = nullptr;
@@ -233,12 +240,12 @@ void fiber_resume(Fiber* fiber) {
 #endif
 }
 
-void fiber_yield(Fiber* fiber) {
+UPS_EMU_NO_TSAN void fiber_yield(Fiber* fiber) {
 #if UPS_EMU_ASAN
   __sanitizer_start_switch_fiber(&fiber->asan_fake_stack, fiber->resumer_stack_bottom, fiber->resumer_stack_size);
 #endif
 #if UPS_EMU_TSAN
-  __tsan_switch_to_fiber(fiber->tsan_resumer, 0);
+  __tsan_switch_to_fiber(fiber->tsan_resumer, __tsan_switch_to_fiber_no_sync);
 #endif
 #if UPS_EMU_ASM_SWITCH
   switch_context(&fiber->sp, *fiber->return_sp);

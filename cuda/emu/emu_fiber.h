@@ -5,9 +5,10 @@
 // registers, MXCSR and the x87 control word (tens of nanoseconds); elsewhere, or where CET shadow
 // stacks are enabled, ucontext's swapcontext (which also saves the signal mask: a system call per
 // switch). Under AddressSanitizer every switch is announced with __sanitizer_start_switch_fiber /
-// __sanitizer_finish_switch_fiber, and stacks are larger. Under ThreadSanitizer every switch is
-// announced with __tsan_switch_to_fiber and synchronizes (so fibers never race with each other in
-// its eyes: a forgotten barrier shows up as a wrong answer, not as a report).
+// __sanitizer_finish_switch_fiber, and stacks are larger. Under ThreadSanitizer every fiber has a
+// TSan fiber context of its own, and every switch is announced with __tsan_switch_to_fiber WITHOUT
+// synchronizing: the scheduler states the synchronization CUDA gives with the tsan_* helpers below
+// (see NOTE [ Emulation layer under ThreadSanitizer ] in emu_scheduler.cpp).
 //
 // A fiber runs `body` forever: the body loops over work items and yields between them, so a fiber
 // and its stack are reused by many CUDA threads, blocks and launches. A fiber abandoned in the
@@ -15,6 +16,30 @@
 #pragma once
 
 #include <cstddef>
+
+// Whether this translation unit is compiled with -fsanitize=thread (GCC or clang). emu_runtime.h
+// detects it the same way for the atomics.
+#if !defined(UPS_EMU_TSAN)
+#if defined(__SANITIZE_THREAD__)
+#define UPS_EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UPS_EMU_TSAN 1
+#endif
+#endif
+#endif
+#if !defined(UPS_EMU_TSAN)
+#define UPS_EMU_TSAN 0
+#endif
+
+#if UPS_EMU_TSAN
+#include <sanitizer/tsan_interface.h>
+// Exported by the TSan runtimes of GCC and clang, but not declared in tsan_interface.h: the calling
+// fiber's (or thread's) own memory accesses are neither checked nor recorded until the matching
+// end; synchronization (acquire/release, mutexes) still counts.
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
+#endif
 
 #if defined(__x86_64__) && !(defined(__CET__) && (__CET__ & 2)) && !defined(UPS_EMU_USE_UCONTEXT)
 #define UPS_EMU_ASM_SWITCH 1
@@ -66,5 +91,38 @@ void fiber_resume(Fiber* fiber);
 void fiber_yield(Fiber* fiber);
 // The stack size fibers get: 64 KiB (512 KiB under AddressSanitizer), or UPS_EMU_STACK_KIB.
 size_t fiber_stack_size();
+
+// ThreadSanitizer annotations; each compiles to nothing without -fsanitize=thread. `sync` is any
+// address used only as the name of a synchronization object.
+inline void tsan_acquire([[maybe_unused]] const void* sync) {
+#if UPS_EMU_TSAN
+  __tsan_acquire(const_cast<void*>(sync));
+#endif
+}
+inline void tsan_release([[maybe_unused]] const void* sync) {
+#if UPS_EMU_TSAN
+  __tsan_release(const_cast<void*>(sync));
+#endif
+}
+// Hides the scheduler's own bookkeeping (which the host thread and every fiber share with no
+// happens-before between them, by design) from the calling fiber or thread. A fiber never holds
+// one across a switch (a TSan fiber destroyed with ignores enabled is a fatal TSan error); the
+// host thread may, as its ignore state is its own.
+inline void tsan_ignore_begin() {
+#if UPS_EMU_TSAN
+  __tsan_ignore_thread_begin();
+#endif
+}
+inline void tsan_ignore_end() {
+#if UPS_EMU_TSAN
+  __tsan_ignore_thread_end();
+#endif
+}
+struct TsanIgnoreScope {
+  TsanIgnoreScope() { tsan_ignore_begin(); }
+  ~TsanIgnoreScope() { tsan_ignore_end(); }
+  TsanIgnoreScope(const TsanIgnoreScope&) = delete;
+  TsanIgnoreScope& operator=(const TsanIgnoreScope&) = delete;
+};
 
 }  // namespace ups_emu::detail

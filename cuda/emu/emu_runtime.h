@@ -46,8 +46,9 @@
 //   exactly the requested size, filled with 0xFF bytes before every block, so a read of
 //   unwritten shared memory shows up as NaN / -1. cudaMalloc'd memory is filled with 0xFF too.
 // - Atomics are plain read-modify-writes: fibers never preempt each other, and launches are
-//   serialized, so they are exact. The overload set is CUDA's (e.g. no atomicSub on 64-bit types),
-//   so what compiles here compiles under nvcc.
+//   serialized, so they are exact (under ThreadSanitizer, relaxed atomic ones: see Sanitizers
+//   below). The overload set is CUDA's (e.g. no atomicSub on 64-bit types), so what compiles here
+//   compiles under nvcc.
 // - cudaFuncSetAttribute(kernel, ...) / cudaFuncGetAttributes(&attr, kernel) take kernel pointers
 //   as under nvcc (the toolkit declares those C++ overloads for nvcc only; they are added here).
 // - Launch validation returns what a real device returns: block dims x,y <= 1024, z <= 64,
@@ -69,8 +70,16 @@
 // - Fiber stacks are 64 KiB (512 KiB under AddressSanitizer); set UPS_EMU_STACK_KIB to change it.
 //   A kernel that overflows it hits a guard page (SIGSEGV).
 // - Sanitizers: AddressSanitizer and UBSan see kernels fully (fiber switches are annotated; shared
-//   and device buffers are exact-size heap blocks, so overflows are reported). ThreadSanitizer runs
-//   clean but treats fiber switches as synchronizing: it does not report a missing __syncthreads.
+//   and device buffers are exact-size heap blocks, so overflows are reported). Under
+//   ThreadSanitizer (the `tsan` preset) every CUDA thread of a block is a TSan thread of its own,
+//   and the only happens-before between them is what CUDA gives: __syncthreads*, the warp
+//   collectives among the lanes taking part (not __activemask), and the end of a block before the
+//   next; atomics are relaxed atomic operations (they do not race with each other and order
+//   nothing else). So a missing __syncthreads or __syncwarp is reported as a data race, with the
+//   kernel's source lines, even where the run-to-barrier order happens to give the right answer.
+//   Races between blocks of a grid are not reported (blocks are ordered, since static __shared__
+//   variables are shared by every block here), nor races that need a memory fence to be correct.
+//   See NOTE [ Emulation layer under ThreadSanitizer ] in emu_scheduler.cpp.
 // - Stream order is trivially respected because everything is synchronous; overlap is not modeled.
 #pragma once
 
@@ -99,6 +108,21 @@
 #define UPS_EMU_API __attribute__((visibility("default")))
 #else
 #define UPS_EMU_API
+#endif
+
+// Whether this translation unit is compiled with -fsanitize=thread (GCC or clang): the atomics
+// below differ (emu_fiber.h detects it the same way for the scheduler).
+#if !defined(UPS_EMU_TSAN)
+#if defined(__SANITIZE_THREAD__)
+#define UPS_EMU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UPS_EMU_TSAN 1
+#endif
+#endif
+#endif
+#if !defined(UPS_EMU_TSAN)
+#define UPS_EMU_TSAN 0
 #endif
 
 // ---------------------------------------------------------------------------------------------
@@ -364,13 +388,41 @@ UPS_EMU_REDUCE(__reduce_xor_sync, unsigned, kReduceXor)
 
 // ---------------------------------------------------------------------------------------------
 // Atomics: the overload set of CUDA's sm_60..sm_90 headers, as plain read-modify-writes
-// (exact under the fiber model: nothing runs between the read and the write).
+// (exact under the fiber model: nothing runs between the read and the write). Under
+// ThreadSanitizer they are relaxed atomic operations on the same bytes instead, so that TSan knows
+// them as atomics: they do not race with each other, a plain access racing with one is reported,
+// and they order nothing else (CUDA's atomics are relaxed too).
+#if UPS_EMU_TSAN
+namespace ups_emu::detail {
+template <typename T, typename Update>
+inline T tsan_atomic_rmw(T* address, Update update) {
+  static_assert(sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8, "an atomic of 2, 4 or 8 bytes");
+  using Bits = std::conditional_t<sizeof(T) == 2, unsigned short,
+                                  std::conditional_t<sizeof(T) == 4, unsigned int, unsigned long long>>;
+  Bits* const bits = reinterpret_cast<Bits*>(static_cast<void*>(address));
+  Bits expected = __atomic_load_n(bits, __ATOMIC_RELAXED);
+  for (;;) {
+    const T old = from_bits<T>(expected);
+    const Bits desired = static_cast<Bits>(to_bits(update(old)));
+    if (__atomic_compare_exchange_n(bits, &expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return old;
+  }
+}
+}  // namespace ups_emu::detail
+#define UPS_EMU_ATOMIC_RMW(name, T, expr)                                  \
+  inline T name(T* address, T val) {                                       \
+    return ::ups_emu::detail::tsan_atomic_rmw(address, [val](T old) -> T { \
+      static_cast<void>(old);                                              \
+      return (expr);                                                       \
+    });                                                                    \
+  }
+#else
 #define UPS_EMU_ATOMIC_RMW(name, T, expr) \
   inline T name(T* address, T val) {      \
     const T old = *address;               \
     *address = (expr);                    \
     return old;                           \
   }
+#endif
 UPS_EMU_ATOMIC_RMW(atomicAdd, int, old + val)
 UPS_EMU_ATOMIC_RMW(atomicAdd, unsigned int, old + val)
 UPS_EMU_ATOMIC_RMW(atomicAdd, unsigned long long, old + val)
@@ -380,8 +432,24 @@ UPS_EMU_ATOMIC_RMW(atomicAdd, __half, __hadd(old, val))
 UPS_EMU_ATOMIC_RMW(atomicAdd, __nv_bfloat16, __hadd(old, val))
 UPS_EMU_ATOMIC_RMW(atomicAdd, __half2, __hadd2(old, val))
 UPS_EMU_ATOMIC_RMW(atomicAdd, __nv_bfloat162, __hadd2(old, val))
+#if UPS_EMU_TSAN
+// Atomic per element, as CUDA guarantees for the vector types.
+inline float2 atomicAdd(float2* address, float2 val) {
+  const float x = atomicAdd(&address->x, val.x);
+  const float y = atomicAdd(&address->y, val.y);
+  return make_float2(x, y);
+}
+inline float4 atomicAdd(float4* address, float4 val) {
+  const float x = atomicAdd(&address->x, val.x);
+  const float y = atomicAdd(&address->y, val.y);
+  const float z = atomicAdd(&address->z, val.z);
+  const float w = atomicAdd(&address->w, val.w);
+  return make_float4(x, y, z, w);
+}
+#else
 UPS_EMU_ATOMIC_RMW(atomicAdd, float2, make_float2(old.x + val.x, old.y + val.y))
 UPS_EMU_ATOMIC_RMW(atomicAdd, float4, make_float4(old.x + val.x, old.y + val.y, old.z + val.z, old.w + val.w))
+#endif
 UPS_EMU_ATOMIC_RMW(atomicSub, int, old - val)
 UPS_EMU_ATOMIC_RMW(atomicSub, unsigned int, old - val)
 UPS_EMU_ATOMIC_RMW(atomicExch, int, val)
@@ -412,12 +480,20 @@ UPS_EMU_ATOMIC_RMW(atomicInc, unsigned int, old >= val ? 0u : old + 1u)
 UPS_EMU_ATOMIC_RMW(atomicDec, unsigned int, (old == 0u || old > val) ? val : old - 1u)
 #undef UPS_EMU_ATOMIC_RMW
 
+#if UPS_EMU_TSAN
+#define UPS_EMU_ATOMIC_CAS(T)                                                                       \
+  inline T atomicCAS(T* address, T compare, T val) {                                                \
+    __atomic_compare_exchange_n(address, &compare, val, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED); \
+    return compare; /* the old value, whether or not it was replaced */                             \
+  }
+#else
 #define UPS_EMU_ATOMIC_CAS(T)                        \
   inline T atomicCAS(T* address, T compare, T val) { \
     const T old = *address;                          \
     if (old == compare) *address = val;              \
     return old;                                      \
   }
+#endif
 UPS_EMU_ATOMIC_CAS(int)
 UPS_EMU_ATOMIC_CAS(unsigned int)
 UPS_EMU_ATOMIC_CAS(unsigned long long)

@@ -1,6 +1,38 @@
 // The emulation layer's execution model: launch validation, blocks run one after another, the
 // threads of a block as fibers, __syncthreads and warp collectives as barriers.
 // See NOTE [ Emulation layer ] in emu_runtime.h.
+//
+// NOTE [ Emulation layer under ThreadSanitizer ]
+//
+// All fibers run on one host thread, but each has a TSan fiber context of its own and switches
+// create no happens-before (emu_fiber.cpp), so TSan sees every CUDA thread of a block as a thread
+// of its own and reports a race between two of them, with both kernel stacks, unless the code
+// below states that CUDA orders them. It states exactly this (every tsan_* call compiles to nothing
+// without -fsanitize=thread):
+// - __syncthreads*: every arriving thread releases the barrier's sync object and every thread
+//   leaving acquires it. Two objects alternate (Block::tsan_barrier[generation & 1]): no thread can
+//   arrive at barrier g+2 before every thread has left barrier g.
+// - A warp collective other than __activemask (__syncwarp, shuffles, votes, match, reduce): every
+//   arriving lane releases its own ThreadSlot::tsan_arrive; whoever completes the group acquires
+//   the arrive objects of the lanes taking part, in the context of a lane taking part, and
+//   releases into each one's tsan_leave, which that lane acquires as it leaves. So the lanes of
+//   the group are ordered with each other only, exactly at the collective.
+// - Blocks run one after another and static __shared__ variables are the same memory for every
+//   block, so blocks are ordered: every CUDA thread releases Block::tsan_block[(ordinal + 1) & 1]
+//   as it exits (the threads a failed block leaves stopped, afterwards, in their contexts), the
+//   next block's threads acquire it as they start, and the host thread acquires it between blocks
+//   and after the launch. Before a block the host thread releases Block::tsan_block[ordinal & 1],
+//   so launch arguments, cudaMemcpy'd inputs and the host's per-block setup come before the block.
+//   Races between blocks of one grid are therefore not reported.
+// - Atomics are relaxed atomic read-modify-writes (emu_runtime.h): they do not race with each
+//   other and order nothing else, as on the GPU.
+// - The scheduler's own bookkeeping (Block, ThreadSlot, threadIdx and the thread_locals written
+//   between switches) is shared by the host thread and the fibers with no happens-before on
+//   purpose: fibers touch it only inside tsan_ignore regions, and the host thread runs a block
+//   (run_block) inside one, which also hides its writes of what kernels read (threadIdx).
+// - A fiber finishes a CUDA thread but goes back to the pool only when its block ends, so every
+//   CUDA thread of a block has its own TSan context (a fiber reused within a block would order the
+//   threads it ran).
 #include <cxxabi.h>
 #include <dlfcn.h>
 #include <elf.h>
@@ -53,6 +85,9 @@ struct ThreadSlot {
   unsigned c = 0;
   unsigned long long value = 0;
   unsigned long long result = 0;
+  // ThreadSanitizer sync objects of this slot's warp collectives (only their addresses matter).
+  unsigned long long tsan_arrive = 0;
+  unsigned long long tsan_leave = 0;
 };
 
 struct LaunchInfo {
@@ -78,7 +113,20 @@ struct Block {
   uint3 idx{0, 0, 0};
   bool failed = false;
   std::string message;
+  // ThreadSanitizer: blocks run by this launch so far, __syncthreads opened in this block, and the
+  // sync objects of NOTE [ Emulation layer under ThreadSanitizer ] (only their addresses matter).
+  unsigned long long ordinal = 0;
+  unsigned long long barrier_generation = 0;
+  unsigned long long tsan_block[2] = {0, 0};
+  unsigned long long tsan_barrier[2] = {0, 0};
 };
+
+// Under ThreadSanitizer a fiber is returned to the pool only when its block ends.
+constexpr bool kFiberPerThreadOfBlock = UPS_EMU_TSAN != 0;
+
+// What the threads of the block being run acquire as they start, and what they release.
+const void* tsan_block_start(const Block& b) { return &b.tsan_block[b.ordinal & 1]; }
+const void* tsan_block_end(const Block& b) { return &b.tsan_block[(b.ordinal + 1) & 1]; }
 
 constexpr unsigned long long kPoison = ~0ull;  // what a shuffle from a lane not taking part returns
 
@@ -188,10 +236,13 @@ ThreadSlot* current_thread(const char* what) {
 // Called on a CUDA thread's fiber: fails the launch and never returns. The fiber's frames are
 // dropped without being unwound, so the caller must hold no object that owns memory: it stores the
 // message in the block (b->message) in a statement of its own before calling this.
+// Under ThreadSanitizer the caller holds one tsan_ignore region, which this ends.
 [[noreturn]] void abandon_launch(ThreadSlot* s) {
   s->block->failed = true;
   s->state = ThreadState::kAbandoned;
-  fiber_yield(s->fiber);
+  Fiber* const fiber = s->fiber;
+  tsan_ignore_end();
+  fiber_yield(fiber);
   std::fprintf(stderr, "ups_emu: fatal: an abandoned CUDA thread was resumed\n");
   std::abort();
 }
@@ -309,6 +360,27 @@ unsigned long long collective_result(const ThreadSlot* warp, unsigned lane, unsi
   return 0;
 }
 
+// ThreadSanitizer: the lanes of `part` (waiting in one completed collective) become ordered after
+// each other's arrival, and after nothing else. The joined clock is built in the TSan context of a
+// lane taking part: the running fiber's own when it takes part, else (a lane whose exit completed
+// the group) the first lane's, which waits in the collective and so holds no other clock.
+void tsan_order_group([[maybe_unused]] ThreadSlot* warp, [[maybe_unused]] unsigned part) {
+#if UPS_EMU_TSAN
+  const ThreadSlot* running = t_slot;
+  const bool takes_part = running >= warp && running < warp + 32 && ((part >> (running - warp)) & 1u) != 0;
+  void* own_context = nullptr;
+  if (!takes_part) {
+    own_context = __tsan_get_current_fiber();
+    void* const first = warp[__builtin_ctz(part)].fiber->tsan_fiber;
+    __tsan_switch_to_fiber(first, __tsan_switch_to_fiber_no_sync);
+  }
+  // Address arithmetic only: no memory access may happen in another lane's context.
+  for (unsigned m = part; m != 0; m &= m - 1) __tsan_acquire(&warp[__builtin_ctz(m)].tsan_arrive);
+  for (unsigned m = part; m != 0; m &= m - 1) __tsan_release(&warp[__builtin_ctz(m)].tsan_leave);
+  if (!takes_part) __tsan_switch_to_fiber(own_context, __tsan_switch_to_fiber_no_sync);
+#endif
+}
+
 // Opens lane `lane`'s warp collective if every lane taking part (the non-exited lanes of its mask)
 // waits in the same collective: the same intrinsic with the same mask. Lanes waiting in another one
 // have not arrived yet (on hardware they would be at another instruction).
@@ -326,6 +398,7 @@ bool try_complete_group(Block* b, unsigned w, unsigned lane) {
     const unsigned l = static_cast<unsigned>(__builtin_ctz(m));
     warp[l].result = collective_result(warp, l, part);
   }
+  tsan_order_group(warp, part);
   for (unsigned m = part; m != 0; m &= m - 1) warp[__builtin_ctz(m)].state = ThreadState::kRunnable;
   b->warp_waiting[w] = waiting & ~part;
   return true;
@@ -374,17 +447,39 @@ void thread_exited(ThreadSlot* s) {
   if (b->warp_waiting[w] != 0) recheck_warp(b, w);
 }
 
+#if UPS_EMU_TSAN
+// Names the running TSan fiber after the CUDA thread it runs, for race reports.
+void tsan_name_fiber(const ThreadSlot& s) {
+  char name[96];
+  std::snprintf(name, sizeof name, "CUDA thread (%u,%u,%u) of block (%u,%u,%u)", s.tid.x, s.tid.y, s.tid.z,
+                s.block->idx.x, s.block->idx.y, s.block->idx.z);
+  __tsan_set_fiber_name(__tsan_get_current_fiber(), name);
+}
+#endif
+
 // What each fiber runs: one CUDA thread per work item, then back to the scheduler. It reads the
 // host thread's state only through `self`, as the fiber may be resumed by another host thread.
-__attribute__((noinline)) void run_cuda_thread(ThreadSlot* s) {
+__attribute__((noinline)) void run_cuda_thread(Fiber* self) {
+  tsan_ignore_begin();
+  ThreadSlot* s = static_cast<ThreadSlot*>(self->user);
   const LaunchInfo* launch = s->block->launch;
-  launch->entry(launch->closure);
+  const ThreadEntry entry = launch->entry;
+  void* const closure = launch->closure;
+  tsan_acquire(tsan_block_start(*s->block));
+#if UPS_EMU_TSAN
+  tsan_name_fiber(*s);
+#endif
+  tsan_ignore_end();
+  entry(closure);
+  tsan_ignore_begin();
+  tsan_release(tsan_block_end(*s->block));
   thread_exited(s);
+  tsan_ignore_end();
 }
 
 void fiber_body(Fiber* self) {
   for (;;) {
-    run_cuda_thread(static_cast<ThreadSlot*>(self->user));
+    run_cuda_thread(self);
     fiber_yield(self);
   }
 }
@@ -442,6 +537,9 @@ std::string diagnose(const Block& b) {
 
 // Runs the block set up in `b`; false when it failed (b.message says why).
 bool run_block(Block& b) {
+  // The scheduler's bookkeeping, and threadIdx, which kernels read: see NOTE [ Emulation layer
+  // under ThreadSanitizer ]. The host thread's ignore state is its own: fibers run unaffected.
+  const TsanIgnoreScope ignore;
   for (;;) {
     bool progress = false;
     for (unsigned i = 0; i < b.n; ++i) {
@@ -459,18 +557,44 @@ bool run_block(Block& b) {
       fiber_resume(s.fiber);
       state().stats.fiber_switches += 2;
       if (b.failed) return false;
-      if (s.state == ThreadState::kExited) {
+      if (s.state == ThreadState::kExited && !kFiberPerThreadOfBlock) {
         release_fiber(s.fiber, false);
         s.fiber = nullptr;
       }
     }
-    if (b.exited == b.n) return true;
+    if (b.exited == b.n) {
+      if (kFiberPerThreadOfBlock) {
+        for (ThreadSlot& s : b.slots) {
+          release_fiber(s.fiber, false);
+          s.fiber = nullptr;
+        }
+      }
+      return true;
+    }
     if (!progress) {
       b.failed = true;
       b.message = diagnose(b);
       return false;
     }
   }
+}
+
+// ThreadSanitizer: the threads that a failed block leaves stopped never reach the release at their
+// end, so it is made for them, in their TSan contexts (their stacks are not switched to): what they
+// did comes before the host thread's cleanup and before the next launch.
+// Nothing but the release runs in their contexts (a memory access there would be theirs).
+void tsan_release_stopped_threads([[maybe_unused]] const Block& b) {
+#if UPS_EMU_TSAN
+  void* const host = __tsan_get_current_fiber();
+  void* const sync = const_cast<void*>(tsan_block_end(b));
+  for (const ThreadSlot& s : b.slots) {
+    if (s.fiber == nullptr || s.state == ThreadState::kExited) continue;
+    void* const context = s.fiber->tsan_fiber;
+    __tsan_switch_to_fiber(context, __tsan_switch_to_fiber_no_sync);
+    __tsan_release(sync);
+    __tsan_switch_to_fiber(host, __tsan_switch_to_fiber_no_sync);
+  }
+#endif
 }
 
 // After a failed block: fibers stopped inside the kernel are reset and go back to the pool.
@@ -551,9 +675,11 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
   ++state().stats.launches;
 
   bool ok = true;
+  b.ordinal = 0;
   for (unsigned bz = 0; bz < grid.z && ok; ++bz) {
     for (unsigned by = 0; by < grid.y && ok; ++by) {
       for (unsigned bx = 0; bx < grid.x && ok; ++bx) {
+        tsan_acquire(tsan_block_start(b));  // the previous block's threads
         b.idx = uint3{bx, by, bz};
         blockIdx = b.idx;
         if (dynamic_shared_bytes != 0) std::memset(shared.data, 0xff, dynamic_shared_bytes);
@@ -567,13 +693,18 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
         b.at_barrier = 0;
         b.barrier_count = 0;
         b.barrier_result = 0;
+        b.barrier_generation = 0;
         b.failed = false;
         ++state().stats.blocks;
         state().stats.threads += b.n;
+        tsan_release(tsan_block_start(b));  // what this block's threads acquire as they start
         ok = run_block(b);
+        if (!ok) tsan_release_stopped_threads(b);
+        ++b.ordinal;
       }
     }
   }
+  tsan_acquire(tsan_block_start(b));  // the last block's threads (what they did until they stopped)
   t_slot = nullptr;
   t_dynamic_shared = nullptr;
   if (ok) return cudaSuccess;
@@ -589,6 +720,7 @@ unsigned char* dynamic_shared_memory() { return t_dynamic_shared; }
 
 unsigned long long warp_collective(WarpOp op, const char* name, unsigned mask, unsigned long long value, unsigned b,
                                    unsigned c) {
+  tsan_ignore_begin();
   ThreadSlot* s = current_thread(name);
   Block* blk = s->block;
   const unsigned lane = s->linear % 32;
@@ -605,17 +737,28 @@ unsigned long long warp_collective(WarpOp op, const char* name, unsigned mask, u
   s->b = b;
   s->c = c;
   s->state = ThreadState::kAtWarp;
+  // __activemask waits for the warp but does not synchronize memory.
+  if (op != WarpOp::kActiveMask) tsan_release(&s->tsan_arrive);
   blk->warp_waiting[w] |= 1u << lane;
   if (op == WarpOp::kActiveMask || !try_complete_group(blk, w, lane)) try_complete_activemask(blk, w);
-  fiber_yield(s->fiber);
-  return s->result;
+  Fiber* const fiber = s->fiber;
+  tsan_ignore_end();
+  fiber_yield(fiber);
+  tsan_ignore_begin();
+  if (op != WarpOp::kActiveMask) tsan_acquire(&s->tsan_leave);
+  const unsigned long long result = s->result;
+  tsan_ignore_end();
+  return result;
 }
 
 namespace {
 
 int block_barrier(int predicate, const char* name) {
+  tsan_ignore_begin();
   ThreadSlot* s = current_thread(name);
   Block* b = s->block;
+  const void* const barrier_sync = &b->tsan_barrier[b->barrier_generation & 1];
+  tsan_release(barrier_sync);
   s->state = ThreadState::kAtBarrier;
   ++b->at_barrier;
   b->barrier_count += predicate != 0;
@@ -626,9 +769,16 @@ int block_barrier(int predicate, const char* name) {
     b->barrier_result = static_cast<int>(b->barrier_count);
     b->barrier_count = 0;
     b->at_barrier = 0;
+    ++b->barrier_generation;
   }
-  fiber_yield(s->fiber);  // even the last to arrive: the next phase starts again from thread 0
-  return b->barrier_result;
+  Fiber* const fiber = s->fiber;
+  tsan_ignore_end();
+  fiber_yield(fiber);  // even the last to arrive: the next phase starts again from thread 0
+  tsan_ignore_begin();
+  tsan_acquire(barrier_sync);
+  const int result = b->barrier_result;
+  tsan_ignore_end();
+  return result;
 }
 
 }  // namespace
@@ -655,6 +805,7 @@ int __syncthreads_and(int predicate) {
 int __syncthreads_or(int predicate) { return ups_emu::detail::block_barrier(predicate, "__syncthreads_or") != 0; }
 
 void __trap() {
+  ups_emu::detail::tsan_ignore_begin();  // ended by abandon_launch
   ups_emu::detail::ThreadSlot* s = ups_emu::detail::current_thread("__trap");
   s->block->message = "__trap() called by " + ups_emu::detail::thread_name(*s);
   ups_emu::detail::abandon_launch(s);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -51,6 +52,34 @@ class DeviceBuffer {
   T* ptr_ = nullptr;
   size_t count_ = 0;
 };
+
+#if UPS_EMU_TSAN
+// For the death tests that expect a ThreadSanitizer report: their child process (re-executed, so
+// that it reads TSAN_OPTIONS afresh) stops at its first report, with TSan's exit code.
+class TsanHaltsOnFirstReport {
+ public:
+  TsanHaltsOnFirstReport() {
+    const char* old = std::getenv("TSAN_OPTIONS");
+    had_options_ = old != nullptr;
+    if (had_options_) saved_options_ = old;
+    const std::string options = (had_options_ ? saved_options_ + ":" : std::string()) + "halt_on_error=1";
+    setenv("TSAN_OPTIONS", options.c_str(), 1);
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+  }
+  ~TsanHaltsOnFirstReport() {
+    if (had_options_)
+      setenv("TSAN_OPTIONS", saved_options_.c_str(), 1);
+    else
+      unsetenv("TSAN_OPTIONS");
+  }
+  TsanHaltsOnFirstReport(const TsanHaltsOnFirstReport&) = delete;
+  TsanHaltsOnFirstReport& operator=(const TsanHaltsOnFirstReport&) = delete;
+
+ private:
+  bool had_options_ = false;
+  std::string saved_options_;
+};
+#endif
 
 __device__ __forceinline__ unsigned linear_thread() {
   return threadIdx.x + threadIdx.y * blockDim.x + threadIdx.z * blockDim.x * blockDim.y;
@@ -203,8 +232,10 @@ __global__ void atomics_kernel(AtomicTargets targets, unsigned half_limit, unsig
   atomicSub(targets.u32_sub, 2u);
   atomicMin(targets.i32_min, static_cast<int>(hash64(g) % 100000) - 50000);
   atomicAdd(targets.u64_add, static_cast<unsigned long long>(g));
-  // An increment through a compare-and-swap loop, as kernels build atomics the hardware lacks.
-  unsigned old = *targets.cas_counter;
+  // An increment through a compare-and-swap loop, as kernels build atomics the hardware lacks. The
+  // first read is atomic too: a plain one races with the other threads' compare-and-swap (which
+  // ThreadSanitizer reports, in the `tsan` workflow).
+  unsigned old = atomicAdd(targets.cas_counter, 0u);
   unsigned assumed = 0;
   do {
     assumed = old;
@@ -412,6 +443,17 @@ TEST(Emulation, BlockReductionWithBarriers_1D_2D_3D) {
 }
 
 TEST(Emulation, RacyKernelWithoutBarrierFails) {
+#if UPS_EMU_TSAN
+  // Under ThreadSanitizer the first missing barrier is reported before any sum can be compared.
+  const TsanHaltsOnFirstReport halt;
+  EXPECT_DEATH(
+      {
+        std::vector<long long> got;
+        std::vector<long long> expected;
+        run_block_sum<false>(dim3(6), dim3(256), &got, &expected);
+      },
+      "ThreadSanitizer: data race.*block_sum_kernel<false>");
+#else
   for (dim3 block : {dim3(256), dim3(16, 8), dim3(8, 4, 4)}) {
     std::vector<long long> got, expected;
     run_block_sum<false>(dim3(6), block, &got, &expected);
@@ -420,6 +462,7 @@ TEST(Emulation, RacyKernelWithoutBarrierFails) {
     EXPECT_EQ(got.size(), wrong) << "a reduction whose barriers are missing must give wrong sums in every block";
     EXPECT_NE(std::accumulate(expected.begin(), expected.end(), 0LL), std::accumulate(got.begin(), got.end(), 0LL));
   }
+#endif
 }
 
 TEST(Emulation, SharedMemoryIsPerBlock) {
@@ -1177,5 +1220,122 @@ TEST(Emulation, OutOfBoundsWriteIsCaughtByAddressSanitizer) {
       "AddressSanitizer: heap-buffer-overflow");
 #else
   GTEST_SKIP() << "built without AddressSanitizer: `cmake --workflow --preset sanitize` runs this check";
+#endif
+}
+
+// ---- What the `tsan` workflow catches: a missing barrier is a data race ------------------------
+
+// Thread 0 hands a value to thread 1 through shared memory with no barrier in between: a data race
+// on the GPU. Here the run-to-barrier order runs thread 0 first, so the answer is even right; only
+// ThreadSanitizer, which sees every CUDA thread as a thread of its own, can tell.
+constexpr int kMissingBarrierWriteLine = __LINE__ + 4;
+constexpr int kMissingBarrierReadLine = __LINE__ + 4;
+__global__ void missing_barrier_kernel(int* out) {
+  __shared__ int value;
+  if (threadIdx.x == 0) value = 42;
+  if (threadIdx.x == 1) out[0] = value;  // the bug: no __syncthreads() between the write and the read
+}
+
+// The same hand-over, correct: ordered by __syncthreads, or (within a warp) by __syncwarp.
+__global__ void handoff_with_syncthreads_kernel(int* out) {
+  __shared__ int value;
+  if (threadIdx.x == 0) value = 42;
+  __syncthreads();
+  if (threadIdx.x == 1) out[0] = value;
+}
+__global__ void handoff_with_syncwarp_kernel(int* out) {
+  __shared__ int value;
+  if (threadIdx.x == 0) value = 43;
+  __syncwarp();
+  if (threadIdx.x == 1) out[0] = value;
+}
+
+// Each half-warp meets at its own __syncwarp: lane 16 is not ordered after lane 0.
+__global__ void other_half_warp_kernel(int* out) {
+  __shared__ int value;
+  const unsigned lane = threadIdx.x % 32;
+  if (lane == 0) value = 44;
+  __syncwarp(lane < 16 ? 0x0000ffffu : 0xffff0000u);
+  if (lane == 16) out[0] = value;
+}
+
+// An atomic orders nothing but itself (CUDA's are relaxed): a flag set with one is no barrier.
+__global__ void atomic_flag_kernel(int* out) {
+  __shared__ int value;
+  __shared__ unsigned flag;
+  if (threadIdx.x == 0) {
+    value = 45;
+    atomicExch(&flag, 1u);
+  }
+  if (threadIdx.x == 1 && atomicAdd(&flag, 0u) == 1u) out[0] = value;
+}
+
+TEST(Emulation, MissingBarrierIsReportedByThreadSanitizer) {
+#if UPS_EMU_TSAN
+  const TsanHaltsOnFirstReport halt;
+  // The report names both accesses with the kernel's source lines, and the CUDA threads.
+  const std::string file = "emu_layer_test\\.cpp:";
+  EXPECT_DEATH(
+      {
+        DeviceBuffer<int> out(1);
+        launch_kernel(missing_barrier_kernel, dim3(1), dim3(64), 0, nullptr, out.get());
+      },
+      "WARNING: ThreadSanitizer: data race.*"
+      "Read of size [0-9]+ .* by thread T[0-9]+:\n *#0 [^\n]*missing_barrier_kernel[^\n]*" +
+          file + std::to_string(kMissingBarrierReadLine) +
+          ".*Previous write of size [0-9]+ .* by thread T[0-9]+:\n *#0 [^\n]*missing_barrier_kernel[^\n]*" + file +
+          std::to_string(kMissingBarrierWriteLine) + ".*CUDA thread \\(1,0,0\\) of block \\(0,0,0\\)");
+#else
+  GTEST_SKIP() << "built without ThreadSanitizer: `cmake --workflow --preset tsan` runs this check";
+#endif
+}
+
+TEST(Emulation, WarpBarrierOrdersOnlyTheLanesTakingPart) {
+#if UPS_EMU_TSAN
+  const TsanHaltsOnFirstReport halt;
+  EXPECT_DEATH(
+      {
+        DeviceBuffer<int> out(1);
+        launch_kernel(other_half_warp_kernel, dim3(1), dim3(32), 0, nullptr, out.get());
+      },
+      "ThreadSanitizer: data race.*other_half_warp_kernel");
+#else
+  GTEST_SKIP() << "built without ThreadSanitizer: `cmake --workflow --preset tsan` runs this check";
+#endif
+}
+
+TEST(Emulation, AtomicsOrderNothingElse) {
+#if UPS_EMU_TSAN
+  const TsanHaltsOnFirstReport halt;
+  EXPECT_DEATH(
+      {
+        DeviceBuffer<int> out(1);
+        launch_kernel(atomic_flag_kernel, dim3(1), dim3(32), 0, nullptr, out.get());
+      },
+      "ThreadSanitizer: data race.*atomic_flag_kernel");
+#else
+  GTEST_SKIP() << "built without ThreadSanitizer: `cmake --workflow --preset tsan` runs this check";
+#endif
+}
+
+// The correct kernels run without a report, in a child that would stop at the first one (the
+// whole suite also runs clean in-process: TSan makes the run fail at exit if anything is reported).
+TEST(Emulation, BarriersAndAtomicsAreNotReportedByThreadSanitizer) {
+#if UPS_EMU_TSAN
+  const TsanHaltsOnFirstReport halt;
+  EXPECT_EXIT(
+      {
+        DeviceBuffer<int> out(2);
+        launch_kernel(handoff_with_syncthreads_kernel, dim3(3), dim3(64), 0, nullptr, out.get());
+        launch_kernel(handoff_with_syncwarp_kernel, dim3(3), dim3(64), 0, nullptr, out.get() + 1);
+        const std::vector<int> host = out.download();
+        std::vector<long long> got;
+        std::vector<long long> expected;
+        run_block_sum<true>(dim3(4), dim3(8, 4, 4), &got, &expected);
+        std::exit(host.at(0) == 42 && host.at(1) == 43 && got == expected ? 0 : 1);
+      },
+      testing::ExitedWithCode(0), "");
+#else
+  GTEST_SKIP() << "built without ThreadSanitizer: `cmake --workflow --preset tsan` runs this check";
 #endif
 }
