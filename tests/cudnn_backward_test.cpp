@@ -14,16 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "cudnn_util.h"
 #include "test_util.h"
 
 namespace upsample::test {
 namespace {
-
-#define CUDNN_ASSERT(expr)                                                                                  \
-  do {                                                                                                      \
-    const cudnnStatus_t cudnn_status_ = (expr);                                                             \
-    ASSERT_EQ(cudnn_status_, CUDNN_STATUS_SUCCESS) << #expr << ": " << cudnnGetErrorString(cudnn_status_); \
-  } while (0)
 
 struct CudnnGradCase {
   const char* name;
@@ -44,25 +39,6 @@ std::vector<CudnnGradCase> cudnn_grad_cases() {
       {"HiFiGAN1d_k16s8p4", 1, 2, 16, 8, 1, {24}, {16}, {8}, {4}, {0}, {1}},
       {"UNet3d_k2s2", 3, 1, 4, 4, 1, {3, 3, 3}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}, {0, 0, 0}, {1, 1, 1}},
   };
-}
-
-// Dense strides (elements) of an N, C, spatial... tensor in a layout, in cuDNN's N, C, D, H, W order.
-std::vector<int> dense_strides(const std::vector<int>& dims, bool channels_last) {
-  const size_t rank = dims.size();
-  std::vector<int> strides(rank);
-  if (!channels_last) {
-    strides[rank - 1] = 1;
-    for (size_t i = rank - 1; i-- > 0;) strides[i] = strides[i + 1] * dims[i + 1];
-  } else {
-    strides[1] = 1;
-    int running = dims[1];
-    for (size_t i = rank - 1; i >= 2; --i) {
-      strides[i] = running;
-      running *= dims[i];
-    }
-    strides[0] = running;
-  }
-  return strides;
 }
 
 // N, C, spatial... as cuDNN wants them; 1-D as H = 1.
