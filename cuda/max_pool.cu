@@ -119,7 +119,10 @@ bool window_fits_32bit(const detail::MaxPoolProblem& p) {
   constexpr int64_t kLimit = int64_t{1} << 30;
   for (int a = 0; a < 3; ++a) {
     const int64_t reach = (p.output.extent[a] - 1) * p.stride[a] + (p.kernel[a] - 1) * p.dilation[a];
-    if (reach >= kLimit || p.padding[a] >= kLimit || p.input.extent[a] >= kLimit) return false;
+    // stride and dilation also appear on their own (e.g. a ceiling division adds stride - 1).
+    if (reach >= kLimit || p.padding[a] >= kLimit || p.input.extent[a] >= kLimit || p.stride[a] >= kLimit ||
+        p.dilation[a] >= kLimit)
+      return false;
   }
   return true;
 }
