@@ -1,0 +1,49 @@
+// The implicit-GEMM engine for the transposed-convolution forward pass, as the host side sees it
+// (plain C++, no CUDA types). Device code: implicit_gemm_*.cuh beside this file; launcher:
+// implicit_gemm.cu. See NOTE [ Implicit GEMM over stride phases ] in implicit_gemm_kernel.cuh.
+//
+// Call order (CUTLASS's host adapter): can_implement -> workspace_bytes -> forward. The workspace
+// holds the weights repacked into the phase-major layout the main loop reads (every call), and
+// for channels-first inputs (or channel counts that are not a multiple of 16 bytes) a
+// channels-last copy of the input with each group's channels padded to 16 bytes.
+#pragma once
+
+#include <cstddef>
+
+#include "core/problem.h"
+#include "cuda/runtime.h"
+
+namespace upsample::cuda {
+
+// Whether the engine runs a problem, and if not, why: status is UPS_STATUS_SUCCESS or the
+// specific status a forced call would return (NOT_SUPPORTED for a dtype/geometry the engine does
+// not cover, BACKEND_UNAVAILABLE for a device below the path's compute capability, OVERFLOW for
+// extents beyond its 32-bit coordinates); reason is a static string naming the rule.
+struct ImplicitGemmSupport {
+  upsStatus_t status;
+  const char* reason;
+};
+
+// allow_tf32: f32 problems run on the tensor cores with TF32 operands (10-bit mantissa, rounded
+// to nearest) and f32 accumulation. Without it f32 runs the SIMT path in exact f32 arithmetic.
+// f16/bf16 use the tensor cores (f32 accumulation), f64 the SIMT path, whatever allow_tf32 says.
+ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                               bool allow_tf32);
+
+size_t conv_transpose_implicit_gemm_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32);
+
+// x must be 16-byte aligned when the input is channels-last with C/groups a multiple of 16 bytes
+// (it is then read in place; UPS_STATUS_MISALIGNED otherwise). w, bias and y need only their
+// element alignment. Deterministic: every output is summed in a fixed order (taps, then input
+// channels, ascending), so repeated calls give identical bits.
+upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32,
+                                                 const void* x, const void* w, const void* bias, void* y,
+                                                 const ExecContext& exec);
+
+// Testing aid: run every problem with one tile configuration, so that small problems exercise
+// each one, or return to the heuristic (NOTE [ Implicit GEMM tile choice ] in implicit_gemm.cu).
+// The SIMT path has 128x128 and 64x64 for f32 (any other choice means 64x64) and 64x64 for f64.
+enum class ImplicitGemmTile { kHeuristic, k128x128, k128x64, k128x32, k64x64 };
+void conv_transpose_implicit_gemm_force_tile(ImplicitGemmTile tile);
+
+}  // namespace upsample::cuda

@@ -1,0 +1,375 @@
+// The implicit-GEMM transposed-convolution kernel (forward), its operand pre-passes, and its
+// epilogue. Variants (chosen by choose_implicit_gemm_tile() in implicit_gemm.cu):
+// - tensor-op: f16/bf16 (mma.sync m16n8k16, f32 accumulation), f32 as TF32 (m16n8k8) when the
+//   caller allows TF32; tiles 128x128 (8 warps), 128x64 and 128x32 (4 warps, C_out/groups <= 64
+//   and <= 32), 64x64 (4 warps, too few 128x128 tiles to fill the GPU); sm_80 and newer.
+// - SIMT twin: f32 (exact) and f64, tiles 128x128 (8x8 per thread) and 64x64 (f32 8x8, f64 4x4);
+//   every GPU the library supports.
+//
+// NOTE [ Implicit GEMM over stride phases ]
+// Transposed convolution is, per stride phase (NOTE [ Stride phases ] in conv_transpose_forward.cuh)
+// and group, an ordinary GEMM: for phase r = (rd, rh, rw) the outputs o = q*stride + r - pad form
+// a dense grid over q, and
+//   y[n, q, co] = sum over taps t of phase r, ci < C_in/groups of  x[n, q - m_t, ci] * w[ci, co, k_t]
+// so M = N x (q positions of the phase), N = C_out/groups, K = (taps of the phase) x (C_in/groups),
+// K ordered taps-outer, channels-inner. A K tile is then one tap's run of channels: its A rows are
+// the input positions q - m_t of the CTA's M rows (one shifted view of the channels-last input, a
+// 16-byte chunk per row and chunk of channels, zero-filled where q - m_t leaves the input), and its
+// B rows are the repacked weights of that tap, contiguous in K. The taps of the phase come from a
+// shared-memory table built in the prologue; the main loop advances (tap, channel) incrementally,
+// with no division. Phases with no taps have K = 0 and write the epilogue of zero (the bias).
+// Output padding, asymmetric padding and dilation only change each phase's q range and tap table.
+//
+// Grid: x = M tiles (the most any phase needs; CTAs past their phase's M return at once), y = N
+// tiles, z = groups x phases. Each CTA computes one phase of its M tile. In channels-last memory an
+// output position's C_out/groups channels are one contiguous run, so the epilogue, which stages the
+// tile through shared memory, writes every row of the tile as whole 16-byte vectors (or elements
+// when the run is not 16-byte aligned); see the README of this folder's header for why phases are
+// not interleaved inside one CTA.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/common/element.cuh"
+#include "cuda/common/platform.cuh"
+#include "implicit_gemm_mainloop.cuh"
+#include "implicit_gemm_params.cuh"
+
+namespace upsample::cuda::implicit_gemm {
+
+// Floor and ceiling division for a possibly negative numerator and a positive divisor (prologue
+// only).
+__device__ __forceinline__ int floor_div_int(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+__device__ __forceinline__ int ceil_div_int(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+template <typename Config, typename EpilogueT>
+__global__ void __launch_bounds__(Config::kThreads)
+    conv_transpose_implicit_gemm_kernel(ImplicitGemmParams<typename Config::Element, EpilogueT> p) {
+  using ElementT = typename Config::Element;
+  using Traits = ElementTraits<ElementT>;
+  constexpr int kBlockM = Config::kBlockM, kBlockN = Config::kBlockN, kThreads = Config::kThreads;
+  constexpr int kStages = Config::kStages;
+  constexpr int kVec = kChunkElements<ElementT>;
+  constexpr int kTileK = implicit_gemm::kTileK<ElementT>;
+  constexpr int kRowsPerPass = kThreads / kChunksPerRow;  // operand rows one loader pass covers
+  constexpr int kARows = kBlockM / kRowsPerPass;          // A rows each thread loads per stage
+  constexpr int kBRows = kBlockN / kRowsPerPass;
+  static_assert(kBlockM % kRowsPerPass == 0 && kBlockN % kRowsPerPass == 0, "loader covers the tile");
+#if !UPS_HAS_WARP_MMA
+  if constexpr (Config::kTensorOp) {
+    __trap();  // never launched: can_implement requires sm_80 for the tensor-op path
+    return;
+  } else
+#endif
+  {
+    __shared__ int s_axis_m[3][kMaxAxisTaps];  // per axis: input shift m of each tap of the phase
+    __shared__ int s_axis_count[3];
+    __shared__ int s_tap_m[3][kMaxPhaseTaps];  // per tap of the phase (taps-outer K order)
+    __shared__ int64_t s_tap_delta[kMaxPhaseTaps];  // offset of x[q - m] relative to x[q]
+    __shared__ int64_t s_row_out[kBlockM];          // y offset of each tile row, -1 past M
+    UPS_DYNAMIC_SHARED(unsigned char, shared);
+
+    const int thread = static_cast<int>(threadIdx.x);
+    // --- prologue: the CTA's phase, group, q ranges, tap table and rows (divisions happen here) --
+    const int phase = static_cast<int>(blockIdx.z) % p.num_phases;
+    const int group = static_cast<int>(blockIdx.z) / p.num_phases;
+    int r[3];
+    r[2] = phase % p.stride[2];
+    r[1] = (phase / p.stride[2]) % p.stride[1];
+    r[0] = phase / (p.stride[2] * p.stride[1]);
+    int q_first[3], q_count[3];
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+      q_first[a] = ceil_div_int(p.pad[a] - r[a], p.stride[a]);
+      const int q_last = floor_div_int(p.out_extent[a] - 1 + p.pad[a] - r[a], p.stride[a]);
+      q_count[a] = q_last >= q_first[a] ? q_last - q_first[a] + 1 : 0;
+    }
+    const int64_t m_total = int64_t{p.batch} * q_count[0] * q_count[1] * q_count[2];
+    const int64_t m0 = static_cast<int64_t>(blockIdx.x) * kBlockM;
+    if (m0 >= m_total) return;  // the whole CTA: this phase has fewer M tiles than the grid
+    const int n0 = static_cast<int>(blockIdx.y) * kBlockN;
+
+    if (thread < 3) {
+      const int a = thread;
+      int count = 0;
+      for (int k = 0; k < p.kernel[a] && count < kMaxAxisTaps; ++k) {
+        const int shifted = k * p.dilation[a] - r[a];
+        if (shifted >= 0 && shifted % p.stride[a] == 0) s_axis_m[a][count++] = shifted / p.stride[a];
+      }
+      s_axis_count[a] = count;
+    }
+    for (int row = thread; row < kBlockM; row += kThreads) {
+      const int64_t m = m0 + row;
+      int64_t offset = -1;
+      if (m < m_total) {
+        int64_t rest = m;
+        const int lw = static_cast<int>(rest % q_count[2]);
+        rest /= q_count[2];
+        const int lh = static_cast<int>(rest % q_count[1]);
+        rest /= q_count[1];
+        const int ld = static_cast<int>(rest % q_count[0]);
+        const int64_t n = rest / q_count[0];
+        const int od = (q_first[0] + ld) * p.stride[0] + r[0] - p.pad[0];
+        const int oh = (q_first[1] + lh) * p.stride[1] + r[1] - p.pad[1];
+        const int ow = (q_first[2] + lw) * p.stride[2] + r[2] - p.pad[2];
+        offset = n * p.y_stride_n + od * p.y_stride[0] + oh * p.y_stride[1] + ow * p.y_stride[2];
+      }
+      s_row_out[row] = offset;
+    }
+    __syncthreads();
+    const int taps = s_axis_count[0] * s_axis_count[1] * s_axis_count[2];
+    for (int t = thread; t < taps; t += kThreads) {
+      const int jw = t % s_axis_count[2];
+      const int jh = (t / s_axis_count[2]) % s_axis_count[1];
+      const int jd = t / (s_axis_count[2] * s_axis_count[1]);
+      const int md = s_axis_m[0][jd], mh = s_axis_m[1][jh], mw = s_axis_m[2][jw];
+      s_tap_m[0][t] = md;
+      s_tap_m[1][t] = mh;
+      s_tap_m[2][t] = mw;
+      s_tap_delta[t] =
+          -((int64_t{md} * p.in_extent[1] + mh) * p.in_extent[2] + mw) * p.x_row;
+    }
+
+    // The loader's rows: A row i of this thread is tile row thread/4 + i*kRowsPerPass, chunk
+    // thread % 4; its q coordinates (an out-of-range marker past M) and the offset of x[n, q, chunk].
+    const int chunk = thread % kChunksPerRow;
+    int a_q[kARows][3];
+    int64_t a_base[kARows];
+#pragma unroll
+    for (int i = 0; i < kARows; ++i) {
+      const int64_t m = m0 + thread / kChunksPerRow + i * kRowsPerPass;
+      a_base[i] = 0;
+      a_q[i][0] = -(1 << 30);  // fails every bounds check: the row is zero-filled
+      a_q[i][1] = a_q[i][2] = 0;
+      if (m < m_total) {
+        int64_t rest = m;
+        a_q[i][2] = q_first[2] + static_cast<int>(rest % q_count[2]);
+        rest /= q_count[2];
+        a_q[i][1] = q_first[1] + static_cast<int>(rest % q_count[1]);
+        rest /= q_count[1];
+        a_q[i][0] = q_first[0] + static_cast<int>(rest % q_count[0]);
+        const int64_t n = rest / q_count[0];
+        a_base[i] = n * p.x_stride_n +
+                    ((int64_t{a_q[i][0]} * p.in_extent[1] + a_q[i][1]) * p.in_extent[2] + a_q[i][2]) * p.x_row +
+                    group * p.x_group + chunk * kVec;
+      }
+    }
+    const ElementT* w_base = p.w_packed + (int64_t{group} * p.num_phases + phase) * p.w_phase + chunk * kVec;
+    int64_t b_base[kBRows];
+    bool b_valid[kBRows];
+#pragma unroll
+    for (int j = 0; j < kBRows; ++j) {
+      const int co = n0 + thread / kChunksPerRow + j * kRowsPerPass;
+      b_valid[j] = co < p.cog;
+      b_base[j] = b_valid[j] ? co * p.w_row : 0;
+    }
+    __syncthreads();  // the tap table is complete
+
+    const int k_tiles = taps * (p.cig_pad / kTileK);
+    // The loader's position in K: tap `load_tap` (its shifts cached in registers), channel
+    // `load_ci`, and the K offset into the packed weight rows.
+    int load_tap = 0, load_ci = 0, load_k = 0;
+    int tap_md = 0, tap_mh = 0, tap_mw = 0;
+    int64_t tap_delta = 0;
+    if (taps > 0) {
+      tap_md = s_tap_m[0][0];
+      tap_mh = s_tap_m[1][0];
+      tap_mw = s_tap_m[2][0];
+      tap_delta = s_tap_delta[0];
+    }
+    auto load_stage = [&](int stage) {
+      unsigned char* stage_a = shared + stage * stage_bytes<Config>();
+      unsigned char* stage_b = stage_a + kBlockM * kStageRowBytes;
+      const bool chunk_valid = load_ci + chunk * kVec < p.cig_valid;
+#pragma unroll
+      for (int i = 0; i < kARows; ++i) {
+        const int row = thread / kChunksPerRow + i * kRowsPerPass;
+        const bool valid = chunk_valid && static_cast<unsigned>(a_q[i][0] - tap_md) < static_cast<unsigned>(p.in_extent[0]) &&
+                           static_cast<unsigned>(a_q[i][1] - tap_mh) < static_cast<unsigned>(p.in_extent[1]) &&
+                           static_cast<unsigned>(a_q[i][2] - tap_mw) < static_cast<unsigned>(p.in_extent[2]);
+        const ElementT* source = valid ? p.x + (a_base[i] + tap_delta + load_ci) : p.x;
+        stage_copy_16(stage_a + stage_offset(row, chunk), source, valid ? 16 : 0);
+      }
+#pragma unroll
+      for (int j = 0; j < kBRows; ++j) {
+        const int row = thread / kChunksPerRow + j * kRowsPerPass;
+        const ElementT* source = b_valid[j] ? w_base + (b_base[j] + load_k) : p.w_packed;
+        stage_copy_16(stage_b + stage_offset(row, chunk), source, b_valid[j] ? 16 : 0);
+      }
+      // Advance to the next K tile: the next channels of this tap, or the next tap.
+      load_k += kTileK;
+      load_ci += kTileK;
+      if (load_ci == p.cig_pad) {
+        load_ci = 0;
+        ++load_tap;
+        if (load_tap < taps) {
+          tap_md = s_tap_m[0][load_tap];
+          tap_mh = s_tap_m[1][load_tap];
+          tap_mw = s_tap_m[2][load_tap];
+          tap_delta = s_tap_delta[load_tap];
+        }
+      }
+    };
+
+    WarpTileFor<Config> tile(thread);
+    tile.clear();
+
+    // --- main loop: kStages - 1 tiles in flight ------------------------------------------------
+    int write_stage = 0;
+#pragma unroll
+    for (int s = 0; s < kStages - 1; ++s) {
+      if (s < k_tiles) load_stage(write_stage);
+      stage_commit();
+      write_stage = write_stage + 1 == kStages ? 0 : write_stage + 1;
+    }
+    int read_stage = 0;
+    for (int kt = 0; kt < k_tiles; ++kt) {
+      stage_wait<kStages - 2>();  // tile kt has landed (this thread's copies)...
+      __syncthreads();            // ...and everyone's; the stage written below is no longer read
+      if (kt + kStages - 1 < k_tiles) load_stage(write_stage);
+      stage_commit();
+      write_stage = write_stage + 1 == kStages ? 0 : write_stage + 1;
+      const unsigned char* stage_a = shared + read_stage * stage_bytes<Config>();
+      tile.compute(stage_a, stage_a + kBlockM * kStageRowBytes);
+      read_stage = read_stage + 1 == kStages ? 0 : read_stage + 1;
+    }
+    stage_wait_all();
+    __syncthreads();  // the pipeline's shared memory becomes the output tile
+
+    // --- epilogue: accumulators -> EpilogueT -> rounded into a shared tile -> whole rows of y ----
+    constexpr int kRowElements = epilogue_row_elements<Config>();
+    ElementT* out_tile = reinterpret_cast<ElementT*>(shared);
+    const int64_t channel0 = int64_t{group} * p.cog + n0;
+    tile.for_each([&](int row, int col, typename Traits::AccumT value) {
+      if (n0 + col < p.cog)
+        out_tile[row * kRowElements + col] = Traits::from_accum(EpilogueT::apply(p.epilogue, value, channel0 + col));
+    });
+    __syncthreads();
+    if (p.y_vector) {
+      // Channels-last, 16-byte aligned: one 16-byte store per chunk; C_out/groups is a multiple
+      // of kVec, so a chunk is wholly inside or wholly outside the group.
+      constexpr int kRowChunks = kBlockN / kVec;
+      for (int e = thread; e < kBlockM * kRowChunks; e += kThreads) {
+        const int row = e / kRowChunks, col = (e % kRowChunks) * kVec;
+        const int64_t offset = s_row_out[row];
+        if (offset < 0 || n0 + col >= p.cog) continue;
+        *reinterpret_cast<uint4*>(p.y + offset + channel0 + col) =
+            *reinterpret_cast<const uint4*>(out_tile + row * kRowElements + col);
+      }
+    } else if (p.y_stride_c == 1) {
+      // Channels-last, unaligned: consecutive threads store consecutive channels of a row.
+      for (int e = thread; e < kBlockM * kBlockN; e += kThreads) {
+        const int row = e / kBlockN, col = e % kBlockN;
+        const int64_t offset = s_row_out[row];
+        if (offset < 0 || n0 + col >= p.cog) continue;
+        p.y[offset + channel0 + col] = out_tile[row * kRowElements + col];
+      }
+    } else {
+      // Channels-first: consecutive threads store consecutive positions of the phase (every
+      // stride-th element of an output row; the other phases' CTAs fill the rest of its sectors).
+      for (int e = thread; e < kBlockM * kBlockN; e += kThreads) {
+        const int col = e / kBlockM, row = e % kBlockM;
+        const int64_t offset = s_row_out[row];
+        if (offset < 0 || n0 + col >= p.cog) continue;
+        p.y[offset + (channel0 + col) * p.y_stride_c] = out_tile[row * kRowElements + col];
+      }
+    }
+  }
+}
+
+// --- operand pre-passes --------------------------------------------------------------------------
+
+struct RepackGeometry {
+  int stride[3], dilation[3], kernel[3];
+  int num_phases, groups, cig, cog, cig_pad, taps_max;
+  int64_t w_stride_n, w_stride_c, w_stride[3];  // the caller's weight: n = C_in, c = C_out/groups
+  int64_t total;                                 // elements of the packed weights
+};
+
+// The j-th tap (ascending k) of phase r on one axis, or -1 when the phase has fewer taps.
+__device__ __forceinline__ int phase_tap(int kernel, int dilation, int stride, int r, int j) {
+  for (int k = 0; k < kernel; ++k) {
+    const int shifted = k * dilation - r;
+    if (shifted >= 0 && shifted % stride == 0) {
+      if (j == 0) return k;
+      --j;
+    }
+  }
+  return -1;
+}
+
+// w_packed[g][phase][co][t * cig_pad + ci] = w[g*cig + ci, co, k_t] (zero for ci >= cig or a tap
+// index past the phase's taps), rounded to TF32 when kRoundTf32. Run once per call; the division
+// here is outside the main loop.
+template <typename ElementT, bool kRoundTf32>
+__global__ void implicit_gemm_repack_weights_kernel(const ElementT* w, ElementT* w_packed, RepackGeometry g) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < g.total; e += step) {
+    int64_t rest = e;
+    const int ci = static_cast<int>(rest % g.cig_pad);
+    rest /= g.cig_pad;
+    const int t = static_cast<int>(rest % g.taps_max);
+    rest /= g.taps_max;
+    const int co = static_cast<int>(rest % g.cog);
+    rest /= g.cog;
+    const int phase = static_cast<int>(rest % g.num_phases);
+    const int group = static_cast<int>(rest / g.num_phases);
+    const int r[3] = {phase / (g.stride[2] * g.stride[1]), (phase / g.stride[2]) % g.stride[1], phase % g.stride[2]};
+    // Taps per axis of this phase, to split t into (jd, jh, jw) as the kernel's table does.
+    int count[3];
+    for (int a = 0; a < 3; ++a) {
+      count[a] = 0;
+      for (int k = 0; k < g.kernel[a]; ++k) {
+        const int shifted = k * g.dilation[a] - r[a];
+        if (shifted >= 0 && shifted % g.stride[a] == 0) ++count[a];
+      }
+    }
+    ElementT value = ElementT(0.0f);
+    if (ci < g.cig && t < count[0] * count[1] * count[2]) {
+      const int jw = t % count[2], jh = (t / count[2]) % count[1], jd = t / (count[2] * count[1]);
+      const int kd = phase_tap(g.kernel[0], g.dilation[0], g.stride[0], r[0], jd);
+      const int kh = phase_tap(g.kernel[1], g.dilation[1], g.stride[1], r[1], jh);
+      const int kw = phase_tap(g.kernel[2], g.dilation[2], g.stride[2], r[2], jw);
+      value = w[(int64_t{group} * g.cig + ci) * g.w_stride_n + co * g.w_stride_c + kd * g.w_stride[0] +
+                kh * g.w_stride[1] + kw * g.w_stride[2]];
+      if constexpr (kRoundTf32) value = __uint_as_float(cvt_rna_tf32(value));
+    }
+    w_packed[e] = value;
+  }
+}
+
+struct PackInputGeometry {
+  int groups, cig, cig_valid;                   // cig_valid: cig rounded up to 16 bytes
+  int64_t plane;                                // D*H*W
+  int64_t x_stride_n, x_stride_c, x_stride[3];  // the caller's input
+  int extent[3];
+  int64_t total;                                // elements of the packed input
+};
+
+// x_packed[n][position][g][ci] (channels-last, each group padded to cig_valid with zeros): the
+// A operand for channels-first inputs and for channel counts that are not a multiple of 16 bytes.
+// Consecutive threads write consecutive elements.
+template <typename ElementT>
+__global__ void implicit_gemm_pack_input_kernel(const ElementT* x, ElementT* x_packed, PackInputGeometry g) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < g.total; e += step) {
+    int64_t rest = e;
+    const int ci = static_cast<int>(rest % g.cig_valid);
+    rest /= g.cig_valid;
+    const int group = static_cast<int>(rest % g.groups);
+    rest /= g.groups;
+    const int64_t position = rest % g.plane;
+    const int64_t n = rest / g.plane;
+    ElementT value = ElementT(0.0f);
+    if (ci < g.cig) {
+      const int64_t w_ = position % g.extent[2];
+      const int64_t h = (position / g.extent[2]) % g.extent[1];
+      const int64_t d = position / (int64_t{g.extent[2]} * g.extent[1]);
+      value = x[n * g.x_stride_n + (int64_t{group} * g.cig + ci) * g.x_stride_c + d * g.x_stride[0] +
+                h * g.x_stride[1] + w_ * g.x_stride[2]];
+    }
+    x_packed[e] = value;
+  }
+}
+
+}  // namespace upsample::cuda::implicit_gemm

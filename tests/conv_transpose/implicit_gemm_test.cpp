@@ -1,0 +1,363 @@
+// The implicit-GEMM transposed-convolution engine (cuda/conv_transpose/implicit_gemm) against the
+// CPU reference, through the emulated CUDA runtime: the launcher is called directly (the public
+// algorithm value is wired by dispatch separately).
+//
+// Every case: fresh random inputs (seed printed; UPS_TEST_SEED fixes it), the output poisoned with
+// NaN bytes before the run, the result compared element by element with the f64 reference within
+// tol x (sum of |terms|) (the op applied to |x|, |w|, |bias|), where tol covers the output rounding,
+// the operand rounding (TF32) and K accumulation roundings; then a second run must give the same
+// bits. Tests are named Engine_Dtype_Layout.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/shapes.h"
+#include "core/problem.h"
+#include "cuda/common/platform.cuh"
+#include "cuda/conv_transpose/implicit_gemm/implicit_gemm.h"
+#include "src/ops/conv_transpose/conv_transpose.h"
+#include "src/reference_element.h"
+
+namespace upsample::test {
+namespace {
+
+using cuda::ImplicitGemmTile;
+
+// One transposed convolution, per axis (D, H, W; unused leading axes are 1).
+struct Case {
+  const char* name;
+  int dims;
+  int64_t n, cin, cout, groups;
+  int64_t in[3], kernel[3], stride[3], pad_begin[3], pad_end[3], dilation[3], output_padding[3];
+  bool bias = true;
+};
+
+// An isotropic case of `dims` axes (the last `dims` of D, H, W carry the values).
+Case iso(const char* name, int dims, int64_t n, int64_t cin, int64_t cout, int64_t groups, int64_t in, int64_t k,
+         int64_t s, int64_t p, int64_t op = 0, int64_t dil = 1) {
+  Case c{name, dims, n, cin, cout, groups, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}, {1, 1, 1}, {0, 0, 0}};
+  for (int a = 3 - dims; a < 3; ++a) {
+    c.in[a] = in, c.kernel[a] = k, c.stride[a] = s, c.pad_begin[a] = p, c.pad_end[a] = p;
+    c.dilation[a] = dil, c.output_padding[a] = op;
+  }
+  return c;
+}
+
+uint64_t seed_for(const std::string& salt) {
+  static const uint64_t base = []() -> uint64_t {
+    if (const char* fixed = std::getenv("UPS_TEST_SEED")) return std::strtoull(fixed, nullptr, 10);
+    return static_cast<uint64_t>(std::random_device{}()) << 32 ^ std::random_device{}();
+  }();
+  return base ^ std::hash<std::string>{}(salt);
+}
+
+detail::TensorGeometry geometry(upsDataType_t dtype, upsLayout_t layout, int64_t n, int64_t c, const int64_t* e) {
+  detail::TensorGeometry g;
+  g.dtype = dtype;
+  g.layout = layout;
+  g.n = n;
+  g.c = c;
+  for (int a = 0; a < 3; ++a) g.extent[a] = e[a];
+  const int64_t plane = e[0] * e[1] * e[2];
+  if (layout == UPS_LAYOUT_CHANNELS_FIRST) {
+    g.stride_n = c * plane, g.stride_c = plane;
+    g.stride[0] = e[1] * e[2], g.stride[1] = e[2], g.stride[2] = 1;
+  } else {
+    g.stride_n = plane * c, g.stride_c = 1;
+    g.stride[0] = e[1] * e[2] * c, g.stride[1] = e[2] * c, g.stride[2] = c;
+  }
+  return g;
+}
+
+detail::ConvTransposeProblem make_problem(const Case& c, upsDataType_t dtype, upsLayout_t layout) {
+  detail::ConvTransposeProblem p;
+  int64_t out[3];
+  for (int a = 0; a < 3; ++a) {
+    out[a] = (c.in[a] - 1) * c.stride[a] - c.pad_begin[a] - c.pad_end[a] + c.dilation[a] * (c.kernel[a] - 1) + 1 +
+             c.output_padding[a];
+    p.stride[a] = c.stride[a];
+    p.pad_begin[a] = c.pad_begin[a];
+    p.dilation[a] = c.dilation[a];
+  }
+  p.input = geometry(dtype, layout, c.n, c.cin, c.in);
+  p.weight = geometry(dtype, layout, c.cin, c.cout / c.groups, c.kernel);
+  p.output = geometry(dtype, layout, c.n, c.cout, out);
+  p.groups = c.groups;
+  p.has_bias = c.bias;
+  return p;
+}
+
+int64_t dtype_bytes(upsDataType_t dtype) {
+  return dtype == UPS_DTYPE_F64 ? 8 : dtype == UPS_DTYPE_F32 ? 4 : 2;
+}
+
+struct Host {
+  upsDataType_t dtype;
+  std::vector<unsigned char> bytes;
+  Host(upsDataType_t d, int64_t count) : dtype(d), bytes(static_cast<size_t>(count * dtype_bytes(d))) {}
+  int64_t size() const { return static_cast<int64_t>(bytes.size()) / dtype_bytes(dtype); }
+  double get(int64_t i) const { return reference::load(dtype, bytes.data(), i); }
+  void set(int64_t i, double v) { reference::store(dtype, bytes.data(), i, v); }
+};
+
+Host random_tensor(upsDataType_t dtype, int64_t count, std::mt19937_64& rng) {
+  Host t(dtype, count);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  for (int64_t i = 0; i < count; ++i) t.set(i, uniform(rng));
+  return t;
+}
+
+// The same values as f64 (or their absolute values).
+Host widened(const Host& t, bool absolute) {
+  Host out(UPS_DTYPE_F64, t.size());
+  for (int64_t i = 0; i < t.size(); ++i) out.set(i, absolute ? std::fabs(t.get(i)) : t.get(i));
+  return out;
+}
+
+struct DeviceBuffer {
+  void* pointer = nullptr;
+  explicit DeviceBuffer(size_t bytes) {
+    if (bytes > 0) {
+      EXPECT_EQ(cudaMalloc(&pointer, bytes), cudaSuccess);
+    }
+  }
+  ~DeviceBuffer() {
+    if (pointer != nullptr) cudaFree(pointer);
+  }
+};
+
+// Rounding budget per element, relative to the sum of |terms|: the output's rounding, the operands'
+// rounding inside the engine (TF32: 2^-11 each, two per product), and one accumulation rounding per
+// term (f32 accumulation for every dtype but f64), doubled for slack.
+double tolerance(upsDataType_t dtype, bool tf32, int64_t terms) {
+  const double output = dtype == UPS_DTYPE_F16 ? std::ldexp(1.0, -11)
+                        : dtype == UPS_DTYPE_BF16 ? std::ldexp(1.0, -8)
+                        : dtype == UPS_DTYPE_F32 ? std::ldexp(1.0, -24)
+                                                 : std::ldexp(1.0, -53);
+  const double accumulate = dtype == UPS_DTYPE_F64 ? std::ldexp(1.0, -53) : std::ldexp(1.0, -24);
+  const double operands = tf32 ? 2 * std::ldexp(1.0, -11) : 0.0;
+  return 2.0 * (output + operands + static_cast<double>(terms + 1) * accumulate);
+}
+
+const char* layout_label(upsLayout_t layout) { return layout == UPS_LAYOUT_CHANNELS_LAST ? "NHWC" : "NCHW"; }
+
+// Runs one case on the engine and checks it; returns false (with failures recorded) on a mismatch.
+void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
+                ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic) {
+  const std::string label = std::string(c.name) + " " + layout_label(layout) + " dtype " + std::to_string(dtype) +
+                            (allow_tf32 ? " tf32" : "") + " tile " + std::to_string(static_cast<int>(tile));
+  const uint64_t seed = seed_for(label);
+  SCOPED_TRACE(label + ", seed " + std::to_string(seed) + " (UPS_TEST_SEED=" +
+               std::to_string(seed ^ std::hash<std::string>{}(label)) + " reproduces it)");
+  std::mt19937_64 rng(seed);
+  const detail::ConvTransposeProblem problem = make_problem(c, dtype, layout);
+  const cuda::ImplicitGemmSupport support = cuda::conv_transpose_implicit_gemm_can_implement(problem, allow_tf32);
+  ASSERT_EQ(support.status, UPS_STATUS_SUCCESS) << support.reason;
+
+  const Host x = random_tensor(dtype, problem.input.elements(), rng);
+  const Host w = random_tensor(dtype, problem.weight.elements(), rng);
+  const Host bias = random_tensor(dtype, problem.output.c, rng);
+
+  // Reference in f64 from the same (already rounded) values, and the sum of |terms|.
+  detail::ConvTransposeProblem wide = problem;
+  wide.input.dtype = wide.weight.dtype = wide.output.dtype = UPS_DTYPE_F64;
+  Host expected(UPS_DTYPE_F64, problem.output.elements()), magnitude(UPS_DTYPE_F64, problem.output.elements());
+  const Host xd = widened(x, false), wd = widened(w, false), bd = widened(bias, false);
+  const Host xa = widened(x, true), wa = widened(w, true), ba = widened(bias, true);
+  ASSERT_EQ(reference::conv_transpose_forward(wide, xd.bytes.data(), wd.bytes.data(),
+                                              c.bias ? bd.bytes.data() : nullptr, expected.bytes.data()),
+            UPS_STATUS_SUCCESS);
+  ASSERT_EQ(reference::conv_transpose_forward(wide, xa.bytes.data(), wa.bytes.data(),
+                                              c.bias ? ba.bytes.data() : nullptr, magnitude.bytes.data()),
+            UPS_STATUS_SUCCESS);
+
+  cuda::conv_transpose_implicit_gemm_force_tile(tile);
+  const size_t workspace_bytes = cuda::conv_transpose_implicit_gemm_workspace_bytes(problem, allow_tf32);
+  DeviceBuffer dx(x.bytes.size()), dw(w.bytes.size()), db(bias.bytes.size());
+  DeviceBuffer dy(static_cast<size_t>(problem.output.elements() * dtype_bytes(dtype))), dws(workspace_bytes);
+  ASSERT_EQ(cudaMemcpy(dx.pointer, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(dw.pointer, w.bytes.data(), w.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(db.pointer, bias.bytes.data(), bias.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  cuda::ExecContext exec;
+  exec.workspace = dws.pointer;
+  exec.workspace_bytes = workspace_bytes;
+
+  Host first(dtype, problem.output.elements());
+  for (int run = 0; run < 2; ++run) {
+    // NaN bytes (0xFF.. is NaN in every float dtype): an unwritten output fails the comparison.
+    ASSERT_EQ(cudaMemset(dy.pointer, 0xFF, first.bytes.size()), cudaSuccess);
+    const upsStatus_t status = cuda::conv_transpose_implicit_gemm_forward(
+        problem, allow_tf32, dx.pointer, dw.pointer, c.bias ? db.pointer : nullptr, dy.pointer, exec);
+    ASSERT_EQ(status, UPS_STATUS_SUCCESS);
+    Host y(dtype, problem.output.elements());
+    ASSERT_EQ(cudaMemcpy(y.bytes.data(), dy.pointer, y.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+    if (run == 1) {
+      EXPECT_EQ(std::memcmp(y.bytes.data(), first.bytes.data(), y.bytes.size()), 0) << "repeat differs in bits";
+      break;
+    }
+    first = y;
+    int64_t terms = c.cin / c.groups;
+    for (int a = 0; a < 3; ++a) terms *= c.kernel[a];
+    const double tol = tolerance(dtype, allow_tf32 && dtype == UPS_DTYPE_F32, terms);
+    int64_t mismatches = 0;
+    std::ostringstream report;
+    for (int64_t i = 0; i < y.size(); ++i) {
+      const double got = y.get(i), want = expected.get(i), bound = tol * magnitude.get(i) + 1e-300;
+      if (!(std::fabs(got - want) <= bound)) {
+        if (mismatches < 5) report << "\n  [" << i << "] got " << got << ", expected " << want << " (bound " << bound << ")";
+        ++mismatches;
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << mismatches << " of " << y.size() << " outputs beyond " << tol
+                             << " x sum of |terms|" << report.str();
+  }
+  cuda::conv_transpose_implicit_gemm_force_tile(ImplicitGemmTile::kHeuristic);
+}
+
+// Reduced versions of bench/shapes.h's transposed convolutions: the same kernel, stride, padding,
+// output padding, groups and rank; fewer channels, smaller inputs and batch.
+std::vector<Case> reduced_benchmark_cases() {
+  std::vector<Case> cases;
+  for (const bench::BuiltinShape& b : bench::kBuiltinShapes) {
+    if (b.op != bench::Op::kConvTranspose) continue;
+    const int64_t scale_c = b.groups == b.c ? 1 : 16;  // depthwise keeps C = groups, reduced below
+    int64_t cin = std::max<int64_t>(b.c / scale_c, b.groups == 1 ? 1 : b.groups);
+    int64_t cout = std::max<int64_t>(b.cout / scale_c, 3);
+    int64_t groups = b.groups;
+    if (b.groups == b.c) cin = cout = groups = 24;  // depthwise: 24 channels, one per group
+    if (cout % groups != 0) cout = groups * ((cout + groups - 1) / groups);
+    const int64_t in = b.dims == 3 ? std::min<int64_t>(b.in, 3) : std::min<int64_t>(b.in, b.dims == 1 ? 12 : 5);
+    cases.push_back(iso(b.name, b.dims, std::min<int64_t>(b.n, 2), cin, cout, groups, in, b.kernel, b.stride, b.pad,
+                        b.output_padding));
+  }
+  return cases;
+}
+
+std::vector<Case> edge_cases() {
+  std::vector<Case> cases = {
+      iso("1x1 input", 2, 2, 16, 24, 1, 1, 4, 1, 0),
+      iso("C not a multiple of 8", 2, 1, 3, 5, 1, 5, 3, 2, 1),
+      iso("kernel < stride (phases without taps)", 2, 1, 8, 8, 1, 4, 2, 3, 0),
+      iso("kernel > stride", 2, 1, 16, 16, 1, 4, 5, 2, 2),
+      iso("dilation 2 with stride 2 (gcd > 1)", 2, 1, 8, 16, 1, 4, 3, 2, 1, 1, 2),
+      iso("dilation 3, stride 2", 1, 2, 16, 8, 1, 9, 4, 2, 3, 0, 3),
+      iso("output_padding", 2, 1, 16, 16, 1, 4, 3, 2, 1, 1),
+      iso("groups", 2, 1, 32, 48, 4, 4, 4, 2, 1),
+      iso("depthwise", 1, 2, 12, 12, 12, 7, 6, 3, 0),
+      iso("1-D", 1, 2, 24, 16, 1, 10, 16, 8, 4),
+      iso("3-D", 3, 1, 8, 8, 1, 3, 3, 2, 1, 1),
+      iso("no bias, stride 1", 2, 1, 40, 72, 1, 5, 3, 1, 1),
+  };
+  Case asymmetric = iso("asymmetric padding", 2, 1, 8, 16, 1, 4, 4, 2, 0);
+  asymmetric.pad_begin[1] = 2, asymmetric.pad_end[1] = 0, asymmetric.pad_begin[2] = 0, asymmetric.pad_end[2] = 3;
+  cases.push_back(asymmetric);
+  Case anisotropic = iso("anisotropic", 2, 1, 8, 8, 1, 3, 1, 1, 0);
+  anisotropic.in[1] = 3, anisotropic.in[2] = 6, anisotropic.kernel[1] = 2, anisotropic.kernel[2] = 5;
+  anisotropic.stride[1] = 1, anisotropic.stride[2] = 4, anisotropic.pad_begin[2] = anisotropic.pad_end[2] = 1;
+  cases.push_back(anisotropic);
+  cases[11].bias = false;  // "no bias, stride 1"
+  return cases;
+}
+
+class ImplicitGemm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+TEST_F(ImplicitGemm, ReducedBenchmarkShapes_TensorOp_F16_NHWC) {
+  for (const Case& c : reduced_benchmark_cases()) check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false);
+}
+
+TEST_F(ImplicitGemm, EdgeShapes_TensorOp_F16_NHWC) {
+  for (const Case& c : edge_cases()) check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false);
+}
+
+TEST_F(ImplicitGemm, EdgeShapes_TensorOp_BF16_NHWC) {
+  for (const Case& c : edge_cases()) check_case(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, false);
+}
+
+TEST_F(ImplicitGemm, EdgeShapes_TensorOp_F16_NCHW) {
+  for (const Case& c : edge_cases()) check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST, false);
+}
+
+TEST_F(ImplicitGemm, ReducedBenchmarkShapes_TensorOp_BF16_NCHW) {
+  for (const Case& c : reduced_benchmark_cases()) check_case(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_FIRST, false);
+}
+
+TEST_F(ImplicitGemm, EdgeShapes_TensorOp_TF32_NHWC) {
+  for (const Case& c : edge_cases()) check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, true);
+}
+
+TEST_F(ImplicitGemm, EdgeShapes_Simt_F32_NHWC) {
+  for (const Case& c : edge_cases()) check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, false);
+}
+
+TEST_F(ImplicitGemm, EdgeShapes_Simt_F32_NCHW) {
+  for (const Case& c : edge_cases()) check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, false);
+}
+
+TEST_F(ImplicitGemm, EdgeShapes_Simt_F64_NHWC) {
+  for (const Case& c : edge_cases()) check_case(c, UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_LAST, false);
+}
+
+// Every tile configuration on shapes that fill several of its tiles and cross a K tile boundary.
+TEST_F(ImplicitGemm, EveryTile_TensorOp_F16_NHWC) {
+  const Case c = iso("tiles", 2, 1, 40, 136, 1, 6, 3, 2, 1, 1);
+  for (ImplicitGemmTile tile : {ImplicitGemmTile::k128x128, ImplicitGemmTile::k128x64, ImplicitGemmTile::k128x32,
+                                ImplicitGemmTile::k64x64})
+    check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false, tile);
+}
+
+TEST_F(ImplicitGemm, EveryTile_TensorOp_BF16_TF32_Simt) {
+  const Case c = iso("tiles", 2, 1, 24, 40, 1, 5, 4, 2, 1);
+  check_case(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x128);
+  check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, true, ImplicitGemmTile::k128x64);
+  check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x128);
+  check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, false, ImplicitGemmTile::k64x64);
+}
+
+TEST_F(ImplicitGemm, CanImplementSaysWhy) {
+  Case c = iso("stride 17", 1, 1, 8, 8, 1, 4, 17, 17, 0);
+  cuda::ImplicitGemmSupport s =
+      cuda::conv_transpose_implicit_gemm_can_implement(make_problem(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST), false);
+  EXPECT_EQ(s.status, UPS_STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(s.reason).find("stride"), std::string::npos) << s.reason;
+  c = iso("many taps", 1, 1, 8, 8, 1, 4, 40, 2, 0);
+  s = cuda::conv_transpose_implicit_gemm_can_implement(make_problem(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST), false);
+  EXPECT_EQ(s.status, UPS_STATUS_NOT_SUPPORTED);
+  detail::ConvTransposeProblem p = make_problem(iso("i64", 1, 1, 8, 8, 1, 4, 2, 2, 0), UPS_DTYPE_I64,
+                                                UPS_LAYOUT_CHANNELS_LAST);
+  s = cuda::conv_transpose_implicit_gemm_can_implement(p, false);
+  EXPECT_EQ(s.status, UPS_STATUS_NOT_SUPPORTED);
+}
+
+TEST_F(ImplicitGemm, RejectsMisalignedInputAndSmallWorkspace) {
+  const Case c = iso("aligned", 2, 1, 16, 16, 1, 3, 2, 2, 0);
+  const detail::ConvTransposeProblem p = make_problem(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST);
+  const size_t bytes = cuda::conv_transpose_implicit_gemm_workspace_bytes(p, false);
+  ASSERT_GT(bytes, 0u);
+  DeviceBuffer x(static_cast<size_t>(p.input.elements() * 2 + 16)), w(static_cast<size_t>(p.weight.elements() * 2)),
+      y(static_cast<size_t>(p.output.elements() * 2)), ws(bytes);
+  cuda::ExecContext exec;
+  exec.workspace = ws.pointer;
+  exec.workspace_bytes = bytes - 1;
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_forward(p, false, x.pointer, w.pointer, nullptr, y.pointer, exec),
+            UPS_STATUS_WORKSPACE_TOO_SMALL);
+  exec.workspace_bytes = bytes;
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_forward(p, false, static_cast<char*>(x.pointer) + 2, w.pointer,
+                                                       nullptr, y.pointer, exec),
+            UPS_STATUS_MISALIGNED);
+}
+
+}  // namespace
+}  // namespace upsample::test
