@@ -66,7 +66,9 @@
 //   that spins waiting for another block or thread (without a barrier) hangs.
 // - Kernels may dereference host pointers: nothing checks that a kernel argument is device memory.
 //   cudaMemcpy/cudaMemset do check that their device-side range lies inside one allocation.
-// - Inline PTX, tensor-core fragments, cooperative groups, textures, clusters: not provided.
+// - Inline PTX, wmma fragments, cooperative groups, textures, clusters: not provided. The warp-level
+//   matrix primitives of common/warp_matrix.cuh (mma.sync, ldmatrix, cp.async) are, as warp
+//   collectives: see NOTE [ Warp-level matrix primitives under the emulation ] (emu_warp_matrix.cpp).
 // - Fiber stacks are 64 KiB (512 KiB under AddressSanitizer); set UPS_EMU_STACK_KIB to change it.
 //   A kernel that overflows it hits a guard page (SIGSEGV).
 // - Sanitizers: AddressSanitizer and UBSan see kernels fully (fiber switches are annotated; shared
@@ -251,6 +253,13 @@ inline T shuffle(WarpOp op, const char* name, unsigned mask, T var, unsigned b, 
 
 }  // namespace detail
 
+}  // namespace ups_emu
+
+// mma.sync, ldmatrix and cp.async for common/warp_matrix.cuh (see emu_warp_matrix.cpp).
+#include "emu_warp_matrix.h"  // beside this file: found whatever the include path
+
+namespace ups_emu {
+
 // Runs `kernel` over the grid on the CPU; see NOTE [ Emulation layer ]. The arguments are converted
 // to the kernel's parameter types and copied once, as a real launch copies them to parameter
 // space; every CUDA thread then gets its own copy of each parameter.
@@ -267,7 +276,9 @@ cudaError_t launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t 
   Closure closure{kernel, ArgTuple(std::forward<Args>(args)...)};
   detail::ThreadEntry entry = [](void* p) {
     Closure* c = static_cast<Closure*>(p);
+    detail::warp_matrix_thread_begin();  // cp.async state: see emu_warp_matrix.h
     std::apply(c->kernel, c->args);
+    detail::warp_matrix_thread_end();  // retires the copies this thread left outstanding
   };
   return detail::launch_erased(reinterpret_cast<const void*>(kernel), grid, block, dynamic_shared_bytes, stream, entry,
                                &closure);
