@@ -132,6 +132,9 @@ __global__ void __launch_bounds__(Config::kThreads)
 
     // The loader's rows: A row i of this thread is tile row thread/4 + i*kRowsPerPass, chunk
     // thread % 4; its q coordinates (an out-of-range marker past M) and the offset of x[n, q, chunk].
+    // M decodes in 32-bit arithmetic whenever the phase's M fits (the usual case: 64-bit division
+    // is a subroutine call), once per CTA.
+    const bool m_fits_32bit = m_total <= int64_t{0x7fffffff};
     const int chunk = thread % kChunksPerRow;
     int a_q[kARows][3];
     int64_t a_base[kARows];
@@ -142,41 +145,61 @@ __global__ void __launch_bounds__(Config::kThreads)
       a_q[i][0] = -(1 << 30);  // fails every bounds check: the row is zero-filled
       a_q[i][1] = a_q[i][2] = 0;
       if (m < m_total) {
-        int64_t rest = m;
-        a_q[i][2] = q_first[2] + static_cast<int>(rest % q_count[2]);
-        rest /= q_count[2];
-        a_q[i][1] = q_first[1] + static_cast<int>(rest % q_count[1]);
-        rest /= q_count[1];
-        a_q[i][0] = q_first[0] + static_cast<int>(rest % q_count[0]);
-        const int64_t n = rest / q_count[0];
+        int64_t n;
+        if (m_fits_32bit) {
+          int rest = static_cast<int>(m);
+          a_q[i][2] = q_first[2] + rest % q_count[2];
+          rest /= q_count[2];
+          a_q[i][1] = q_first[1] + rest % q_count[1];
+          rest /= q_count[1];
+          a_q[i][0] = q_first[0] + rest % q_count[0];
+          n = rest / q_count[0];
+        } else {
+          int64_t rest = m;
+          a_q[i][2] = q_first[2] + static_cast<int>(rest % q_count[2]);
+          rest /= q_count[2];
+          a_q[i][1] = q_first[1] + static_cast<int>(rest % q_count[1]);
+          rest /= q_count[1];
+          a_q[i][0] = q_first[0] + static_cast<int>(rest % q_count[0]);
+          n = rest / q_count[0];
+        }
         a_base[i] = n * p.x_stride_n +
                     ((int64_t{a_q[i][0]} * p.in_extent[1] + a_q[i][1]) * p.in_extent[2] + a_q[i][2]) * p.x_row +
                     group * p.x_group + chunk * kVec;
       }
     }
-    const ElementT* w_base = p.w_packed + (int64_t{group} * p.num_phases + phase) * p.w_phase + chunk * kVec;
-    int64_t b_base[kBRows];
+    // B rows: the packed weights of output channel co, advanced one K tile per stage.
+    const ElementT* b_source[kBRows];
     bool b_valid[kBRows];
 #pragma unroll
     for (int j = 0; j < kBRows; ++j) {
       const int co = n0 + thread / kChunksPerRow + j * kRowsPerPass;
       b_valid[j] = co < p.cog;
-      b_base[j] = b_valid[j] ? co * p.w_row : 0;
+      b_source[j] = b_valid[j] ? p.w_packed + (int64_t{group} * p.num_phases + phase) * p.w_phase +
+                                     int64_t{co} * p.w_row + chunk * kVec
+                               : p.w_packed;
     }
     __syncthreads();  // the tap table is complete
 
     const int k_tiles = taps * (p.cig_pad / kTileK);
-    // The loader's position in K: tap `load_tap` (its shifts cached in registers), channel
-    // `load_ci`, and the K offset into the packed weight rows.
-    int load_tap = 0, load_ci = 0, load_k = 0;
-    int tap_md = 0, tap_mh = 0, tap_mw = 0;
-    int64_t tap_delta = 0;
-    if (taps > 0) {
-      tap_md = s_tap_m[0][0];
-      tap_mh = s_tap_m[1][0];
-      tap_mw = s_tap_m[2][0];
-      tap_delta = s_tap_delta[0];
-    }
+    // The loader's position in K: tap `load_tap`, channel `load_ci`. A change of tap (once per
+    // cig_pad / kTileK tiles) recomputes each A row's source x[n, q - m_t, chunk] and whether it
+    // lies inside the input; in between, sources advance by one K tile.
+    int load_tap = 0, load_ci = 0;
+    const ElementT* a_source[kARows];
+    bool a_inside[kARows];
+    auto set_tap = [&](int t) {
+      const int md = s_tap_m[0][t], mh = s_tap_m[1][t], mw = s_tap_m[2][t];
+      const int64_t delta = s_tap_delta[t];
+#pragma unroll
+      for (int i = 0; i < kARows; ++i) {
+        a_inside[i] = static_cast<unsigned>(a_q[i][0] - md) < static_cast<unsigned>(p.in_extent[0]) &&
+                      static_cast<unsigned>(a_q[i][1] - mh) < static_cast<unsigned>(p.in_extent[1]) &&
+                      static_cast<unsigned>(a_q[i][2] - mw) < static_cast<unsigned>(p.in_extent[2]);
+        a_source[i] = a_inside[i] ? p.x + (a_base[i] + delta) : p.x;
+      }
+    };
+    if (taps > 0) set_tap(0);
     auto load_stage = [&](int stage) {
       unsigned char* stage_a = shared + stage * stage_bytes<Config>();
       unsigned char* stage_b = stage_a + kBlockM * kStageRowBytes;
@@ -184,30 +207,22 @@ __global__ void __launch_bounds__(Config::kThreads)
 #pragma unroll
       for (int i = 0; i < kARows; ++i) {
         const int row = thread / kChunksPerRow + i * kRowsPerPass;
-        const bool valid = chunk_valid && static_cast<unsigned>(a_q[i][0] - tap_md) < static_cast<unsigned>(p.in_extent[0]) &&
-                           static_cast<unsigned>(a_q[i][1] - tap_mh) < static_cast<unsigned>(p.in_extent[1]) &&
-                           static_cast<unsigned>(a_q[i][2] - tap_mw) < static_cast<unsigned>(p.in_extent[2]);
-        const ElementT* source = valid ? p.x + (a_base[i] + tap_delta + load_ci) : p.x;
-        stage_copy_16(stage_a + stage_offset(row, chunk), source, valid ? 16 : 0);
+        const bool valid = chunk_valid && a_inside[i];
+        stage_copy_16(stage_a + stage_offset(row, chunk), valid ? a_source[i] : p.x, valid ? 16 : 0);
+        if (a_inside[i]) a_source[i] += kTileK;
       }
 #pragma unroll
       for (int j = 0; j < kBRows; ++j) {
         const int row = thread / kChunksPerRow + j * kRowsPerPass;
-        const ElementT* source = b_valid[j] ? w_base + (b_base[j] + load_k) : p.w_packed;
-        stage_copy_16(stage_b + stage_offset(row, chunk), source, b_valid[j] ? 16 : 0);
+        stage_copy_16(stage_b + stage_offset(row, chunk), b_source[j], b_valid[j] ? 16 : 0);
+        if (b_valid[j]) b_source[j] += kTileK;
       }
       // Advance to the next K tile: the next channels of this tap, or the next tap.
-      load_k += kTileK;
       load_ci += kTileK;
       if (load_ci == p.cig_pad) {
         load_ci = 0;
         ++load_tap;
-        if (load_tap < taps) {
-          tap_md = s_tap_m[0][load_tap];
-          tap_mh = s_tap_m[1][load_tap];
-          tap_mw = s_tap_m[2][load_tap];
-          tap_delta = s_tap_delta[load_tap];
-        }
+        if (load_tap < taps) set_tap(load_tap);
       }
     };
 

@@ -107,12 +107,22 @@ struct TensorOpWarpTile {
 
   float acc[kMI][kNI][4];
   int warp_row0, warp_col0, lane;
+  // Byte offsets of this lane's ldmatrix rows for K step kk, fragment 0: fragment i (j) adds
+  // i * 16 (j * 8) rows, which leaves the swizzle's XOR term ((row >> 1) & 3) unchanged because
+  // warp tiles start on multiples of 8 rows. So the per-iteration address is base + constant.
+  int a_offset[kChunksPerRow / 2], b_offset[kChunksPerRow / 2];
 
   __device__ __forceinline__ TensorOpWarpTile(int thread) {
     const int warp = thread >> 5;
     lane = thread & 31;
     warp_row0 = (warp % Config::kWarpsM) * Config::kWarpM;
     warp_col0 = (warp / Config::kWarpsM) * Config::kWarpN;
+#pragma unroll
+    for (int kk = 0; kk < kChunksPerRow / 2; ++kk) {
+      a_offset[kk] = stage_offset(warp_row0 + (lane & 15), 2 * kk + (lane >> 4));
+      b_offset[kk] = kNI % 2 == 0 ? stage_offset(warp_col0 + (lane & 7) + ((lane >> 4) << 3), 2 * kk + ((lane >> 3) & 1))
+                                  : stage_offset(warp_col0 + (lane & 7), 2 * kk + ((lane >> 3) & 1));
+    }
   }
 
   __device__ __forceinline__ void clear() {
@@ -131,8 +141,7 @@ struct TensorOpWarpTile {
       uint32_t b[kNI][2];
 #pragma unroll
       for (int i = 0; i < kMI; ++i) {
-        const int row = warp_row0 + i * 16 + (lane & 15);
-        ldmatrix_x4(a[i], stage_a + stage_offset(row, 2 * kk + (lane >> 4)));
+        ldmatrix_x4(a[i], stage_a + a_offset[kk] + i * 16 * kStageRowBytes);
         if constexpr (MmaOp<ElementT>::kRoundTf32) {
 #pragma unroll
           for (int e = 0; e < 4; ++e) a[i][e] = cvt_rna_tf32(__uint_as_float(a[i][e]));
@@ -141,9 +150,8 @@ struct TensorOpWarpTile {
       if constexpr (kNI % 2 == 0) {
 #pragma unroll
         for (int j = 0; j < kNI; j += 2) {
-          const int row = warp_col0 + j * 8 + (lane & 7) + ((lane >> 4) << 3);
           uint32_t r[4];
-          ldmatrix_x4(r, stage_b + stage_offset(row, 2 * kk + ((lane >> 3) & 1)));
+          ldmatrix_x4(r, stage_b + b_offset[kk] + j * 8 * kStageRowBytes);
           b[j][0] = r[0];
           b[j][1] = r[1];
           b[j + 1][0] = r[2];
@@ -153,9 +161,8 @@ struct TensorOpWarpTile {
 #pragma unroll
         for (int j = 0; j < kNI; ++j) {
           // x2: lanes 0-15 give the addresses (rows 0-7 at chunk lo, then at chunk hi).
-          const int row = warp_col0 + j * 8 + (lane & 7);
           uint32_t r[2];
-          ldmatrix_x2(r, stage_b + stage_offset(row, 2 * kk + ((lane >> 3) & 1)));
+          ldmatrix_x2(r, stage_b + b_offset[kk] + j * 8 * kStageRowBytes);
           b[j][0] = r[0];
           b[j][1] = r[1];
         }
