@@ -31,7 +31,8 @@
 // - mma numerics: products are exact (f16, bf16 and tf32 significands have at most 11 bits, so a
 //   product fits a double exactly); c + a(k=0)b(k=0) + ... + a(K-1)b(K-1) is summed in that order in
 //   double and rounded once to float. The ISA leaves the hardware's accumulation order and internal
-//   rounding unspecified, so this is one exact-where-it-can-be model: whenever every partial sum
+//   rounding unspecified, so this is one exact-where-it-can-be model (NaN results are the canonical
+//   0x7fffffff, infinities and NaN operands propagate as in IEEE arithmetic): whenever every partial sum
 //   fits 53 bits at a common scale (e.g. small integers, the tests' choice), it is the exact
 //   result rounded once, which every conforming GPU also returns. Elsewhere results may differ from
 //   a GPU's by a few float ulps; compare such results with a tolerance.
@@ -182,6 +183,12 @@ double float_bits_to_double(uint32_t bits) {
   return static_cast<double>(f);
 }
 
+uint32_t float_bits(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  return bits;
+}
+
 double bf16_to_double(uint32_t h) { return float_bits_to_double((h & 0xffffu) << 16); }
 double tf32_to_double(uint32_t r) { return float_bits_to_double(r & 0xffffe000u); }  // bits 12..0 ignored
 
@@ -236,7 +243,9 @@ void compute_mma(MatrixOp op, Exchange& ex) {
       double sum = m.c[row][col];
       for (int k = 0; k < m.k; ++k) sum += m.a[row][k] * m.b[k][col];
       const float d = static_cast<float>(sum);
-      std::memcpy(&ex.lanes[lane].out[i], &d, sizeof d);
+      // A NaN result is the canonical f32 NaN, as every f32 arithmetic result on the GPU.
+      const uint32_t bits = d != d ? 0x7fffffffu : float_bits(d);
+      ex.lanes[lane].out[i] = bits;
     }
   }
 }

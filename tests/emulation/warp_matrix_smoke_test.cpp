@@ -390,6 +390,27 @@ TEST(WarpMatrixSmoke, MmaTf32IgnoresTheLow13BitsOfItsOperands) {
   EXPECT_EQ(reference_mma(a, b, c, 16, 8, 8), d_d.download());
 }
 
+TEST(WarpMatrixSmoke, MmaTf32InfinityTimesZeroIsTheCanonicalNaN) {
+  std::vector<uint32_t> a(128, 0), b(64, 0);
+  const std::vector<float> c(128, 1.0f);
+  a[3 * 8 + 5] = float_bits(INFINITY);  // A(3, k=5); B(5, n) = 0 for every n: row 3 is NaN
+  a[9 * 8 + 2] = float_bits(2.0f);      // A(9, k=2) * B(2, n=4) = 2 * 3
+  b[2 * 8 + 4] = float_bits(3.0f);
+  DeviceBuffer<uint32_t> d_a(a), d_b(b);
+  DeviceBuffer<float> d_c(c), d_d(128);
+  ASSERT_EQ(cudaSuccess, launch_kernel(mma_tf32_direct_kernel, dim3(1), dim3(32), 0, nullptr, d_a.get(), d_b.get(),
+                                       d_c.get(), d_d.get()));
+  const std::vector<float> d = d_d.download();
+  for (int row = 0; row < 16; ++row)
+    for (int col = 0; col < 8; ++col) {
+      const float v = d[static_cast<size_t>(row * 8 + col)];
+      if (row == 3)
+        EXPECT_EQ(0x7fffffffu, float_bits(v)) << "D(3, " << col << ")";
+      else
+        EXPECT_EQ(row == 9 && col == 4 ? 7.0f : 1.0f, v) << "D(" << row << ", " << col << ")";
+    }
+}
+
 TEST(WarpMatrixSmoke, CvtRnaTf32RoundsTiesAwayFromZero) {
   EXPECT_EQ(0x3f800000u, wm::cvt_rna_tf32(1.0f));
   EXPECT_EQ(0x3f802000u, wm::cvt_rna_tf32(bits_float(0x3f801000u)));  // tie: away from zero
