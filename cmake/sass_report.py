@@ -89,7 +89,14 @@ def main_loop(body):
 
 def classify(loop):
     mix = Counter()
-    for _, op, _ in loop:
+    end = loop[-1][0] + 0x10 if loop else 0
+    for _, op, args in loop:
+        # CALL.REL.NOINC to the instruction just past the loop is how ptxas leaves a loop whose
+        # warps must reconverge there: control flow, not a subroutine.
+        if op.startswith("CALL.REL.NOINC") and re.search(r"0x([0-9a-f]+)", args) and \
+                int(re.search(r"0x([0-9a-f]+)", args).group(1), 16) == end:
+            mix["branch"] += 1
+            continue
         for name, pattern in CLASSES.items():
             if pattern.match(op):
                 mix[name] += 1

@@ -107,10 +107,12 @@ struct Host {
   void set(int64_t i, double v) { reference::store(dtype, bytes.data(), i, v); }
 };
 
-Host random_tensor(upsDataType_t dtype, int64_t count, std::mt19937_64& rng) {
+// Uniform in [-1, 1), or integers in {-1, 0, 1} (then every sum below 2^8 is exact in every dtype).
+Host random_tensor(upsDataType_t dtype, int64_t count, std::mt19937_64& rng, bool integers) {
   Host t(dtype, count);
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  for (int64_t i = 0; i < count; ++i) t.set(i, uniform(rng));
+  std::uniform_int_distribution<int> small(-1, 1);
+  for (int64_t i = 0; i < count; ++i) t.set(i, integers ? small(rng) : uniform(rng));
   return t;
 }
 
@@ -149,8 +151,10 @@ double tolerance(upsDataType_t dtype, bool tf32, int64_t terms) {
 const char* layout_label(upsLayout_t layout) { return layout == UPS_LAYOUT_CHANNELS_LAST ? "NHWC" : "NCHW"; }
 
 // Runs one case on the engine and checks it; returns false (with failures recorded) on a mismatch.
+// y_shift: y starts that many elements into its buffer (an output that is not 16-byte aligned
+// takes the element-wise store path). integers: inputs in {-1, 0, 1} and an exact comparison.
 void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
-                ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic) {
+                ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic, int y_shift = 0, bool integers = false) {
   const std::string label = std::string(c.name) + " " + layout_label(layout) + " dtype " + std::to_string(dtype) +
                             (allow_tf32 ? " tf32" : "") + " tile " + std::to_string(static_cast<int>(tile));
   const uint64_t seed = seed_for(label);
@@ -161,9 +165,9 @@ void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool all
   const cuda::ImplicitGemmSupport support = cuda::conv_transpose_implicit_gemm_can_implement(problem, allow_tf32);
   ASSERT_EQ(support.status, UPS_STATUS_SUCCESS) << support.reason;
 
-  const Host x = random_tensor(dtype, problem.input.elements(), rng);
-  const Host w = random_tensor(dtype, problem.weight.elements(), rng);
-  const Host bias = random_tensor(dtype, problem.output.c, rng);
+  const Host x = random_tensor(dtype, problem.input.elements(), rng, integers);
+  const Host w = random_tensor(dtype, problem.weight.elements(), rng, integers);
+  const Host bias = random_tensor(dtype, problem.output.c, rng, integers);
 
   // Reference in f64 from the same (already rounded) values, and the sum of |terms|.
   detail::ConvTransposeProblem wide = problem;
@@ -181,7 +185,8 @@ void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool all
   cuda::conv_transpose_implicit_gemm_force_tile(tile);
   const size_t workspace_bytes = cuda::conv_transpose_implicit_gemm_workspace_bytes(problem, allow_tf32);
   DeviceBuffer dx(x.bytes.size()), dw(w.bytes.size()), db(bias.bytes.size());
-  DeviceBuffer dy(static_cast<size_t>(problem.output.elements() * dtype_bytes(dtype))), dws(workspace_bytes);
+  DeviceBuffer dy(static_cast<size_t>((problem.output.elements() + y_shift) * dtype_bytes(dtype))), dws(workspace_bytes);
+  void* const y_pointer = static_cast<char*>(dy.pointer) + y_shift * dtype_bytes(dtype);
   ASSERT_EQ(cudaMemcpy(dx.pointer, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_EQ(cudaMemcpy(dw.pointer, w.bytes.data(), w.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_EQ(cudaMemcpy(db.pointer, bias.bytes.data(), bias.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
@@ -192,12 +197,12 @@ void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool all
   Host first(dtype, problem.output.elements());
   for (int run = 0; run < 2; ++run) {
     // NaN bytes (0xFF.. is NaN in every float dtype): an unwritten output fails the comparison.
-    ASSERT_EQ(cudaMemset(dy.pointer, 0xFF, first.bytes.size()), cudaSuccess);
+    ASSERT_EQ(cudaMemset(y_pointer, 0xFF, first.bytes.size()), cudaSuccess);
     const upsStatus_t status = cuda::conv_transpose_implicit_gemm_forward(
-        problem, allow_tf32, dx.pointer, dw.pointer, c.bias ? db.pointer : nullptr, dy.pointer, exec);
+        problem, allow_tf32, dx.pointer, dw.pointer, c.bias ? db.pointer : nullptr, y_pointer, exec);
     ASSERT_EQ(status, UPS_STATUS_SUCCESS);
     Host y(dtype, problem.output.elements());
-    ASSERT_EQ(cudaMemcpy(y.bytes.data(), dy.pointer, y.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(y.bytes.data(), y_pointer, y.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
     if (run == 1) {
       EXPECT_EQ(std::memcmp(y.bytes.data(), first.bytes.data(), y.bytes.size()), 0) << "repeat differs in bits";
       break;
@@ -205,7 +210,7 @@ void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool all
     first = y;
     int64_t terms = c.cin / c.groups;
     for (int a = 0; a < 3; ++a) terms *= c.kernel[a];
-    const double tol = tolerance(dtype, allow_tf32 && dtype == UPS_DTYPE_F32, terms);
+    const double tol = integers ? 0.0 : tolerance(dtype, allow_tf32 && dtype == UPS_DTYPE_F32, terms);
     int64_t mismatches = 0;
     std::ostringstream report;
     for (int64_t i = 0; i < y.size(); ++i) {
@@ -324,6 +329,50 @@ TEST_F(ImplicitGemm, EveryTile_TensorOp_BF16_TF32_Simt) {
   check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, true, ImplicitGemmTile::k128x64);
   check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x128);
   check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, false, ImplicitGemmTile::k64x64);
+}
+
+// The remaining dtype x layout pairs on a representative subset of the edge shapes.
+TEST_F(ImplicitGemm, EdgeSubset_OtherDtypeLayoutPairs) {
+  const std::vector<Case> all = edge_cases();
+  const std::vector<Case> subset = {all[1], all[2], all[4], all[7], all[8], all[10], all[11], all[12]};
+  for (const Case& c : subset) {
+    check_case(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_FIRST, false);
+    check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, true);
+    check_case(c, UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_FIRST, false);
+  }
+  for (const Case& c : reduced_benchmark_cases()) {
+    check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, true);
+    check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, false);
+  }
+}
+
+// Several M tiles per phase, several N tiles, three K tiles per tap (C_in = 72 pads to 96 f16
+// channels), under the heuristic and two forced tiles.
+TEST_F(ImplicitGemm, MultiTile_TensorOp_F16_BF16_NHWC) {
+  const Case c = iso("multi-tile", 2, 2, 72, 136, 1, 9, 4, 2, 1);
+  check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false);
+  check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x128);
+  check_case(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x32);
+}
+
+// An output that is not 16-byte aligned (scalar channels-last stores), both paths.
+TEST_F(ImplicitGemm, UnalignedOutput_F16_F32_NHWC) {
+  const Case c = iso("unaligned y", 2, 1, 16, 24, 1, 4, 3, 2, 1, 1);
+  check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::kHeuristic, 1);
+  check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::kHeuristic, 1);
+}
+
+// Small-integer inputs: every product and partial sum is exact, so the result must equal the
+// reference bit for bit in every dtype and path.
+TEST_F(ImplicitGemm, IntegerInputsExact_AllPaths) {
+  const Case c = iso("integers", 2, 2, 24, 40, 1, 5, 4, 2, 1);
+  for (upsLayout_t layout : {UPS_LAYOUT_CHANNELS_LAST, UPS_LAYOUT_CHANNELS_FIRST}) {
+    check_case(c, UPS_DTYPE_F16, layout, false, ImplicitGemmTile::kHeuristic, 0, true);
+    check_case(c, UPS_DTYPE_BF16, layout, false, ImplicitGemmTile::kHeuristic, 0, true);
+    check_case(c, UPS_DTYPE_F32, layout, true, ImplicitGemmTile::kHeuristic, 0, true);
+    check_case(c, UPS_DTYPE_F32, layout, false, ImplicitGemmTile::kHeuristic, 0, true);
+    check_case(c, UPS_DTYPE_F64, layout, false, ImplicitGemmTile::kHeuristic, 0, true);
+  }
 }
 
 TEST_F(ImplicitGemm, CanImplementSaysWhy) {

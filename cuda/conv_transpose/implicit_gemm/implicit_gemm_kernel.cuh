@@ -21,11 +21,20 @@
 // Output padding, asymmetric padding and dilation only change each phase's q range and tap table.
 //
 // Grid: x = M tiles (the most any phase needs; CTAs past their phase's M return at once), y = N
-// tiles, z = groups x phases. Each CTA computes one phase of its M tile. In channels-last memory an
-// output position's C_out/groups channels are one contiguous run, so the epilogue, which stages the
-// tile through shared memory, writes every row of the tile as whole 16-byte vectors (or elements
-// when the run is not 16-byte aligned); see the README of this folder's header for why phases are
-// not interleaved inside one CTA.
+// tiles, z = groups x phases. Each CTA computes one phase of its M tile; the epilogue stages the
+// tile through shared memory (bias added, rounded once) and stores it row by row.
+//
+// Why one phase per CTA rather than all phases of an output tile in one CTA: channels-last (the
+// native layout), an output position's C_out/groups channels are one contiguous run, so each row
+// of the tile is stored as whole 16-byte vectors (BlockN x element bytes = 64..256 contiguous
+// bytes) whichever phase it belongs to: interleaving phases would not make a store more
+// coalesced. Keeping every phase of a tile in one CTA would cost either every phase's
+// accumulators at once (P x 64 registers per thread, or P x 64 KiB of shared memory for a
+// 128x128 f32 tile) or a K loop whose extent differs between warps (phases have different tap
+// counts: kernel 3, stride 2 gives 4, 2, 2 and 1 taps), i.e. idle tensor cores. Channels-first,
+// a phase's stores are every stride-th element of a row; the sibling phases' CTAs fill the rest
+// of those sectors in L2 (write-back), so DRAM traffic stays one write per byte while the lines
+// stay resident (the layout pays in L2 transactions, not DRAM bytes).
 #pragma once
 
 #include <cstdint>
