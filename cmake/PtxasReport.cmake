@@ -4,7 +4,7 @@
 set(UPS_PTXAS_ARCHS "75;90" CACHE STRING "Architectures (sm_XX numbers) the ptxas report compiles for")
 
 set(_ups_ptxas_sources "")
-foreach(source IN LISTS UPS_CUDA_SOURCES)
+foreach(source IN LISTS UPS_CUDA_SOURCES UPS_GPU_ONLY_SOURCES)
   list(APPEND _ups_ptxas_sources ${PROJECT_SOURCE_DIR}/${source})
 endforeach()
 string(REPLACE ";" "," _ups_ptxas_sources_csv "${_ups_ptxas_sources}")

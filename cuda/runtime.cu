@@ -1,14 +1,10 @@
 // Runtime services of the CUDA backend: device detection, pointer classification, workspace
-// memory, stream synchronization, and the 64-bit-index testing switch.
-#include <atomic>
+// memory and stream synchronization.
+#include "cuda/runtime.h"
 
-#include "backend.h"
-#include "common/check.cuh"
+#include "cuda/common/check.cuh"
 
 namespace upsample::cuda {
-namespace {
-std::atomic<bool> g_force_64bit_indexing{false};
-}  // namespace
 
 bool device_available(const char** why) {
   int count = 0;
@@ -22,14 +18,16 @@ bool device_available(const char** why) {
     *why = "no CUDA device is visible to this process";
     return false;
   }
-  int device = 0, major = 0;
+  int device = 0, major = 0, minor = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess) {
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
     cudaGetLastError();
     *why = "the current CUDA device cannot be queried";
     return false;
   }
-  if (major < 7) {
+  // sm_70/72 (Volta) have major 7 too, but CUDA 13 builds nothing for them: compare both parts.
+  if (major * 10 + minor < 75) {
     *why = "the current CUDA device is older than sm_75, the oldest architecture upsample is built for";
     return false;
   }
@@ -70,8 +68,5 @@ upsStatus_t synchronize_stream(upsStream_t stream) {
   UPS_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)));
   return UPS_STATUS_SUCCESS;
 }
-
-void set_force_64bit_indexing(bool force) { g_force_64bit_indexing = force; }
-bool force_64bit_indexing() { return g_force_64bit_indexing; }
 
 }  // namespace upsample::cuda

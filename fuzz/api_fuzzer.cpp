@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "common/platform.cuh"
-#include "src/reference/element.h"
+#include "src/reference_element.h"
 #include "upsample/upsample.h"
 
 namespace {

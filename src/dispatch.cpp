@@ -1,4 +1,6 @@
-#include "dispatch.h"
+#include "src/dispatch.h"
+
+#include "core/status.h"
 
 namespace upsample::detail {
 
@@ -41,6 +43,21 @@ upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& p, up
 // (which already rules SCATTER_ATOMIC out in validation) therefore changes nothing here.
 upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested) {
   return requested == UPS_ALGO_AUTO ? UPS_ALGO_GATHER : requested;
+}
+
+// can_implement for transposed convolution, one rule per algorithm, each with its reason.
+//   GATHER: always (the direct kernel is the fallback for any shape the tiled one cannot stage).
+//   SCATTER_ATOMIC (CUDA): one thread per (input element, output channel of its group): that count
+//     must fit the int64 grid-stride counter. The reference backend has no algorithms: it ignores
+//     the choice.
+upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& p, upsBackend_t backend) {
+  if (backend != UPS_BACKEND_CUDA) return UPS_STATUS_SUCCESS;
+  if (p.algorithm == UPS_ALGO_SCATTER_ATOMIC) {
+    int64_t scatter_work = 0;
+    if (__builtin_mul_overflow(p.input.elements(), p.out_channels_per_group(), &scatter_work))
+      return fail(UPS_STATUS_OVERFLOW, "SCATTER_ATOMIC: input elements x C_out/groups overflows int64");
+  }
+  return UPS_STATUS_SUCCESS;
 }
 
 }  // namespace upsample::detail

@@ -1,7 +1,7 @@
 // Algorithm choice: every heuristic of the library lives here, each with its reason.
 #pragma once
 
-#include "problem.h"
+#include "core/problem.h"
 
 namespace upsample::detail {
 
@@ -13,5 +13,9 @@ upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& probl
 // The algorithm of a transposed convolution's weight or bias gradient: the caller's choice, or AUTO
 // resolved (to GATHER; see dispatch.cpp).
 upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested);
+
+// Whether `algorithm` can run this problem on `backend`: SUCCESS, or the specific status and a
+// message saying why not, before anything is checked further or launched. See dispatch.cpp.
+upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend);
 
 }  // namespace upsample::detail

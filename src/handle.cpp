@@ -1,11 +1,11 @@
-#include "handle.h"
+#include "src/handle.h"
 
 #include <mutex>
 #include <new>
 #include <unordered_set>
 
-#include "../cuda/backend.h"
-#include "status.h"
+#include "core/status.h"
+#include "cuda/runtime.h"
 
 namespace upsample::detail {
 namespace {

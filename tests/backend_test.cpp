@@ -12,7 +12,7 @@
 #include "test_util.h"
 
 #if defined(UPS_EMULATION)
-#include "backend.h"  // set_force_64bit_indexing: reachable in the static emulated library only
+#include "core/index_width.h"  // set_force_64bit_indexing: reachable in the static emulated library only
 #endif
 
 namespace upsample::test {
@@ -50,14 +50,14 @@ class IndexWidth {
  public:
   explicit IndexWidth(bool force64) {
 #if defined(UPS_EMULATION)
-    upsample::cuda::set_force_64bit_indexing(force64);
+    upsample::detail::set_force_64bit_indexing(force64);
 #else
     (void)force64;
 #endif
   }
   ~IndexWidth() {
 #if defined(UPS_EMULATION)
-    upsample::cuda::set_force_64bit_indexing(false);
+    upsample::detail::set_force_64bit_indexing(false);
 #endif
   }
 };

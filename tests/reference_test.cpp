@@ -795,7 +795,7 @@ TEST(ReferenceUnpoolProperty, DataMovementKeepsSpecialValuesBitForBit) {
 
 // NaN payloads (and signalling NaNs) should move unchanged too: the CUDA kernels copy elements
 // as read (see cuda/max_pool.cuh), so the reference must, for the backends to agree bit for bit.
-// DISABLED: the reference moves every element through double (src/reference/element.h), and
+// DISABLED: the reference moves every element through double (src/reference_element.h), and
 // float_to_half() returns sign | 0x7e00 for every NaN, so f16 payloads are lost (and x86
 // float->double conversion quiets signalling NaNs in f32/bf16). Enable when that is fixed.
 TEST(ReferenceUnpoolProperty, DataMovementKeepsNaNPayloads) {

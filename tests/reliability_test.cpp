@@ -11,7 +11,7 @@
 #include "test_util.h"
 
 #if defined(UPS_EMULATION)
-#include "common/tensor.cuh"  // the index arithmetic itself, callable on the host under emulation
+#include "cuda/common/tensor.cuh"  // the index arithmetic itself, callable on the host under emulation
 #endif
 
 namespace upsample::test {

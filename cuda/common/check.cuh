@@ -2,7 +2,7 @@
 // returned UPS_STATUS_CUDA_ERROR whose message has the call's text and CUDA's own words.
 #pragma once
 
-#include "../../src/status.h"
+#include "core/status.h"
 #include "platform.cuh"
 
 namespace upsample::cuda {

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "../../src/status.h"
+#include "core/status.h"
 #include "platform.cuh"
 
 namespace upsample::cuda {

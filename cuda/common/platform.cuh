@@ -7,7 +7,7 @@
 #pragma once
 
 #if defined(UPS_EMULATION)
-#include "emu/emu_runtime.h"
+#include "cuda/emu/emu_runtime.h"
 #else
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

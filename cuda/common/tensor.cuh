@@ -1,24 +1,14 @@
 // Tensor geometry on the device, and the index-width choice.
 //
-// NOTE [ Index width ]
-// Kernels are templated on IndexT (int32_t or int64_t), the type of every coordinate and offset
-// they compute. 32-bit division and multiplication are several times cheaper on the GPU, so a
-// launcher picks int32_t when, for every tensor of the problem, the product of its extents (each
-// taken as at least 1) is below 2^31 — then every offset, and every coordinate product formed on
-// the way, fits — and the op's own coordinates (stride, padding, dilation reach) fit as well, and
-// int64_t otherwise.
-// Grid-stride loop counters are always int64_t, so `i += gridDim.x * blockDim.x` cannot wrap;
-// the counter is narrowed to IndexT once it is known to be in range.
-// set_force_64bit_indexing() (backend.h) forces the 64-bit path so tests exercise it on small
-// tensors.
+// Which width a launcher picks: see NOTE [ Index width ] in core/index_width.h.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
 
-#include "../../src/problem.h"
-#include "../backend.h"
+#include "core/index_width.h"
+#include "core/problem.h"
 #include "platform.cuh"
 
 namespace upsample::cuda {
@@ -83,21 +73,7 @@ __device__ __forceinline__ Coordinates<IndexT> coordinates_of(const DeviceTensor
   return q;
 }
 
-// True when every listed tensor lets a kernel use 32-bit indices (NOTE [ Index width ]).
-// Extents are taken as at least 1, so an empty tensor (n = 0) with a plane of 2^31 positions
-// still gets 64-bit indices: kernels form plane-sized products even when there is no element.
-inline bool use_32bit_indexing(std::initializer_list<const detail::TensorGeometry*> tensors) {
-  if (force_64bit_indexing()) return false;
-  constexpr int64_t kLimit = std::numeric_limits<int32_t>::max();
-  for (const detail::TensorGeometry* t : tensors) {
-    int64_t span = 1;
-    for (int64_t e : {t->n, t->c, t->extent[0], t->extent[1], t->extent[2]}) {
-      span *= e > 1 ? e : 1;  // validation bounds this product by int64 (validate.cpp)
-      if (span >= kLimit) return false;
-    }
-  }
-  return true;
-}
+using detail::use_32bit_indexing;
 
 // Grid for a grid-stride loop over `work` items: enough blocks to cover it, capped at a
 // number that keeps every SM busy for several waves (more blocks only add scheduling cost).

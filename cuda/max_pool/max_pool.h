@@ -1,0 +1,18 @@
+// The max-pooling family's CUDA launchers (with indices; forward and backward), called by
+// src/ops/max_pool after validation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/problem.h"
+#include "cuda/runtime.h"
+
+namespace upsample::cuda {
+
+upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, int64_t* indices,
+                             const ExecContext& exec);
+upsStatus_t max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices, void* dx,
+                              const ExecContext& exec);
+
+}  // namespace upsample::cuda

@@ -1,0 +1,25 @@
+// The max-unpooling family's CUDA launchers (forward and backward), called by src/ops/max_unpool
+// after validation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/problem.h"
+#include "cuda/runtime.h"
+
+namespace upsample::cuda {
+
+// What the CUDA kernels cannot do (asked by the entry path before anything else): winners are
+// elected as input plane position + 1 in 32 bits, so input planes must stay below 2^32 - 1.
+upsStatus_t max_unpool_can_implement(const detail::MaxUnpoolProblem& problem);
+
+size_t max_unpool_workspace_bytes(const detail::MaxUnpoolProblem& problem);
+upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const void* x, const int64_t* indices,
+                               void* y, const ExecContext& exec);
+
+size_t max_unpool_backward_workspace_bytes(const detail::MaxUnpoolProblem& problem);
+upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const int64_t* indices,
+                                void* dx, const ExecContext& exec);
+
+}  // namespace upsample::cuda

@@ -1,0 +1,28 @@
+// The CUDA backend's runtime services as the host side sees them: plain C++ (no CUDA types),
+// implemented in cuda/runtime.cu. Each op family declares its launchers beside its kernels
+// (cuda/<family>/<family>.h). Under the emulation layer the same functions run on the CPU.
+#pragma once
+
+#include <cstddef>
+
+#include "upsample/upsample.h"
+
+namespace upsample::cuda {
+
+// Where the handle's op runs: its stream and the workspace the op may use.
+struct ExecContext {
+  upsStream_t stream = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+};
+
+enum class MemoryKind { kUnregisteredHost, kPinnedHost, kDevice, kManaged };
+
+// True when a CUDA device can run our kernels; otherwise *why says what is missing.
+bool device_available(const char** why);
+MemoryKind locate_pointer(const void* pointer);
+upsStatus_t allocate_workspace(size_t bytes, void** pointer);
+void free_workspace(void* pointer);
+upsStatus_t synchronize_stream(upsStream_t stream);
+
+}  // namespace upsample::cuda

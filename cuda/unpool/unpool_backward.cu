@@ -1,0 +1,77 @@
+// Launchers for nearest-neighbour and bed-of-nails unpooling backward (kernels in
+// unpool_backward.cuh): nearest sums in the dtype's accumulation type, bed-of-nails moves
+// storage words.
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "cuda/unpool/unpool.h"
+#include "cuda/common/check.cuh"
+#include "cuda/common/launch.cuh"
+#include "cuda/unpool/unpool_backward.cuh"
+
+namespace upsample::cuda {
+namespace {
+
+constexpr int kThreadsPerBlock = 256;
+
+template <typename ElementT, typename IndexT>
+UnpoolBackwardParams<ElementT, IndexT> make_params(const detail::UnpoolProblem& problem, const void* dy, void* dx) {
+  UnpoolBackwardParams<ElementT, IndexT> p;
+  p.dy = static_cast<const ElementT*>(dy);
+  p.dx = static_cast<ElementT*>(dx);
+  p.input = make_device_tensor<IndexT>(problem.input);
+  p.output = make_device_tensor<IndexT>(problem.output);
+  for (int a = 0; a < 3; ++a) p.scale[a] = static_cast<IndexT>(problem.scale[a]);
+  p.work = problem.input.elements();
+  return p;
+}
+
+template <typename ElementT, typename IndexT>
+upsStatus_t launch_nearest(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec) {
+  const auto p = make_params<ElementT, IndexT>(problem, dy, dx);
+  UPS_CUDA_CHECK(launch_kernel(unpool_nearest_backward_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
+                               dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
+  return UPS_STATUS_SUCCESS;
+}
+
+template <typename StorageT, typename IndexT>
+upsStatus_t launch_bed_of_nails(const detail::UnpoolProblem& problem, const void* dy, void* dx,
+                                const ExecContext& exec) {
+  const auto p = make_params<StorageT, IndexT>(problem, dy, dx);
+  UPS_CUDA_CHECK(launch_kernel(unpool_bed_of_nails_backward_kernel<StorageT, IndexT>,
+                               grid_for(p.work, kThreadsPerBlock), dim3(kThreadsPerBlock), 0,
+                               reinterpret_cast<cudaStream_t>(exec.stream), p));
+  return UPS_STATUS_SUCCESS;
+}
+
+template <typename StorageT>
+upsStatus_t launch_bed_of_nails_index(const detail::UnpoolProblem& problem, const void* dy, void* dx,
+                                      const ExecContext& exec) {
+  if (use_32bit_indexing({&problem.input, &problem.output}))
+    return launch_bed_of_nails<StorageT, int32_t>(problem, dy, dx, exec);
+  return launch_bed_of_nails<StorageT, int64_t>(problem, dy, dx, exec);
+}
+
+}  // namespace
+
+upsStatus_t unpool_backward(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec) {
+  if (problem.mode == UPS_UNPOOL_BED_OF_NAILS) {
+    // Data movement only: dispatch on the storage width, not the float type.
+    switch (detail::dtype_size(problem.input.dtype)) {
+      case 2: return launch_bed_of_nails_index<uint16_t>(problem, dy, dx, exec);
+      case 4: return launch_bed_of_nails_index<uint32_t>(problem, dy, dx, exec);
+      case 8: return launch_bed_of_nails_index<uint64_t>(problem, dy, dx, exec);
+      default: break;
+    }
+    return detail::fail(UPS_STATUS_INTERNAL_ERROR, "unpool backward: unexpected dtype ",
+                        static_cast<int>(problem.input.dtype));
+  }
+  const bool narrow = use_32bit_indexing({&problem.input, &problem.output});
+  return dispatch_float_dtype(problem.input.dtype, [&](auto tag) {
+    using ElementT = typename decltype(tag)::type;
+    return narrow ? launch_nearest<ElementT, int32_t>(problem, dy, dx, exec)
+                  : launch_nearest<ElementT, int64_t>(problem, dy, dx, exec);
+  });
+}
+
+}  // namespace upsample::cuda

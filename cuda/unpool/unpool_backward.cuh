@@ -1,0 +1,63 @@
+// Nearest-neighbour and bed-of-nails unpooling, backward: the adjoints of unpool.cuh's kernels.
+//
+//   nearest:      dx[n, c, i] = sum over j in [0, scale) per axis of dy[n, c, i*scale + j]
+//   bed-of-nails: dx[n, c, i] = dy[n, c, i*scale]
+//
+// Both are output-stationary gathers (one thread per dx element, each written exactly once), so
+// there are no atomics and nothing to zero first:
+// - unpool_nearest_backward_kernel sums its cell in scan order (d, then h, then w) in the
+//   accumulation type and rounds once (NOTE [ Accumulation types ]): a fixed order, so the
+//   result is bit-identical run to run.
+// - unpool_bed_of_nails_backward_kernel moves one storage word per element (StorageT: an unsigned
+//   integer of the dtype's width), so it is bit-exact.
+// Both are scalar (one element per thread). Consecutive threads take consecutive dx elements in
+// memory order: channels-last reads of dy are then contiguous; channels-first reads are `scale`
+// apart along w. A 16-byte channels-last variant like the forward's unpool_vec16_kernel is the
+// natural next step if these show up in profiles.
+#pragma once
+
+#include "cuda/common/element.cuh"
+#include "cuda/common/tensor.cuh"
+
+namespace upsample::cuda {
+
+template <typename ElementT, typename IndexT>
+struct UnpoolBackwardParams {
+  const ElementT* dy;
+  ElementT* dx;
+  DeviceTensor<IndexT> input;   // dx
+  DeviceTensor<IndexT> output;  // dy
+  IndexT scale[3];
+  int64_t work;  // dx elements
+};
+
+template <typename ElementT, typename IndexT>
+__global__ void unpool_nearest_backward_kernel(UnpoolBackwardParams<ElementT, IndexT> p) {
+  using Traits = ElementTraits<ElementT>;
+  using AccumT = typename Traits::AccumT;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
+    const IndexT linear = static_cast<IndexT>(item);
+    const Coordinates<IndexT> i = coordinates_of(p.input, linear);
+    const IndexT od = i.d * p.scale[0], oh = i.h * p.scale[1], ow = i.w * p.scale[2];
+    AccumT sum = 0;
+    for (IndexT jd = 0; jd < p.scale[0]; ++jd)
+      for (IndexT jh = 0; jh < p.scale[1]; ++jh) {
+        const ElementT* row = p.dy + p.output.offset(i.n, i.c, od + jd, oh + jh, ow);
+        for (IndexT jw = 0; jw < p.scale[2]; ++jw) sum += Traits::to_accum(row[jw * p.output.stride[2]]);
+      }
+    p.dx[linear] = Traits::from_accum(sum);  // dense dx: the linear position is the memory offset
+  }
+}
+
+template <typename StorageT, typename IndexT>
+__global__ void unpool_bed_of_nails_backward_kernel(UnpoolBackwardParams<StorageT, IndexT> p) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
+    const IndexT linear = static_cast<IndexT>(item);
+    const Coordinates<IndexT> i = coordinates_of(p.input, linear);
+    p.dx[linear] = p.dy[p.output.offset(i.n, i.c, i.d * p.scale[0], i.h * p.scale[1], i.w * p.scale[2])];
+  }
+}
+
+}  // namespace upsample::cuda

@@ -1,0 +1,67 @@
+// Launchers for nearest-neighbour and bed-of-nails unpooling (kernels in unpool.cuh).
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "cuda/unpool/unpool.h"
+#include "cuda/common/check.cuh"
+#include "cuda/common/launch.cuh"
+#include "cuda/unpool/unpool_forward.cuh"
+
+namespace upsample::cuda {
+namespace {
+
+constexpr int kThreadsPerBlock = 256;
+
+bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
+
+template <typename StorageT, typename IndexT>
+upsStatus_t launch_unpool(const detail::UnpoolProblem& problem, const void* x, void* y, const ExecContext& exec) {
+  UnpoolParams<StorageT, IndexT> p;
+  p.x = static_cast<const StorageT*>(x);
+  p.y = static_cast<StorageT*>(y);
+  p.input = make_device_tensor<IndexT>(problem.input);
+  p.output = make_device_tensor<IndexT>(problem.output);
+  for (int a = 0; a < 3; ++a) p.scale[a] = static_cast<IndexT>(problem.scale[a]);
+  p.bed_of_nails = problem.mode == UPS_UNPOOL_BED_OF_NAILS;
+
+  // The 16-byte path needs each output vector to stay inside one input vector (channels-last)
+  // or one output row (channels-first), and the pointers it moves vectors through aligned.
+  constexpr int kLanes = Pack16<StorageT>::kLanes;
+  const bool channels_last = problem.output.layout == UPS_LAYOUT_CHANNELS_LAST;
+  const bool vectorizable = channels_last ? problem.output.c % kLanes == 0 && aligned16(x) && aligned16(y)
+                                          : problem.output.extent[2] % kLanes == 0 && aligned16(y);
+  const auto stream = reinterpret_cast<cudaStream_t>(exec.stream);
+  if (vectorizable) {
+    p.work = problem.output.elements() / kLanes;
+    UPS_CUDA_CHECK(launch_kernel(unpool_vec16_kernel<StorageT, IndexT>, grid_for(p.work, kThreadsPerBlock),
+                                 dim3(kThreadsPerBlock), 0, stream, p));
+  } else {
+    p.work = problem.output.elements();
+    UPS_CUDA_CHECK(launch_kernel(unpool_scalar_kernel<StorageT, IndexT>, grid_for(p.work, kThreadsPerBlock),
+                                 dim3(kThreadsPerBlock), 0, stream, p));
+  }
+  return UPS_STATUS_SUCCESS;
+}
+
+template <typename StorageT>
+upsStatus_t launch_unpool_index(const detail::UnpoolProblem& problem, const void* x, void* y,
+                                const ExecContext& exec) {
+  if (use_32bit_indexing({&problem.input, &problem.output}))
+    return launch_unpool<StorageT, int32_t>(problem, x, y, exec);
+  return launch_unpool<StorageT, int64_t>(problem, x, y, exec);
+}
+
+}  // namespace
+
+upsStatus_t unpool_forward(const detail::UnpoolProblem& problem, const void* x, void* y, const ExecContext& exec) {
+  // Data movement only: dispatch on the storage width, not the float type.
+  switch (detail::dtype_size(problem.input.dtype)) {
+    case 2: return launch_unpool_index<uint16_t>(problem, x, y, exec);
+    case 4: return launch_unpool_index<uint32_t>(problem, x, y, exec);
+    case 8: return launch_unpool_index<uint64_t>(problem, x, y, exec);
+    default: break;
+  }
+  return detail::fail(UPS_STATUS_INTERNAL_ERROR, "unpool: unexpected dtype ", static_cast<int>(problem.input.dtype));
+}
+
+}  // namespace upsample::cuda

@@ -1,0 +1,255 @@
+// The transposed-convolution family's C entry points: one Op row per entry point, run by the one
+// entry path (NOTE [ Entry path ] in src/entry.h). Algorithms are resolved and checked by
+// src/dispatch (choose_* and conv_transpose_can_implement).
+#include <cstring>
+
+#include "cuda/conv_transpose/conv_transpose.h"
+#include "src/dispatch.h"
+#include "src/entry.h"
+#include "src/ops/conv_transpose/conv_transpose.h"
+
+namespace upsample::detail {
+namespace {
+
+struct ConvTransposeForwardOp : OpDefaults {
+  using Problem = ConvTransposeProblem;
+  struct Args {
+    const upsConvTransposeDesc_t* desc;
+    const upsTensorDesc_t* x_desc;
+    const void* x;
+    const upsTensorDesc_t* w_desc;
+    const void* w;
+    const void* bias;
+    const upsTensorDesc_t* y_desc;
+    void* y;
+  };
+  static upsStatus_t validate(const Args& a, Problem* p) {
+    UPS_RETURN_IF_ERROR(validate_conv_transpose(a.desc, a.x_desc, a.w_desc, a.y_desc, p));
+    p->algorithm = choose_conv_transpose_algorithm(*p, a.desc->algorithm, a.desc->deterministic != 0);
+    p->has_bias = a.bias != nullptr;
+    p->bias = channel_vector(p->output);
+    return UPS_STATUS_SUCCESS;
+  }
+  static upsStatus_t can_implement(const Problem& p, upsBackend_t backend) {
+    return conv_transpose_can_implement(p, backend);
+  }
+  static DataArgs data(const Args& a, const Problem& p) {
+    // A null bias has zero elements: every pointer check skips it.
+    return {{"x", a.x, &p.input, false},
+            {"w", a.w, &p.weight, false},
+            {"bias", a.bias, p.has_bias ? &p.bias : &p.no_bias, false},
+            {"y", a.y, &p.output, true}};
+  }
+  static upsStatus_t reference(const Args& a, const Problem& p) {
+    return reference::conv_transpose_forward(p, a.x, a.w, a.bias, a.y);
+  }
+  static size_t workspace_bytes(const Problem& p) { return cuda::conv_transpose_workspace_bytes(p, p.algorithm); }
+  static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
+    return cuda::conv_transpose_forward(p, p.algorithm, a.x, a.w, a.bias, a.y, exec);
+  }
+};
+
+struct ConvTransposeBackwardDataOp : OpDefaults {
+  using Problem = ConvTransposeProblem;
+  struct Args {
+    const upsConvTransposeDesc_t* desc;
+    const upsTensorDesc_t* dy_desc;
+    const void* dy;
+    const upsTensorDesc_t* w_desc;
+    const void* w;
+    const upsTensorDesc_t* dx_desc;
+    void* dx;
+  };
+  static upsStatus_t validate(const Args& a, Problem* p) {
+    return validate_conv_transpose_backward_data(a.desc, a.dy_desc, a.w_desc, a.dx_desc, p);
+  }
+  static DataArgs data(const Args& a, const Problem& p) {
+    return {{"dy", a.dy, &p.output, false}, {"w", a.w, &p.weight, false}, {"dx", a.dx, &p.input, true}};
+  }
+  static upsStatus_t reference(const Args& a, const Problem& p) {
+    return reference::conv_transpose_backward_data(p, a.dy, a.w, a.dx);
+  }
+  static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
+    return cuda::conv_transpose_backward_data(p, a.dy, a.w, a.dx, exec);
+  }
+};
+
+struct ConvTransposeBackwardWeightOp : OpDefaults {
+  using Problem = ConvTransposeProblem;
+  struct Args {
+    const upsConvTransposeDesc_t* desc;
+    const upsTensorDesc_t* x_desc;
+    const void* x;
+    const upsTensorDesc_t* dy_desc;
+    const void* dy;
+    const upsTensorDesc_t* dw_desc;
+    void* dw;
+  };
+  static upsStatus_t validate(const Args& a, Problem* p) {
+    UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_weight(a.desc, a.x_desc, a.dy_desc, a.dw_desc, p));
+    p->algorithm = choose_gradient_reduction_algorithm(a.desc->algorithm);
+    return UPS_STATUS_SUCCESS;
+  }
+  static DataArgs data(const Args& a, const Problem& p) {
+    return {{"x", a.x, &p.input, false}, {"dy", a.dy, &p.output, false}, {"dw", a.dw, &p.weight, true}};
+  }
+  static upsStatus_t reference(const Args& a, const Problem& p) {
+    return reference::conv_transpose_backward_weight(p, a.x, a.dy, a.dw);
+  }
+  static size_t workspace_bytes(const Problem& p) {
+    return cuda::conv_transpose_backward_weight_workspace_bytes(p, p.algorithm);
+  }
+  static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
+    return cuda::conv_transpose_backward_weight(p, p.algorithm, a.x, a.dy, a.dw, exec);
+  }
+};
+
+struct ConvTransposeBackwardBiasOp : OpDefaults {
+  using Problem = ConvTransposeBiasProblem;
+  struct Args {
+    const upsConvTransposeDesc_t* desc;
+    const upsTensorDesc_t* dy_desc;
+    const void* dy;
+    void* db;
+  };
+  static upsStatus_t validate(const Args& a, Problem* p) {
+    UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_bias(a.desc, a.dy_desc, &p->dy));
+    p->db = channel_vector(p->dy);
+    p->algorithm = choose_gradient_reduction_algorithm(a.desc->algorithm);
+    return UPS_STATUS_SUCCESS;
+  }
+  static DataArgs data(const Args& a, const Problem& p) {
+    return {{"dy", a.dy, &p.dy, false}, {"db", a.db, &p.db, true}};
+  }
+  static upsStatus_t reference(const Args& a, const Problem& p) {
+    return reference::conv_transpose_backward_bias(p.dy, a.dy, a.db);
+  }
+  static size_t workspace_bytes(const Problem& p) {
+    return cuda::conv_transpose_backward_bias_workspace_bytes(p.dy, p.algorithm);
+  }
+  static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
+    return cuda::conv_transpose_backward_bias(p.dy, p.algorithm, a.dy, a.db, exec);
+  }
+};
+
+}  // namespace
+}  // namespace upsample::detail
+
+using namespace upsample::detail;  // NOLINT: this file is the C API's implementation
+
+extern "C" {
+
+upsStatus_t upsConvTransposeDescInit(upsConvTransposeDesc_t* desc, int spatial_dims) {
+  clear_last_error();
+  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "desc: descriptor to fill is null");
+  if (spatial_dims < 1 || spatial_dims > UPS_MAX_SPATIAL_DIMS)
+    return fail(UPS_STATUS_BAD_EXTENT, "spatial_dims: expected 1, 2 or 3, got ", spatial_dims);
+  upsConvTransposeDesc_t d{};
+  d.spatial_dims = spatial_dims;
+  for (int i = 0; i < UPS_MAX_SPATIAL_DIMS; ++i) {
+    d.stride[i] = 1;
+    d.dilation[i] = 1;
+  }
+  d.groups = 1;
+  d.algorithm = UPS_ALGO_AUTO;
+  d.deterministic = 0;
+  *desc = d;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsConvTransposeDescSetPadding(upsConvTransposeDesc_t* desc, const int64_t* padding) {
+  clear_last_error();
+  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "desc: descriptor is null");
+  if (padding == nullptr) return fail(UPS_STATUS_NULL_POINTER, "padding: array is null");
+  if (desc->spatial_dims < 1 || desc->spatial_dims > UPS_MAX_SPATIAL_DIMS)
+    return fail(UPS_STATUS_BAD_EXTENT, "desc.spatial_dims: expected 1, 2 or 3, got ", desc->spatial_dims);
+  for (int i = 0; i < desc->spatial_dims; ++i) desc->pad_begin[i] = desc->pad_end[i] = padding[i];
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsConvTransposeOutputDesc(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
+                                       const upsTensorDesc_t* w, upsTensorDesc_t* y) {
+  clear_last_error();
+  return conv_transpose_output_desc(desc, x, w, y);
+}
+
+upsStatus_t upsConvTransposeWorkspaceSize(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                          const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
+                                          const upsTensorDesc_t* y_desc, size_t* workspace_bytes) {
+  // The bias is not an argument: the workspace never depends on it.
+  return query_workspace<ConvTransposeForwardOp>(
+      handle, {desc, x_desc, nullptr, w_desc, nullptr, nullptr, y_desc, nullptr}, workspace_bytes);
+}
+
+upsStatus_t upsConvTransposeChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                            const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
+                                            const upsTensorDesc_t* y_desc, upsAlgorithm_t* algorithm) {
+  clear_last_error();
+  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
+  ConvTransposeProblem p;
+  UPS_RETURN_IF_ERROR(resolve_problem<ConvTransposeForwardOp>(
+      handle, {desc, x_desc, nullptr, w_desc, nullptr, nullptr, y_desc, nullptr}, &p));
+  *algorithm = p.algorithm;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsConvTransposeForward(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                    const upsTensorDesc_t* x_desc, const void* x, const upsTensorDesc_t* w_desc,
+                                    const void* w, const void* bias, const upsTensorDesc_t* y_desc, void* y) {
+  return run_op<ConvTransposeForwardOp>(handle, {desc, x_desc, x, w_desc, w, bias, y_desc, y});
+}
+
+upsStatus_t upsConvTransposeBackwardDataOutputDesc(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* dy,
+                                                   const upsTensorDesc_t* w, upsTensorDesc_t* dx) {
+  clear_last_error();
+  return conv_transpose_backward_data_output_desc(desc, dy, w, dx);
+}
+
+upsStatus_t upsConvTransposeBackwardData(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                         const upsTensorDesc_t* dy_desc, const void* dy, const upsTensorDesc_t* w_desc,
+                                         const void* w, const upsTensorDesc_t* dx_desc, void* dx) {
+  return run_op<ConvTransposeBackwardDataOp>(handle, {desc, dy_desc, dy, w_desc, w, dx_desc, dx});
+}
+
+upsStatus_t upsConvTransposeBackwardWeightOutputDesc(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
+                                                     const upsTensorDesc_t* dy, upsTensorDesc_t* dw) {
+  clear_last_error();
+  return conv_transpose_backward_weight_output_desc(desc, x, dy, dw);
+}
+
+upsStatus_t upsConvTransposeBackwardWeightWorkspaceSize(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                        const upsTensorDesc_t* x_desc, const upsTensorDesc_t* dy_desc,
+                                                        const upsTensorDesc_t* dw_desc, size_t* workspace_bytes) {
+  return query_workspace<ConvTransposeBackwardWeightOp>(
+      handle, {desc, x_desc, nullptr, dy_desc, nullptr, dw_desc, nullptr}, workspace_bytes);
+}
+
+upsStatus_t upsConvTransposeBackwardWeightChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                          const upsTensorDesc_t* x_desc, const upsTensorDesc_t* dy_desc,
+                                                          const upsTensorDesc_t* dw_desc, upsAlgorithm_t* algorithm) {
+  clear_last_error();
+  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
+  ConvTransposeProblem p;
+  UPS_RETURN_IF_ERROR(resolve_problem<ConvTransposeBackwardWeightOp>(
+      handle, {desc, x_desc, nullptr, dy_desc, nullptr, dw_desc, nullptr}, &p));
+  *algorithm = p.algorithm;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsConvTransposeBackwardWeight(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                           const upsTensorDesc_t* x_desc, const void* x, const upsTensorDesc_t* dy_desc,
+                                           const void* dy, const upsTensorDesc_t* dw_desc, void* dw) {
+  return run_op<ConvTransposeBackwardWeightOp>(handle, {desc, x_desc, x, dy_desc, dy, dw_desc, dw});
+}
+
+upsStatus_t upsConvTransposeBackwardBiasWorkspaceSize(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                      const upsTensorDesc_t* dy_desc, size_t* workspace_bytes) {
+  return query_workspace<ConvTransposeBackwardBiasOp>(handle, {desc, dy_desc, nullptr, nullptr}, workspace_bytes);
+}
+
+upsStatus_t upsConvTransposeBackwardBias(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                         const upsTensorDesc_t* dy_desc, const void* dy, void* db) {
+  return run_op<ConvTransposeBackwardBiasOp>(handle, {desc, dy_desc, dy, db});
+}
+
+}  // extern "C"

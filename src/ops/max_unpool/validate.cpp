@@ -1,0 +1,121 @@
+// Max-unpooling: validation and output shapes, forward and backward.
+#include <string>
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "src/validate_common.h"
+#include "src/ops/max_unpool/max_unpool.h"
+
+namespace upsample::detail {
+
+upsStatus_t max_unpool_output_desc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x, const int64_t* output_size,
+                                   upsTensorDesc_t* y) {
+  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
+  if (y == nullptr) return fail(UPS_STATUS_NULL_POINTER, "y: output descriptor is null");
+  UPS_RETURN_IF_ERROR(validate_pool_params(desc, false));
+  TensorGeometry xg;
+  UPS_RETURN_IF_ERROR(make_geometry(x, "x", &xg));
+  UPS_RETURN_IF_ERROR(check_same_rank(x, "x", desc->spatial_dims, "the pool desc"));
+  UPS_RETURN_IF_ERROR(check_float_dtype(x, "x", "max-unpooling"));
+  UPS_RETURN_IF_ERROR(check_spatial_non_empty(x, "x", "max-unpooling"));
+  int64_t out[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
+  for (int i = 0; i < desc->spatial_dims; ++i) {
+    int64_t scaled = 0, extent = 0;
+    if (!checked_mul(x->spatial[i] - 1, desc->stride[i], &scaled) ||
+        !checked_add(scaled, desc->kernel[i] - 2 * desc->padding[i], &extent))
+      return fail(UPS_STATUS_OVERFLOW, "y: default max-unpool extent on axis ", i, " overflows int64");
+    if (output_size == nullptr) {
+      if (extent < 1)
+        return fail(UPS_STATUS_BAD_PARAMETER, "pool desc: default max-unpool extent on axis ", i, " would be ", extent);
+      out[i] = extent;
+    } else {
+      // PyTorch's rule for an explicit output_size: strictly within one stride of the default.
+      if (!(output_size[i] > extent - desc->stride[i] && output_size[i] < extent + desc->stride[i]) ||
+          output_size[i] < 1)
+        return fail(UPS_STATUS_BAD_PARAMETER, "output_size[", i, "]: expected between ", extent - desc->stride[i],
+                    " and ", extent + desc->stride[i], " exclusive (default ", extent, " +- stride ", desc->stride[i],
+                    "), got ", output_size[i]);
+      out[i] = output_size[i];
+    }
+  }
+  const upsTensorDesc_t result = like(*x, x->dtype, x->n, x->c, out);
+  TensorGeometry yg;
+  UPS_RETURN_IF_ERROR(make_geometry(&result, "y", &yg));
+  *y = result;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t validate_max_unpool(const upsPoolDesc_t* desc, const upsTensorDesc_t* x, const upsTensorDesc_t* indices,
+                                const upsTensorDesc_t* y, MaxUnpoolProblem* problem) {
+  upsTensorDesc_t default_y;
+  UPS_RETURN_IF_ERROR(max_unpool_output_desc(desc, x, nullptr, &default_y));
+  UPS_RETURN_IF_ERROR(make_geometry(indices, "indices", &problem->indices));
+  if (indices->dtype != UPS_DTYPE_I64)
+    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.dtype: expected i64, got ", dtype_name(indices->dtype));
+  if (indices->layout != x->layout)
+    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.layout: expected ", layout_name(x->layout), " like x, got ",
+                layout_name(indices->layout));
+  upsTensorDesc_t expected_indices = *x;
+  expected_indices.dtype = UPS_DTYPE_I64;
+  UPS_RETURN_IF_ERROR(check_shape(indices, "indices", expected_indices, "same as x"));
+  UPS_RETURN_IF_ERROR(make_geometry(y, "y", &problem->output));
+  UPS_RETURN_IF_ERROR(check_same_dtype_layout(y, "y", x, "x"));
+  if (y->spatial_dims != x->spatial_dims || y->n != x->n || y->c != x->c)
+    return fail(UPS_STATUS_SHAPE_MISMATCH, "y: expected N=", x->n, ", C=", x->c, " and ", x->spatial_dims,
+                " spatial dims like x, got ", shape_string(*y));
+  upsTensorDesc_t checked;
+  if (max_unpool_output_desc(desc, x, y->spatial, &checked) != UPS_STATUS_SUCCESS)
+    return fail(UPS_STATUS_SHAPE_MISMATCH, "y: spatial extents must be within one stride of the default ",
+                shape_string(default_y), ", got ", shape_string(*y));
+  UPS_RETURN_IF_ERROR(make_geometry(x, "x", &problem->input));
+  return UPS_STATUS_SUCCESS;
+}
+
+
+upsStatus_t max_unpool_backward_output_desc(const upsPoolDesc_t* desc, const upsTensorDesc_t* dy,
+                                            const upsTensorDesc_t* indices, upsTensorDesc_t* dx) {
+  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
+  if (dx == nullptr) return fail(UPS_STATUS_NULL_POINTER, "dx: output descriptor is null");
+  UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "pool desc"));
+  TensorGeometry g;
+  UPS_RETURN_IF_ERROR(check_float_tensor(dy, "dy", desc->spatial_dims, "the pool desc", "max-unpooling", &g));
+  UPS_RETURN_IF_ERROR(make_geometry(indices, "indices", &g));
+  if (indices->dtype != UPS_DTYPE_I64)
+    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.dtype: expected i64, got ", dtype_name(indices->dtype));
+  if (indices->layout != dy->layout)
+    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.layout: expected the layout of dy (dx takes it)");
+  // dx: the indices' shape (the forward x's) in dy's dtype.
+  upsTensorDesc_t candidate = *indices;
+  candidate.dtype = dy->dtype;
+  MaxUnpoolProblem problem;
+  UPS_RETURN_IF_ERROR(validate_max_unpool_backward(desc, dy, indices, &candidate, &problem));
+  *dx = candidate;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t validate_max_unpool_backward(const upsPoolDesc_t* desc, const upsTensorDesc_t* dy,
+                                         const upsTensorDesc_t* indices, const upsTensorDesc_t* dx,
+                                         MaxUnpoolProblem* problem) {
+  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
+  UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "pool desc"));
+  UPS_RETURN_IF_ERROR(
+      check_float_tensor(dx, "dx", desc->spatial_dims, "the pool desc", "max-unpooling", &problem->input));
+  UPS_RETURN_IF_ERROR(check_spatial_non_empty(dx, "dx", "max-unpooling"));
+  upsTensorDesc_t default_y;
+  UPS_RETURN_IF_ERROR(max_unpool_output_desc(desc, dx, nullptr, &default_y));
+  UPS_RETURN_IF_ERROR(check_indices(indices, *dx, "same as dx", &problem->indices));
+  UPS_RETURN_IF_ERROR(make_geometry(dy, "dy", &problem->output));
+  UPS_RETURN_IF_ERROR(check_same_dtype_layout(dy, "dy", dx, "dx"));
+  // dy has the forward output's shape: the default extents, or explicit ones within one stride.
+  upsTensorDesc_t checked;
+  const bool matches = dy->spatial_dims == dx->spatial_dims && dy->n == dx->n && dy->c == dx->c &&
+                       max_unpool_output_desc(desc, dx, dy->spatial, &checked) == UPS_STATUS_SUCCESS;
+  if (!matches)
+    return fail(UPS_STATUS_GRADIENT_SHAPE_MISMATCH, "dy: expected the max-unpool output shape of dx: N=", dx->n,
+                ", C=", dx->c, " and spatial extents equal to the default ", shape_string(default_y),
+                " or within one stride of it, got ", shape_string(*dy));
+  return UPS_STATUS_SUCCESS;
+}
+
+
+}  // namespace upsample::detail
