@@ -52,7 +52,7 @@ __device__ __forceinline__ int floor_div_int(int a, int b) { return a >= 0 ? a /
 __device__ __forceinline__ int ceil_div_int(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
 template <typename Config, typename EpilogueT>
-__global__ void __launch_bounds__(Config::kThreads)
+__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
     conv_transpose_implicit_gemm_kernel(ImplicitGemmParams<typename Config::Element, EpilogueT> p) {
   using ElementT = typename Config::Element;
   using Traits = ElementTraits<ElementT>;

@@ -192,7 +192,8 @@ struct TensorOpWarpTile {
 // A thread's kThreadM x kThreadN tile: rows tm + i*kThreadsM, columns tn + j*kThreadsN (so a warp
 // reads two A rows, broadcast, and sixteen B rows per 16-byte load). Per chunk of the stage row
 // (16 bytes = kChunkElements values of k) it loads one chunk of each of its rows and columns and
-// issues kThreadM * kThreadN * kChunkElements fused multiply-adds, k ascending.
+// issues kThreadM * kThreadN * kChunkElements fused multiply-adds; each accumulator sums k
+// ascending.
 template <typename Config>
 struct SimtThreadTile {
   using ElementT = typename Config::Element;
@@ -220,20 +221,21 @@ struct SimtThreadTile {
   __device__ __forceinline__ void compute(const unsigned char* stage_a, const unsigned char* stage_b) {
 #pragma unroll
     for (int c = 0; c < kChunksPerRow; ++c) {
-      Chunk a[Config::kThreadM], b[Config::kThreadN];
-#pragma unroll
-      for (int i = 0; i < Config::kThreadM; ++i)
-        a[i] = *reinterpret_cast<const Chunk*>(stage_a + stage_offset(tm + i * Config::kThreadsM, c));
+      // B's chunks stay in registers for the chunk; A's are loaded one row at a time, each feeding
+      // kThreadN * kVec FMAs (fewer live registers than holding both operands' chunks).
+      Chunk b[Config::kThreadN];
 #pragma unroll
       for (int j = 0; j < Config::kThreadN; ++j)
         b[j] = *reinterpret_cast<const Chunk*>(stage_b + stage_offset(tn + j * Config::kThreadsN, c));
 #pragma unroll
-      for (int e = 0; e < kVec; ++e)
+      for (int i = 0; i < Config::kThreadM; ++i) {
+        const Chunk a = *reinterpret_cast<const Chunk*>(stage_a + stage_offset(tm + i * Config::kThreadsM, c));
 #pragma unroll
-        for (int i = 0; i < Config::kThreadM; ++i)
+        for (int e = 0; e < kVec; ++e)
 #pragma unroll
           for (int j = 0; j < Config::kThreadN; ++j)
-            acc[i][j] = fused_multiply_add(AccumT(a[i].v[e]), AccumT(b[j].v[e]), acc[i][j]);
+            acc[i][j] = fused_multiply_add(AccumT(a.v[e]), AccumT(b[j].v[e]), acc[i][j]);
+      }
     }
   }
 
