@@ -71,12 +71,15 @@ def _ct_inputs(case, dtype, cl):
     return x, w, b, kw
 
 
-@pytest.mark.parametrize("case", CT_CASES, ids=lambda c: "%dd" % c[0])
+def _layouts(cases, rank):
+    """(case, channels_last) pairs; 1-D tensors have no channels-last memory format in PyTorch."""
+    return [pytest.param(c, cl, id="%dd-%s-%d" % (rank(c), "cl" if cl else "cf", i))
+            for i, c in enumerate(cases) for cl in (False, True) if not (cl and rank(c) == 1)]
+
+
+@pytest.mark.parametrize("case,cl", _layouts(CT_CASES, lambda c: c[0]))
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("cl", [False, True], ids=["cf", "cl"])
 def test_conv_transpose_vs_torch(case, dtype, cl):
-    if cl and case[0] == 1:
-        pytest.skip("1-D tensors have no channels-last memory format in PyTorch")
     d = case[0]
     x, w, b, kw = _ct_inputs(case, dtype, cl)
     y = _ct_ups(d)(x, w, b, **kw)
@@ -128,13 +131,10 @@ _UPS_UNPOOL = {1: ut.max_unpool1d, 2: ut.max_unpool2d, 3: ut.max_unpool3d}
 _UPS_POOL = {1: ut.max_pool1d_with_indices, 2: ut.max_pool2d_with_indices, 3: ut.max_pool3d_with_indices}
 
 
-@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "%dd" % c[0])
+@pytest.mark.parametrize("case,cl", _layouts(POOL_CASES, lambda c: c[0]))
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("cl", [False, True], ids=["cf", "cl"])
 def test_max_unpool_vs_torch(case, dtype, cl):
     d, shape, k, s, p = case
-    if cl and d == 1:
-        pytest.skip("1-D tensors have no channels-last memory format in PyTorch")
     x = _rand(shape, dtype, cl)
     pooled, idx = _POOL[d](x.double(), k, s, p, return_indices=True)
     pooled = pooled.to(dtype)
@@ -186,12 +186,11 @@ def test_max_pool_vs_torch(d, shape, k, s, p, dil, ceil, dtype):
 
 
 # --- nearest and bed-of-nails unpooling -------------------------------------------------------------------
-@pytest.mark.parametrize("shape,scale", [((2, 3, 5), 3), ((2, 3, 4, 5), (2, 3)), ((1, 2, 3, 2, 4), (2, 1, 3))])
+@pytest.mark.parametrize("case,cl", _layouts([((2, 3, 5), 3), ((2, 3, 4, 5), (2, 3)), ((1, 2, 3, 2, 4), (2, 1, 3))],
+                                             lambda c: len(c[0]) - 2))
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("cl", [False, True], ids=["cf", "cl"])
-def test_nearest_vs_interpolate(shape, scale, dtype, cl):
-    if cl and len(shape) == 3:
-        pytest.skip("1-D tensors have no channels-last memory format in PyTorch")
+def test_nearest_vs_interpolate(case, dtype, cl):
+    shape, scale = case
     x = _rand(shape, dtype, cl)
     d = len(shape) - 2
     sc = (scale,) * d if isinstance(scale, int) else scale
