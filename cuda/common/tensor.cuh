@@ -75,14 +75,4 @@ __device__ __forceinline__ Coordinates<IndexT> coordinates_of(const DeviceTensor
 
 using detail::use_32bit_indexing;
 
-// Grid for a grid-stride loop over `work` items: enough blocks to cover it, capped at a
-// number that keeps every SM busy for several waves (more blocks only add scheduling cost).
-inline dim3 grid_for(int64_t work, int threads_per_block) {
-  constexpr int64_t kMaxBlocks = int64_t{1} << 20;
-  int64_t blocks = (work + threads_per_block - 1) / threads_per_block;
-  if (blocks > kMaxBlocks) blocks = kMaxBlocks;
-  if (blocks < 1) blocks = 1;
-  return dim3(static_cast<unsigned>(blocks));
-}
-
 }  // namespace upsample::cuda

@@ -1,0 +1,59 @@
+// Vector loads and stores: one 16-, 8- or 4-byte memory instruction for several elements.
+//
+// NOTE [ Vector access alignment ]
+// A vector access of B bytes (B = 16, 8 or 4) must start at an address that is a multiple of B:
+// the GPU faults on a misaligned vector access (the emulation does not: on the CPU it just works,
+// so only this rule, checked on the host, keeps a GPU run from faulting). A kernel that moves
+// B-byte vectors through a tensor therefore needs, checked by its launcher before it picks the
+// vector kernel:
+//   1. the base pointer aligned to B (vector_aligned(pointer, B)), and
+//   2. every vector to start at an element offset that is a multiple of B / sizeof(element):
+//      the innermost extent it vectorizes along (w channels-first, C channels-last) and every
+//      stride it steps by a multiple of that lane count.
+// Otherwise the launcher takes the scalar kernel. cudaMalloc returns 256-byte aligned memory, but
+// callers may pass offsets into it, so the pointer check is never skipped.
+#pragma once
+
+#include <cstdint>
+
+#include "platform.cuh"
+
+namespace upsample::cuda {
+
+// The storage word of a B-byte vector access.
+template <int Bytes>
+struct VectorWord;
+template <>
+struct VectorWord<16> {
+  using type = uint4;
+};
+template <>
+struct VectorWord<8> {
+  using type = uint2;
+};
+template <>
+struct VectorWord<4> {
+  using type = uint32_t;
+};
+
+// Host-side check of rule 1 of NOTE [ Vector access alignment ].
+inline bool vector_aligned(const void* pointer, int bytes) {
+  return reinterpret_cast<uintptr_t>(pointer) % static_cast<uintptr_t>(bytes) == 0;
+}
+
+// Elements of `element_bytes` per B-byte vector (rule 2's lane count).
+constexpr int vector_lanes(int bytes, int element_bytes) { return bytes / element_bytes; }
+
+// One B-byte load from `pointer`, which must be B-byte aligned.
+template <int Bytes>
+__device__ __forceinline__ typename VectorWord<Bytes>::type load_vector(const void* pointer) {
+  return *static_cast<const typename VectorWord<Bytes>::type*>(pointer);
+}
+
+// One B-byte store to `pointer`, which must be B-byte aligned.
+template <int Bytes>
+__device__ __forceinline__ void store_vector(void* pointer, typename VectorWord<Bytes>::type value) {
+  *static_cast<typename VectorWord<Bytes>::type*>(pointer) = value;
+}
+
+}  // namespace upsample::cuda
