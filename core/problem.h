@@ -61,6 +61,11 @@ struct MaxUnpoolProblem {
   TensorGeometry input;    // pooled values
   TensorGeometry indices;  // I64, same shape and layout as input
   TensorGeometry output;
+  // The pooling windows, canonical (D, H, W; absent axes kernel = stride = 1, padding 0): where
+  // kernel == stride on every axis they do not overlap (the single-pass kernel's case).
+  int64_t kernel[kDims] = {1, 1, 1};
+  int64_t stride[kDims] = {1, 1, 1};
+  int64_t padding[kDims] = {0, 0, 0};
 };
 
 struct ConvTransposeProblem {
@@ -73,6 +78,8 @@ struct ConvTransposeProblem {
   int64_t groups = 1;
   bool has_bias = false;
   upsAlgorithm_t algorithm = UPS_ALGO_GATHER;  // resolved by dispatch: never AUTO
+  bool deterministic = false;                  // the caller asked for run-to-run deterministic algorithms only
+  bool allow_tf32 = false;                     // UPS_MATH_ALLOW_TF32: f32 may run on TF32 tensor cores
   TensorGeometry bias;     // C_out values of the output's dtype (set by validation)
   TensorGeometry no_bias;  // zero elements: what the pointer checks see when there is no bias
 
@@ -86,5 +93,33 @@ struct ConvTransposeBiasProblem {
   TensorGeometry db;  // dy.c values of dy's dtype
   upsAlgorithm_t algorithm = UPS_ALGO_GATHER;  // resolved by dispatch: never AUTO
 };
+
+// ---- BEGIN issue 13: interpolation and pixel shuffle ---------------------------------------------
+// An interpolation problem: each canonical axis maps output index o to input taps by one 1-D rule
+// (see upsample.h's interpolation section). Axes beyond the op's rank (in = out = 1) are identity.
+// The coordinate scales are held in both types PyTorch computes them in, each computed on the host
+// by PyTorch's own expression in that type, so that every backend selects the same input indices.
+struct InterpolateProblem {
+  upsInterpolateMode_t mode = UPS_INTERPOLATE_NEAREST;
+  TensorGeometry input;   // x (dx for the backward)
+  TensorGeometry output;  // y (dy for the backward)
+  bool align_corners = false;
+  bool antialias = false;
+  bool active[kDims] = {false, false, false};  // the op's real axes (the last spatial_dims)
+  float scale_f32[kDims] = {1, 1, 1};          // coordinate scale s as float: nearest modes, f32/f16/bf16
+  double scale_f64[kDims] = {1, 1, 1};         // the same in double: f64's linear, bicubic, antialias
+};
+
+// A pixel shuffle (or unshuffle): `input` is the tensor with C*r^k channels ("packed") on the
+// shuffle's input side, or on the unshuffle's output side; the kernels move elements between the
+// packed and the spatial tensor in either direction.
+struct PixelShuffleProblem {
+  TensorGeometry packed;   // (N, C*r^k, D, H, W)
+  TensorGeometry spatial;  // (N, C, D*r, H*r, W*r) on the active axes
+  int64_t factor = 1;
+  int spatial_dims = 2;    // k: 2 or 3 (canonical D is 1 for 2-D)
+  bool to_spatial = true;  // true: packed -> spatial (shuffle, or unshuffle's backward)
+};
+// ---- END issue 13 --------------------------------------------------------------------------------
 
 }  // namespace upsample::detail

@@ -1,24 +1,31 @@
 #include "src/dispatch.h"
 
 #include "core/status.h"
+#include "cuda/conv_transpose/implicit_gemm/implicit_gemm.h"
 
 namespace upsample::detail {
 
 // AUTO for transposed convolution.
 //
-// GATHER (output-stationary) is the default: each output element is summed once, in registers,
-// in a fixed order, and written once — no zero-fill pass, no atomic read-modify-write traffic, and
-// run-to-run deterministic. Its parallelism is the number of output elements, though, and each
-// output's reduction (C_in/groups times the kernel taps of its stride phase) runs serially in one
-// thread. When the output is too small to fill a large GPU while each reduction is long — the
-// first layer of a generator, 1x1 spatial input with many channels, say — SCATTER_ATOMIC
-// parallelizes over the inputs instead and wins. The thresholds: fewer outputs than about two
-// waves of an H100 (132 SMs x 2048 threads ~ 270k), and a reduction of at least 256 terms.
-// The deterministic flag rules SCATTER_ATOMIC out.
+// IMPLICIT_GEMM first, wherever its can_implement accepts the problem on this device (dtype,
+// channel alignment, architecture; see cuda/conv_transpose/implicit_gemm/implicit_gemm.h): it is
+// the engine that reuses each staged input and weight tile across a whole CTA tile (tensor cores
+// for f16/bf16 and opted-in TF32, a register-tiled FFMA twin otherwise), where GATHER re-reads
+// them per output, and it is deterministic (no split-K), so the deterministic flag allows it.
+//
+// Before it, one exception kept from the CUDA-core design: when the output is too small to fill a
+// large GPU while each output's reduction is long — the first layer of a generator, a 1x1 spatial
+// input with many channels — the GEMM's M (batch x output positions of a phase) gives only a few
+// CTAs and, without split-K, each walks the whole K serially; SCATTER_ATOMIC parallelizes over the
+// inputs instead. Thresholds: fewer outputs than about two waves of an H100 (132 SMs x 2048
+// threads ~ 270k) and a reduction of at least 256 terms. The deterministic flag rules it out.
+// These thresholds are reasoned from the hardware, not yet measured (no GPU has run the suite).
+//
+// GATHER (output-stationary, each output summed once in registers in a fixed order) is the
+// fallback for everything the engine does not take.
 upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& p, upsAlgorithm_t requested,
-                                               bool deterministic) {
+                                               bool deterministic, upsBackend_t backend) {
   if (requested != UPS_ALGO_AUTO) return requested;
-  if (deterministic) return UPS_ALGO_GATHER;
   constexpr int64_t kFewOutputs = int64_t{1} << 18;
   constexpr int64_t kLongReduction = 256;
   int64_t taps_per_phase = 1;
@@ -30,7 +37,11 @@ upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& p, up
     taps_per_phase *= taps < 1 ? 1 : taps;
   }
   const int64_t reduction = p.in_channels_per_group() * taps_per_phase;
-  if (p.output.elements() < kFewOutputs && reduction >= kLongReduction) return UPS_ALGO_SCATTER_ATOMIC;
+  if (!deterministic && p.output.elements() < kFewOutputs && reduction >= kLongReduction)
+    return UPS_ALGO_SCATTER_ATOMIC;
+  if (backend == UPS_BACKEND_CUDA &&
+      cuda::conv_transpose_implicit_gemm_can_implement(p, p.allow_tf32).status == UPS_STATUS_SUCCESS)
+    return UPS_ALGO_IMPLICIT_GEMM;
   return UPS_ALGO_GATHER;
 }
 
@@ -47,16 +58,32 @@ upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested) {
 
 // can_implement for transposed convolution, one rule per algorithm, each with its reason.
 //   GATHER: always (the direct kernel is the fallback for any shape the tiled one cannot stage).
+//   IMPLICIT_GEMM (CUDA): the engine's own rules (dtype, alignment, architecture, 32-bit extents),
+//     reported with their reason when the caller forced it.
 //   SCATTER_ATOMIC (CUDA): one thread per (input element, output channel of its group): that count
 //     must fit the int64 grid-stride counter. The reference backend has no algorithms: it ignores
 //     the choice.
 upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& p, upsBackend_t backend) {
   if (backend != UPS_BACKEND_CUDA) return UPS_STATUS_SUCCESS;
+  if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM) {
+    const cuda::ImplicitGemmSupport support = cuda::conv_transpose_implicit_gemm_can_implement(p, p.allow_tf32);
+    if (support.status != UPS_STATUS_SUCCESS) return fail(support.status, "algorithm IMPLICIT_GEMM: ", support.reason);
+  }
   if (p.algorithm == UPS_ALGO_SCATTER_ATOMIC) {
     int64_t scatter_work = 0;
     if (__builtin_mul_overflow(p.input.elements(), p.out_channels_per_group(), &scatter_work))
       return fail(UPS_STATUS_OVERFLOW, "SCATTER_ATOMIC: input elements x C_out/groups overflows int64");
   }
+  return UPS_STATUS_SUCCESS;
+}
+
+// The gradients run on the CUDA-core designs (a gather for the data gradient, blocked reductions
+// for weight and bias); the implicit-GEMM engine serves the forward pass only, so a gradient forced
+// onto IMPLICIT_GEMM is refused rather than silently run by another algorithm.
+upsStatus_t conv_transpose_gradient_can_implement(upsAlgorithm_t algorithm, const char* gradient) {
+  if (algorithm == UPS_ALGO_IMPLICIT_GEMM)
+    return fail(UPS_STATUS_NOT_SUPPORTED, "algorithm: the transposed convolution's ", gradient,
+                " gradient has no IMPLICIT_GEMM path; use AUTO or GATHER");
   return UPS_STATUS_SUCCESS;
 }
 

@@ -4,7 +4,8 @@
 // NOTE [ Entry path ]
 // An op entry point is one row: an `Op` struct naming its arguments, its validation, its data
 // arguments and its two backend calls. run_op() then does, in this order and nowhere else:
-//   clear the message -> handle check -> validate (descriptors -> problem; algorithm resolved)
+//   clear the message -> handle check -> validate (descriptors -> problem)
+//   -> resolve (dispatch picks the algorithm for this backend; AUTO never survives it)
 //   -> can_implement (what the chosen backend and algorithm cannot do, as a specific status)
 //   -> data check (null, alignment, which memory, overlap) -> empty outputs return SUCCESS
 //   -> the reference backend, or the CUDA backend with its workspace.
@@ -14,6 +15,7 @@
 // An Op provides:
 //   using Problem = ...;  struct Args {...};   the problem type and the entry point's arguments
 //   static upsStatus_t validate(const Args&, Problem*);
+//   static void resolve(Problem*, upsBackend_t);                           (OpDefaults: nothing)
 //   static upsStatus_t can_implement(const Problem&, upsBackend_t);        (OpDefaults: success)
 //   static DataArgs data(const Args&, const Problem&);
 //   static upsStatus_t reference(const Args&, const Problem&);
@@ -70,6 +72,8 @@ TensorGeometry channel_vector(const TensorGeometry& like);
 // Defaults for the optional members of an Op.
 struct OpDefaults {
   template <typename Problem>
+  static void resolve(Problem*, upsBackend_t) {}
+  template <typename Problem>
   static upsStatus_t can_implement(const Problem&, upsBackend_t) {
     return UPS_STATUS_SUCCESS;
   }
@@ -86,6 +90,7 @@ upsStatus_t run_op(upsHandle_t handle, const typename Op::Args& args) {
   UPS_RETURN_IF_ERROR(check_handle(handle));
   typename Op::Problem problem;
   UPS_RETURN_IF_ERROR(Op::validate(args, &problem));
+  Op::resolve(&problem, handle->backend);
   UPS_RETURN_IF_ERROR(Op::can_implement(problem, handle->backend));
   const DataArgs data = Op::data(args, problem);
   UPS_RETURN_IF_ERROR(check_data(*handle, data));
@@ -104,6 +109,7 @@ upsStatus_t query_workspace(upsHandle_t handle, const typename Op::Args& args, s
   if (workspace_bytes == nullptr) return fail(UPS_STATUS_NULL_POINTER, "workspace_bytes: output pointer is null");
   typename Op::Problem problem;
   UPS_RETURN_IF_ERROR(Op::validate(args, &problem));
+  Op::resolve(&problem, handle->backend);
   UPS_RETURN_IF_ERROR(Op::can_implement(problem, handle->backend));
   *workspace_bytes = handle->backend == UPS_BACKEND_CUDA ? Op::workspace_bytes(problem) : 0;
   return UPS_STATUS_SUCCESS;
@@ -115,6 +121,7 @@ upsStatus_t resolve_problem(upsHandle_t handle, const typename Op::Args& args, t
   clear_last_error();
   UPS_RETURN_IF_ERROR(check_handle(handle));
   UPS_RETURN_IF_ERROR(Op::validate(args, problem));
+  Op::resolve(problem, handle->backend);
   return Op::can_implement(*problem, handle->backend);
 }
 

@@ -25,6 +25,24 @@
  * - Data-movement ops (unpooling, max-pool's values, max-unpool) return input elements bit for
  *   bit: NaN payloads and signed zeros are kept.
  * - A handle may be used by one host thread at a time; separate handles may be used concurrently.
+ *
+ * Descriptors and compatibility (NOTE [ Descriptor versions ])
+ * ------------------------------------------------------------
+ * Every descriptor struct (upsTensorDesc_t, upsUnpoolDesc_t, upsPoolDesc_t, upsConvTransposeDesc_t,
+ * and any family added later) starts with `size_t struct_size`: the sizeof the caller compiled
+ * against. Later releases only ever append fields, so a program built against an older header
+ * keeps working with a newer library of the same major.minor series (see README "Compatibility").
+ * - Fill a descriptor with its ...Init function (upsTensorDescInit, upsUnpoolDescInit,
+ *   upsPoolDescInit, upsConvTransposeDescInit): each is a static inline function that passes
+ *   sizeof(*desc) to the exported ...InitSized function, so the size recorded is the caller's.
+ *   Then change fields by name as needed.
+ * - A descriptor filled by hand that leaves struct_size 0 (e.g. `upsPoolDesc_t d = {0};`) is
+ *   read as this header's first versioned layout, so zero-initialised descriptors keep working.
+ * - The library reads exactly struct_size bytes of a descriptor and takes every field beyond them
+ *   from its defaults; a struct_size that is neither 0 nor between the first layout's size and the
+ *   library's own sizeof is UPS_STATUS_BAD_PARAMETER ("x.struct_size: expected ...").
+ * - Descriptors the library writes (the *OutputDesc results) are written with the struct_size of
+ *   the input descriptor they derive from (y from x, dx from dy, ...), never more bytes than that.
  */
 #ifndef UPSAMPLE_UPSAMPLE_H
 #define UPSAMPLE_UPSAMPLE_H
@@ -39,7 +57,7 @@ extern "C" {
 #endif
 
 #define UPS_VERSION_MAJOR 0
-#define UPS_VERSION_MINOR 1
+#define UPS_VERSION_MINOR 2
 #define UPS_VERSION_PATCH 0
 
 /* The most spatial dimensions any op accepts (1-D, 2-D and 3-D ops). */
@@ -61,14 +79,18 @@ typedef enum upsStatus_t {
   UPS_STATUS_NOT_SUPPORTED = 9,          /* a dtype/layout/algorithm combination this op does not provide */
   UPS_STATUS_WRONG_BACKEND_MEMORY = 10,  /* device memory given to the reference backend, or host memory to CUDA */
   UPS_STATUS_MISALIGNED = 11,            /* a pointer not aligned to its element size (or to what a forced algorithm needs) */
-  UPS_STATUS_INDEX_OUT_OF_RANGE = 12,    /* a max-unpool switch index outside its output plane; nothing was written */
+  UPS_STATUS_INDEX_OUT_OF_RANGE = 12,    /* a max-unpool switch index outside its output plane (from the call: nothing
+                                            was written; from upsQueryRuntimeError: nothing out of range was written) */
   UPS_STATUS_WORKSPACE_TOO_SMALL = 13,   /* the workspace given with upsSetWorkspace is smaller than the op needs */
   UPS_STATUS_ALIASING = 14,              /* an output buffer overlaps an input buffer */
   UPS_STATUS_BACKEND_UNAVAILABLE = 15,   /* the CUDA backend was asked for where no usable CUDA device exists */
   UPS_STATUS_CUDA_ERROR = 16,            /* a CUDA runtime call or kernel launch failed; the message has CUDA's text */
   UPS_STATUS_ALLOC_FAILED = 17,          /* the handle could not allocate its workspace */
   UPS_STATUS_INTERNAL_ERROR = 18,        /* a bug in upsample: please report it with the message */
-  UPS_STATUS_GRADIENT_SHAPE_MISMATCH = 19 /* a gradient (dy, dx, dw) whose shape does not match the forward geometry */
+  UPS_STATUS_GRADIENT_SHAPE_MISMATCH = 19, /* a gradient (dy, dx, dw) whose shape does not match the forward geometry */
+  UPS_STATUS_STREAM_CAPTURING = 20,     /* the call would allocate, free or synchronize while the handle's stream is
+                                           capturing a CUDA graph (see "CUDA graphs" below); nothing was enqueued */
+  UPS_STATUS_NOT_READY = 21             /* upsQueryRuntimeError, non-blocking: work on the stream has not finished */
 } upsStatus_t;
 
 /* The enumerator's name, e.g. "UPS_STATUS_BAD_GROUPS". Never null. */
@@ -95,6 +117,7 @@ typedef enum upsLayout_t {
 } upsLayout_t;
 
 typedef struct upsTensorDesc_t {
+  size_t struct_size;                      /* sizeof the caller's struct: set by upsTensorDescInit, or 0 */
   upsDataType_t dtype;
   upsLayout_t layout;
   int spatial_dims;                        /* 1, 2 or 3 */
@@ -103,9 +126,15 @@ typedef struct upsTensorDesc_t {
   int64_t spatial[UPS_MAX_SPATIAL_DIMS];   /* first spatial_dims entries used: (W), (H, W) or (D, H, W) */
 } upsTensorDesc_t;
 
-/* Fills a descriptor; spatial holds spatial_dims extents, outermost first. */
-UPS_API upsStatus_t upsTensorDescInit(upsTensorDesc_t* desc, upsDataType_t dtype, upsLayout_t layout,
-                                      int spatial_dims, int64_t n, int64_t c, const int64_t* spatial);
+/* Fills a descriptor; spatial holds spatial_dims extents, outermost first. Call upsTensorDescInit;
+ * the Sized form is what it calls (and what a foreign-function interface calls with its own size). */
+UPS_API upsStatus_t upsTensorDescInitSized(upsTensorDesc_t* desc, size_t struct_size, upsDataType_t dtype,
+                                           upsLayout_t layout, int spatial_dims, int64_t n, int64_t c,
+                                           const int64_t* spatial);
+static inline upsStatus_t upsTensorDescInit(upsTensorDesc_t* desc, upsDataType_t dtype, upsLayout_t layout,
+                                            int spatial_dims, int64_t n, int64_t c, const int64_t* spatial) {
+  return upsTensorDescInitSized(desc, sizeof *desc, dtype, layout, spatial_dims, n, c, spatial);
+}
 /* Element count and byte count of a described dense tensor (OVERFLOW if they exceed int64). */
 UPS_API upsStatus_t upsTensorDescElementCount(const upsTensorDesc_t* desc, int64_t* elements);
 UPS_API upsStatus_t upsTensorDescByteSize(const upsTensorDesc_t* desc, int64_t* bytes);
@@ -139,14 +168,67 @@ UPS_API upsStatus_t upsSetWorkspace(upsHandle_t handle, void* workspace, size_t 
 /* Whether a CUDA device is usable from this process (0 or 1), without creating a handle. */
 UPS_API int upsCudaDeviceAvailable(void);
 
+/*
+ * Errors found on the device, and CUDA graphs.
+ *
+ * The one error a kernel can find is a max-unpool switch index outside its output plane. How it
+ * reaches the caller is the handle's index-check mode:
+ *   UPS_INDEX_CHECK_AUTO (default): synchronous, except while the handle's stream is capturing a
+ *     CUDA graph, when it is asynchronous. Eager C callers keep a status from the call itself;
+ *     capture never breaks.
+ *   UPS_INDEX_CHECK_SYNC: the op checks every index first and reads the verdict back
+ *     (synchronizing the stream); a bad index is UPS_STATUS_INDEX_OUT_OF_RANGE from the call, with
+ *     nothing written. Under capture that is impossible: the op returns UPS_STATUS_STREAM_CAPTURING.
+ *   UPS_INDEX_CHECK_ASYNC: never synchronizes (PyTorch-style callers: torch.compile, CUDA graphs).
+ *     The kernel writes nothing out of range (forward: the bad input is skipped; backward: its dx is
+ *     0) and records the first offending position (n, c, d, h, w order, per call) in a device-side
+ *     record the handle owns; the call itself returns SUCCESS.
+ * upsQueryRuntimeError reports the record: *status is UPS_STATUS_SUCCESS, or the status of the
+ * first call that found a bad index since the last query, with the same message (upsGetLastErrorString)
+ * a synchronous check gives; reading it clears the record. UPS_ERRQUERY_BLOCKING waits for the
+ * handle's stream; UPS_ERRQUERY_NONBLOCKING returns UPS_STATUS_NOT_READY in *status while work is
+ * pending. Both refuse (UPS_STATUS_STREAM_CAPTURING) while the stream is capturing. The reference
+ * backend checks synchronously in every mode; its record is always clean.
+ *
+ * While the handle's stream is capturing (cudaStreamIsCapturing), no upsample call allocates,
+ * frees or synchronizes. An op that needs more handle-owned workspace than the handle holds
+ * returns UPS_STATUS_STREAM_CAPTURING: size a workspace with the op's *WorkspaceSize query and
+ * pass it with upsSetWorkspace before capturing (or run the op once before capturing). Workspace
+ * the handle outgrows is kept until upsDestroy, since a graph captured earlier may still use it.
+ */
+typedef enum upsIndexCheckMode_t {
+  UPS_INDEX_CHECK_AUTO = 0,
+  UPS_INDEX_CHECK_SYNC = 1,
+  UPS_INDEX_CHECK_ASYNC = 2
+} upsIndexCheckMode_t;
+
+typedef enum upsErrQueryMode_t {
+  UPS_ERRQUERY_BLOCKING = 0,   /* wait for the handle's stream, then read the record */
+  UPS_ERRQUERY_NONBLOCKING = 1 /* read the record only if the stream is idle, else *status = UPS_STATUS_NOT_READY */
+} upsErrQueryMode_t;
+
+UPS_API upsStatus_t upsSetIndexCheckMode(upsHandle_t handle, upsIndexCheckMode_t mode);
+UPS_API upsStatus_t upsGetIndexCheckMode(upsHandle_t handle, upsIndexCheckMode_t* mode);
+/* cuDNN's cudnnQueryRuntimeError: the returned status is the query's own, *status the record's. */
+UPS_API upsStatus_t upsQueryRuntimeError(upsHandle_t handle, upsStatus_t* status, upsErrQueryMode_t mode);
+
 /* ---------------------------------------------------------------------------------------------
  * Algorithms
  * ------------------------------------------------------------------------------------------- */
 typedef enum upsAlgorithm_t {
   UPS_ALGO_AUTO = 0,           /* the library chooses per shape (and honours the deterministic flag) */
   UPS_ALGO_SCATTER_ATOMIC = 1, /* input-stationary, output accumulated with atomics: not run-to-run deterministic */
-  UPS_ALGO_GATHER = 2          /* output-stationary, each output summed in a fixed order: run-to-run deterministic */
+  UPS_ALGO_GATHER = 2,         /* output-stationary, each output summed in a fixed order: run-to-run deterministic */
+  UPS_ALGO_IMPLICIT_GEMM = 3   /* transposed convolution as a stride-phase implicit GEMM: tensor cores (mma.sync) for
+                                  f16/bf16 (and f32 with UPS_MATH_ALLOW_TF32) on sm_80+, else its SIMT twin; no split-K,
+                                  so run-to-run deterministic */
 } upsAlgorithm_t;
+
+/* Math mode of a transposed convolution (PyTorch's and cuDNN's explicit TF32 switch). */
+typedef enum upsMathMode_t {
+  UPS_MATH_DEFAULT = 0,    /* f32 computed in f32: exact-f32 products and f32 accumulation */
+  UPS_MATH_ALLOW_TF32 = 1  /* f32 inputs may be rounded to TF32 (10-bit mantissa) for tensor cores, f32 accumulation */
+} upsMathMode_t;
 
 /* ---------------------------------------------------------------------------------------------
  * Unpooling: nearest-neighbour and bed-of-nails
@@ -162,10 +244,19 @@ typedef enum upsUnpoolMode_t {
 } upsUnpoolMode_t;
 
 typedef struct upsUnpoolDesc_t {
+  size_t struct_size; /* sizeof the caller's struct: set by upsUnpoolDescInit, or 0 */
   upsUnpoolMode_t mode;
   int spatial_dims;
   int64_t scale[UPS_MAX_SPATIAL_DIMS];
 } upsUnpoolDesc_t;
+
+/* Fills an unpooling descriptor: mode and spatial_dims scale factors (each >= 1). */
+UPS_API upsStatus_t upsUnpoolDescInitSized(upsUnpoolDesc_t* desc, size_t struct_size, upsUnpoolMode_t mode,
+                                           int spatial_dims, const int64_t* scale);
+static inline upsStatus_t upsUnpoolDescInit(upsUnpoolDesc_t* desc, upsUnpoolMode_t mode, int spatial_dims,
+                                            const int64_t* scale) {
+  return upsUnpoolDescInitSized(desc, sizeof *desc, mode, spatial_dims, scale);
+}
 
 UPS_API upsStatus_t upsUnpoolOutputDesc(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* x,
                                         upsTensorDesc_t* y);
@@ -199,6 +290,7 @@ UPS_API upsStatus_t upsUnpoolForward(upsHandle_t handle, const upsUnpoolDesc_t* 
  *   the handle's stream.
  * ------------------------------------------------------------------------------------------- */
 typedef struct upsPoolDesc_t {
+  size_t struct_size; /* sizeof the caller's struct: set by upsPoolDescInit, or 0 */
   int spatial_dims;
   int64_t kernel[UPS_MAX_SPATIAL_DIMS];
   int64_t stride[UPS_MAX_SPATIAL_DIMS];
@@ -206,6 +298,15 @@ typedef struct upsPoolDesc_t {
   int64_t dilation[UPS_MAX_SPATIAL_DIMS]; /* max-pool only; max-unpool ignores it, as PyTorch's does */
   int ceil_mode;                          /* max-pool only */
 } upsPoolDesc_t;
+
+/* Fills a pooling descriptor: spatial_dims values each of kernel, stride and padding; dilation 1,
+ * ceil_mode 0 (set those fields afterwards to change them). */
+UPS_API upsStatus_t upsPoolDescInitSized(upsPoolDesc_t* desc, size_t struct_size, int spatial_dims,
+                                         const int64_t* kernel, const int64_t* stride, const int64_t* padding);
+static inline upsStatus_t upsPoolDescInit(upsPoolDesc_t* desc, int spatial_dims, const int64_t* kernel,
+                                          const int64_t* stride, const int64_t* padding) {
+  return upsPoolDescInitSized(desc, sizeof *desc, spatial_dims, kernel, stride, padding);
+}
 
 UPS_API upsStatus_t upsMaxPoolOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x,
                                          upsTensorDesc_t* y, upsTensorDesc_t* indices);
@@ -240,6 +341,7 @@ UPS_API upsStatus_t upsMaxUnpoolForward(upsHandle_t handle, const upsPoolDesc_t*
  * dtype is x's. bias: NULL or C_out values of x's dtype. All of x, w, y share dtype and layout.
  * ------------------------------------------------------------------------------------------- */
 typedef struct upsConvTransposeDesc_t {
+  size_t struct_size; /* sizeof the caller's struct: set by upsConvTransposeDescInit, or 0 */
   int spatial_dims;
   int64_t stride[UPS_MAX_SPATIAL_DIMS];
   int64_t pad_begin[UPS_MAX_SPATIAL_DIMS];
@@ -248,12 +350,16 @@ typedef struct upsConvTransposeDesc_t {
   int64_t dilation[UPS_MAX_SPATIAL_DIMS];
   int64_t groups;
   upsAlgorithm_t algorithm;
-  int deterministic; /* non-zero: only run-to-run deterministic algorithms (AUTO then picks GATHER) */
+  int deterministic; /* non-zero: only run-to-run deterministic algorithms (AUTO then never picks SCATTER_ATOMIC) */
+  upsMathMode_t math_mode; /* UPS_MATH_DEFAULT unless the caller opts in to TF32 for f32 */
 } upsConvTransposeDesc_t;
 
 /* Defaults for spatial_dims axes: stride 1, padding 0, output_padding 0, dilation 1, groups 1,
  * AUTO, not deterministic. */
-UPS_API upsStatus_t upsConvTransposeDescInit(upsConvTransposeDesc_t* desc, int spatial_dims);
+UPS_API upsStatus_t upsConvTransposeDescInitSized(upsConvTransposeDesc_t* desc, size_t struct_size, int spatial_dims);
+static inline upsStatus_t upsConvTransposeDescInit(upsConvTransposeDesc_t* desc, int spatial_dims) {
+  return upsConvTransposeDescInitSized(desc, sizeof *desc, spatial_dims);
+}
 /* Sets pad_begin = pad_end = padding[i] on every axis (PyTorch's symmetric `padding`). */
 UPS_API upsStatus_t upsConvTransposeDescSetPadding(upsConvTransposeDesc_t* desc, const int64_t* padding);
 
@@ -290,7 +396,7 @@ UPS_API upsStatus_t upsConvTransposeForward(upsHandle_t handle, const upsConvTra
  * run; for the ops without an algorithm choice it is the only one. Transposed convolution's weight
  * and bias gradients honour the desc's algorithm and deterministic flag: GATHER is the blocked,
  * deterministic reduction described at upsConvTransposeBackwardWeight; SCATTER_ATOMIC adds the
- * block sums with atomics (not run-to-run deterministic); AUTO picks GATHER (see src/api_backward.cpp).
+ * block sums with atomics (not run-to-run deterministic); AUTO picks GATHER.
  * The data gradient has GATHER only: AUTO and GATHER run it, SCATTER_ATOMIC is NOT_SUPPORTED.
  *
  * Accumulation, as in the forward ops: f32 in f32, f64 in f64, f16/bf16 in float, rounded once.
@@ -419,6 +525,120 @@ UPS_API upsStatus_t upsConvTransposeBackwardBiasWorkspaceSize(upsHandle_t handle
                                                               size_t* workspace_bytes);
 UPS_API upsStatus_t upsConvTransposeBackwardBias(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                                  const upsTensorDesc_t* dy_desc, const void* dy, void* db);
+
+/* ---------------------------------------------------------------------------------------------
+ * Interpolation (issue 13): PyTorch's torch.nn.functional.interpolate, forward and backward
+ *
+ * Modes and the ranks they exist for (as in PyTorch; any other rank is UPS_STATUS_NOT_SUPPORTED):
+ *   NEAREST        1-, 2-, 3-D  src = min(floor(o * s), in - 1), s = the coordinate scale below as a
+ *                               float (PyTorch's legacy rule; float arithmetic in every dtype)
+ *   NEAREST_EXACT  1-, 2-, 3-D  src = min(floor((o + 0.5) * s), in - 1), float arithmetic (PIL, TF2)
+ *   LINEAR         1-, 2-, 3-D  linear / bilinear / trilinear by rank: the two neighbours of
+ *                               src = align_corners ? s*o : max(s*(o + 0.5) - 0.5, 0)
+ *   BICUBIC        2-D          Keys' cubic, A = -0.75, four taps around src = align_corners ? s*o :
+ *                               s*(o + 0.5) - 0.5, tap indices clamped to [0, in - 1]
+ *   AREA           1-, 2-, 3-D  adaptive average pooling: output o averages the input cells
+ *                               [floor(o*in/out), ceil((o+1)*in/out)) per axis
+ * Coordinate arithmetic is PyTorch's, in its types: float for f32/f16/bf16, double for f64 (NEAREST
+ * and NEAREST_EXACT always float). The coordinate scale s per axis is
+ *   align_corners: (in - 1) / (out - 1), or 0 when out = 1
+ *   otherwise:     1 / scale_factor when the scale factor is used for the mapping, else in / out.
+ *
+ * Output size: explicit (output_size[i] >= 1) or from per-axis scale factors:
+ *   out = floor(in * scale_factor) (in double), which must be >= 1.
+ * recompute_scale_factor (PyTorch's flag): when 0 the given scale factors are also the mapping's
+ * (s = 1/scale_factor); when non-zero the mapping uses in/out of the computed size. AREA always
+ * maps by in/out (adaptive pooling has no scale).
+ *
+ * antialias (PyTorch's, bilinear and bicubic 2-D only): the separable filter of PIL. Per axis with
+ * coordinate scale s: support = (s >= 1 ? s : 1) * taps/2 (taps 2 for bilinear, 4 for bicubic),
+ * center = s*(o + 0.5), window [max((int)(center - support + 0.5), 0), min((int)(center +
+ * support + 0.5), in)), weight of input i = filter((i - center + 0.5) / max(s, 1)) normalized to
+ * sum 1; filter is the tent 1-|x| (bilinear) or Keys' cubic with A = -0.5 (bicubic, as PIL and
+ * PyTorch's antialias do). Accepted only when at least one axis downscales (out < in); on an axis
+ * that does not, the same formula applies, as in PyTorch.
+ *
+ * Bad input, each with its own message: a mode outside the enum or a rank it lacks; both
+ * output_size and scale_factor set, or neither (BAD_PARAMETER); a scale factor that is not finite
+ * or not > 0 (BAD_PARAMETER); an output extent < 1 (BAD_EXTENT); align_corners with NEAREST,
+ * NEAREST_EXACT or AREA (BAD_PARAMETER, PyTorch's ValueError); antialias with a mode other than
+ * LINEAR 2-D / BICUBIC, or when no axis downscales (BAD_PARAMETER); zero input spatial extents
+ * (BAD_EXTENT: PyTorch needs them >= 1; N = 0 or C = 0 is an empty op).
+ *
+ * Backward: dx[i] = sum over the outputs o whose stencil reaches i of weight(o, i) * dy[o], the
+ * adjoint of the forward. Computed as an output-stationary gather over dx: per axis the outputs
+ * whose stencils touch i are found exactly (by evaluating the forward stencil, not by an inverse
+ * formula), and summed in ascending (d, h, w) order: no atomics, bit-identical run to run.
+ * dx_desc is the forward x's descriptor; dy must have upsInterpolateOutputDesc(desc, dx_desc)'s
+ * shape (GRADIENT_SHAPE_MISMATCH otherwise). dx cannot be derived from dy (out = floor(in*scale)
+ * loses in), so there is no BackwardOutputDesc: pass the forward's x descriptor, as PyTorch passes
+ * input_size. Accumulation: f32 in f32, f64 in f64, f16/bf16 in float. No workspace.
+ * ------------------------------------------------------------------------------------------- */
+typedef enum upsInterpolateMode_t {
+  UPS_INTERPOLATE_NEAREST = 0,
+  UPS_INTERPOLATE_NEAREST_EXACT = 1,
+  UPS_INTERPOLATE_LINEAR = 2, /* linear (1-D), bilinear (2-D), trilinear (3-D) */
+  UPS_INTERPOLATE_BICUBIC = 3,
+  UPS_INTERPOLATE_AREA = 4
+} upsInterpolateMode_t;
+
+typedef struct upsInterpolateDesc_t {
+  size_t struct_size;                     /* set by upsInterpolateDescInit; 0 means this release's size */
+  upsInterpolateMode_t mode;
+  int spatial_dims;                       /* 1, 2 or 3 */
+  int64_t output_size[UPS_MAX_SPATIAL_DIMS]; /* explicit output extents, or all 0 */
+  double scale_factor[UPS_MAX_SPATIAL_DIMS]; /* per-axis scale factors, or all 0 */
+  int align_corners;                      /* LINEAR and BICUBIC only */
+  int antialias;                          /* LINEAR 2-D and BICUBIC, downscaling only */
+  int recompute_scale_factor;             /* scale factors given: map by in/out of the computed size */
+} upsInterpolateDesc_t;
+
+/* mode and rank; no size or scale yet (set output_size or scale_factor), flags 0. */
+UPS_API upsStatus_t upsInterpolateDescInit(upsInterpolateDesc_t* desc, upsInterpolateMode_t mode, int spatial_dims);
+UPS_API upsStatus_t upsInterpolateOutputDesc(const upsInterpolateDesc_t* desc, const upsTensorDesc_t* x,
+                                             upsTensorDesc_t* y);
+UPS_API upsStatus_t upsInterpolateForward(upsHandle_t handle, const upsInterpolateDesc_t* desc,
+                                          const upsTensorDesc_t* x_desc, const void* x,
+                                          const upsTensorDesc_t* y_desc, void* y);
+UPS_API upsStatus_t upsInterpolateBackward(upsHandle_t handle, const upsInterpolateDesc_t* desc,
+                                           const upsTensorDesc_t* dy_desc, const void* dy,
+                                           const upsTensorDesc_t* dx_desc, void* dx);
+
+/* ---------------------------------------------------------------------------------------------
+ * Pixel shuffle and unshuffle (issue 13): PyTorch's PixelShuffle / PixelUnshuffle, 2-D and 3-D
+ *
+ * SHUFFLE, factor r, k = spatial_dims (2 or 3): x (N, C*r^k, H, W) -> y (N, C, H*r, W*r) with
+ *   2-D: y[n, c, h*r + i, w*r + j]             = x[n, (c*r + i)*r + j, h, w]
+ *   3-D: y[n, c, d*r + a, h*r + i, w*r + j]    = x[n, ((c*r + a)*r + i)*r + j, d, h, w]
+ * UNSHUFFLE is its inverse (and its adjoint). Both move elements bit for bit. The backward of
+ * each is the other: upsPixelShuffleBackward(desc, dy, dx) runs the inverse direction of
+ * desc->direction. Bad input: r < 1 (BAD_PARAMETER); shuffle channels not divisible by r^k,
+ * unshuffle spatial extents not divisible by r (SHAPE_MISMATCH); rank other than 2 or 3
+ * (NOT_SUPPORTED: PyTorch's pixel shuffle is 2-D; the 3-D form is the same rule over D, H, W).
+ * ------------------------------------------------------------------------------------------- */
+typedef enum upsPixelShuffleDirection_t {
+  UPS_PIXEL_SHUFFLE = 0,
+  UPS_PIXEL_UNSHUFFLE = 1
+} upsPixelShuffleDirection_t;
+
+typedef struct upsPixelShuffleDesc_t {
+  size_t struct_size;  /* set by upsPixelShuffleDescInit; 0 means this release's size */
+  upsPixelShuffleDirection_t direction;
+  int spatial_dims;    /* 2 or 3 */
+  int64_t factor;      /* r >= 1 */
+} upsPixelShuffleDesc_t;
+
+UPS_API upsStatus_t upsPixelShuffleDescInit(upsPixelShuffleDesc_t* desc, upsPixelShuffleDirection_t direction,
+                                            int spatial_dims, int64_t factor);
+UPS_API upsStatus_t upsPixelShuffleOutputDesc(const upsPixelShuffleDesc_t* desc, const upsTensorDesc_t* x,
+                                              upsTensorDesc_t* y);
+UPS_API upsStatus_t upsPixelShuffleForward(upsHandle_t handle, const upsPixelShuffleDesc_t* desc,
+                                           const upsTensorDesc_t* x_desc, const void* x,
+                                           const upsTensorDesc_t* y_desc, void* y);
+/* dx has x's shape: upsPixelShuffleOutputDesc of the inverse direction applied to dy. */
+UPS_API upsStatus_t upsPixelShuffleBackward(upsHandle_t handle, const upsPixelShuffleDesc_t* desc,
+                                            const upsTensorDesc_t* dy_desc, const void* dy,
+                                            const upsTensorDesc_t* dx_desc, void* dx);
 
 #ifdef __cplusplus
 } /* extern "C" */

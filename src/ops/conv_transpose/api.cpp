@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "cuda/conv_transpose/conv_transpose.h"
+#include "cuda/conv_transpose/implicit_gemm/implicit_gemm.h"
+#include "src/descriptor.h"
 #include "src/dispatch.h"
 #include "src/entry.h"
 #include "src/ops/conv_transpose/conv_transpose.h"
@@ -25,10 +27,15 @@ struct ConvTransposeForwardOp : OpDefaults {
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
     UPS_RETURN_IF_ERROR(validate_conv_transpose(a.desc, a.x_desc, a.w_desc, a.y_desc, p));
-    p->algorithm = choose_conv_transpose_algorithm(*p, a.desc->algorithm, a.desc->deterministic != 0);
+    p->algorithm = a.desc->algorithm;  // AUTO until resolve()
+    p->deterministic = a.desc->deterministic != 0;
+    p->allow_tf32 = a.desc->math_mode == UPS_MATH_ALLOW_TF32;
     p->has_bias = a.bias != nullptr;
     p->bias = channel_vector(p->output);
     return UPS_STATUS_SUCCESS;
+  }
+  static void resolve(Problem* p, upsBackend_t backend) {
+    p->algorithm = choose_conv_transpose_algorithm(*p, p->algorithm, p->deterministic, backend);
   }
   static upsStatus_t can_implement(const Problem& p, upsBackend_t backend) {
     return conv_transpose_can_implement(p, backend);
@@ -43,8 +50,13 @@ struct ConvTransposeForwardOp : OpDefaults {
   static upsStatus_t reference(const Args& a, const Problem& p) {
     return reference::conv_transpose_forward(p, a.x, a.w, a.bias, a.y);
   }
-  static size_t workspace_bytes(const Problem& p) { return cuda::conv_transpose_workspace_bytes(p, p.algorithm); }
+  static size_t workspace_bytes(const Problem& p) {
+    if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM) return cuda::conv_transpose_implicit_gemm_workspace_bytes(p, p.allow_tf32);
+    return cuda::conv_transpose_workspace_bytes(p, p.algorithm);
+  }
   static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
+    if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM)
+      return cuda::conv_transpose_implicit_gemm_forward(p, p.allow_tf32, a.x, a.w, a.bias, a.y, exec);
     return cuda::conv_transpose_forward(p, p.algorithm, a.x, a.w, a.bias, a.y, exec);
   }
 };
@@ -61,7 +73,12 @@ struct ConvTransposeBackwardDataOp : OpDefaults {
     void* dx;
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
-    return validate_conv_transpose_backward_data(a.desc, a.dy_desc, a.w_desc, a.dx_desc, p);
+    UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_data(a.desc, a.dy_desc, a.w_desc, a.dx_desc, p));
+    p->algorithm = a.desc->algorithm;  // checked by can_implement; the data gradient is a gather
+    return UPS_STATUS_SUCCESS;
+  }
+  static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
+    return conv_transpose_gradient_can_implement(p.algorithm, "data");
   }
   static DataArgs data(const Args& a, const Problem& p) {
     return {{"dy", a.dy, &p.output, false}, {"w", a.w, &p.weight, false}, {"dx", a.dx, &p.input, true}};
@@ -89,6 +106,9 @@ struct ConvTransposeBackwardWeightOp : OpDefaults {
     UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_weight(a.desc, a.x_desc, a.dy_desc, a.dw_desc, p));
     p->algorithm = choose_gradient_reduction_algorithm(a.desc->algorithm);
     return UPS_STATUS_SUCCESS;
+  }
+  static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
+    return conv_transpose_gradient_can_implement(p.algorithm, "weight");
   }
   static DataArgs data(const Args& a, const Problem& p) {
     return {{"x", a.x, &p.input, false}, {"dy", a.dy, &p.output, false}, {"dw", a.dw, &p.weight, true}};
@@ -118,6 +138,9 @@ struct ConvTransposeBackwardBiasOp : OpDefaults {
     p->algorithm = choose_gradient_reduction_algorithm(a.desc->algorithm);
     return UPS_STATUS_SUCCESS;
   }
+  static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
+    return conv_transpose_gradient_can_implement(p.algorithm, "bias");
+  }
   static DataArgs data(const Args& a, const Problem& p) {
     return {{"dy", a.dy, &p.dy, false}, {"db", a.db, &p.db, true}};
   }
@@ -139,12 +162,12 @@ using namespace upsample::detail;  // NOLINT: this file is the C API's implement
 
 extern "C" {
 
-upsStatus_t upsConvTransposeDescInit(upsConvTransposeDesc_t* desc, int spatial_dims) {
+upsStatus_t upsConvTransposeDescInitSized(upsConvTransposeDesc_t* desc, size_t struct_size, int spatial_dims) {
   clear_last_error();
-  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "desc: descriptor to fill is null");
+  upsConvTransposeDesc_t d;
+  UPS_RETURN_IF_ERROR(begin_init(desc, struct_size, &d));
   if (spatial_dims < 1 || spatial_dims > UPS_MAX_SPATIAL_DIMS)
     return fail(UPS_STATUS_BAD_EXTENT, "spatial_dims: expected 1, 2 or 3, got ", spatial_dims);
-  upsConvTransposeDesc_t d{};
   d.spatial_dims = spatial_dims;
   for (int i = 0; i < UPS_MAX_SPATIAL_DIMS; ++i) {
     d.stride[i] = 1;
@@ -153,17 +176,20 @@ upsStatus_t upsConvTransposeDescInit(upsConvTransposeDesc_t* desc, int spatial_d
   d.groups = 1;
   d.algorithm = UPS_ALGO_AUTO;
   d.deterministic = 0;
-  *desc = d;
+  write_desc(d, desc);
   return UPS_STATUS_SUCCESS;
 }
 
 upsStatus_t upsConvTransposeDescSetPadding(upsConvTransposeDesc_t* desc, const int64_t* padding) {
   clear_last_error();
-  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "desc: descriptor is null");
+  // Read, changed and written back at the caller's struct_size (NOTE [ Descriptor versions ]).
+  upsConvTransposeDesc_t d;
+  UPS_RETURN_IF_ERROR(read_desc(desc, "desc", &d));
   if (padding == nullptr) return fail(UPS_STATUS_NULL_POINTER, "padding: array is null");
-  if (desc->spatial_dims < 1 || desc->spatial_dims > UPS_MAX_SPATIAL_DIMS)
-    return fail(UPS_STATUS_BAD_EXTENT, "desc.spatial_dims: expected 1, 2 or 3, got ", desc->spatial_dims);
-  for (int i = 0; i < desc->spatial_dims; ++i) desc->pad_begin[i] = desc->pad_end[i] = padding[i];
+  if (d.spatial_dims < 1 || d.spatial_dims > UPS_MAX_SPATIAL_DIMS)
+    return fail(UPS_STATUS_BAD_EXTENT, "desc.spatial_dims: expected 1, 2 or 3, got ", d.spatial_dims);
+  for (int i = 0; i < d.spatial_dims; ++i) d.pad_begin[i] = d.pad_end[i] = padding[i];
+  write_desc(d, desc);
   return UPS_STATUS_SUCCESS;
 }
 

@@ -3,6 +3,7 @@
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "src/descriptor.h"
 #include "src/validate_common.h"
 #include "src/ops/conv_transpose/conv_transpose.h"
 
@@ -29,8 +30,14 @@ upsStatus_t validate_conv_params(const upsConvTransposeDesc_t* desc) {
   }
   if (desc->groups < 1) return fail(UPS_STATUS_BAD_GROUPS, "groups: expected >= 1, got ", desc->groups);
   const int algorithm = raw_enum(desc->algorithm);
-  if (algorithm != UPS_ALGO_AUTO && algorithm != UPS_ALGO_SCATTER_ATOMIC && algorithm != UPS_ALGO_GATHER)
-    return fail(UPS_STATUS_BAD_PARAMETER, "algorithm: expected AUTO, SCATTER_ATOMIC or GATHER, got ", algorithm);
+  if (algorithm != UPS_ALGO_AUTO && algorithm != UPS_ALGO_SCATTER_ATOMIC && algorithm != UPS_ALGO_GATHER &&
+      algorithm != UPS_ALGO_IMPLICIT_GEMM)
+    return fail(UPS_STATUS_BAD_PARAMETER, "algorithm: expected AUTO, SCATTER_ATOMIC, GATHER or IMPLICIT_GEMM, got ",
+                algorithm);
+  const int math_mode = raw_enum(desc->math_mode);
+  if (math_mode != UPS_MATH_DEFAULT && math_mode != UPS_MATH_ALLOW_TF32)
+    return fail(UPS_STATUS_BAD_PARAMETER, "math_mode: expected UPS_MATH_DEFAULT or UPS_MATH_ALLOW_TF32, got ",
+                math_mode);
   if (desc->deterministic && desc->algorithm == UPS_ALGO_SCATTER_ATOMIC)
     return fail(UPS_STATUS_NOT_SUPPORTED,
                 "algorithm: SCATTER_ATOMIC accumulates with atomics and is not run-to-run deterministic, but the "
@@ -39,8 +46,13 @@ upsStatus_t validate_conv_params(const upsConvTransposeDesc_t* desc) {
 }
 
 
-upsStatus_t conv_transpose_output_desc(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
-                                       const upsTensorDesc_t* w, upsTensorDesc_t* y) {
+upsStatus_t conv_transpose_output_desc(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+                                       const upsTensorDesc_t* w_arg, upsTensorDesc_t* y) {
+  DescArg<upsConvTransposeDesc_t> desc;
+  DescArg<upsTensorDesc_t> x, w;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
+  UPS_RETURN_IF_ERROR(w.read(w_arg, "w"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "conv desc is null");
   if (y == nullptr) return fail(UPS_STATUS_NULL_POINTER, "y: output descriptor is null");
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
@@ -83,13 +95,19 @@ upsStatus_t conv_transpose_output_desc(const upsConvTransposeDesc_t* desc, const
   const upsTensorDesc_t result = like(*x, x->dtype, x->n, out_channels, out);
   TensorGeometry yg;
   UPS_RETURN_IF_ERROR(make_geometry(&result, "y", &yg));
-  *y = result;
+  write_desc(result, y);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_conv_transpose(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
-                                    const upsTensorDesc_t* w, const upsTensorDesc_t* y,
+upsStatus_t validate_conv_transpose(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+                                    const upsTensorDesc_t* w_arg, const upsTensorDesc_t* y_arg,
                                     ConvTransposeProblem* problem) {
+  DescArg<upsConvTransposeDesc_t> desc;
+  DescArg<upsTensorDesc_t> x, w, y;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
+  UPS_RETURN_IF_ERROR(w.read(w_arg, "w"));
+  UPS_RETURN_IF_ERROR(y.read(y_arg, "y"));
   upsTensorDesc_t expected;
   UPS_RETURN_IF_ERROR(conv_transpose_output_desc(desc, x, w, &expected));
   UPS_RETURN_IF_ERROR(make_geometry(y, "y", &problem->output));
@@ -105,9 +123,15 @@ upsStatus_t validate_conv_transpose(const upsConvTransposeDesc_t* desc, const up
 }
 
 
-upsStatus_t validate_conv_transpose_backward_data(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* dy,
-                                                  const upsTensorDesc_t* w, const upsTensorDesc_t* dx,
+upsStatus_t validate_conv_transpose_backward_data(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+                                                  const upsTensorDesc_t* w_arg, const upsTensorDesc_t* dx_arg,
                                                   ConvTransposeProblem* problem) {
+  DescArg<upsConvTransposeDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy, w, dx;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
+  UPS_RETURN_IF_ERROR(w.read(w_arg, "w"));
+  UPS_RETURN_IF_ERROR(dx.read(dx_arg, "dx"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "conv desc is null");
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
   if (desc->algorithm == UPS_ALGO_SCATTER_ATOMIC)
@@ -131,8 +155,13 @@ upsStatus_t validate_conv_transpose_backward_data(const upsConvTransposeDesc_t* 
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t conv_transpose_backward_data_output_desc(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* dy,
-                                                     const upsTensorDesc_t* w, upsTensorDesc_t* dx) {
+upsStatus_t conv_transpose_backward_data_output_desc(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+                                                     const upsTensorDesc_t* w_arg, upsTensorDesc_t* dx) {
+  DescArg<upsConvTransposeDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy, w;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
+  UPS_RETURN_IF_ERROR(w.read(w_arg, "w"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "conv desc is null");
   if (dx == nullptr) return fail(UPS_STATUS_NULL_POINTER, "dx: output descriptor is null");
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
@@ -167,13 +196,19 @@ upsStatus_t conv_transpose_backward_data_output_desc(const upsConvTransposeDesc_
   const upsTensorDesc_t candidate = like(*dy, dy->dtype, dy->n, w->n, in);
   ConvTransposeProblem problem;
   UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_data(desc, dy, w, &candidate, &problem));
-  *dx = candidate;
+  write_desc(candidate, dx);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
-                                                    const upsTensorDesc_t* dy, const upsTensorDesc_t* dw,
+upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+                                                    const upsTensorDesc_t* dy_arg, const upsTensorDesc_t* dw_arg,
                                                     ConvTransposeProblem* problem) {
+  DescArg<upsConvTransposeDesc_t> desc;
+  DescArg<upsTensorDesc_t> x, dy, dw;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
+  UPS_RETURN_IF_ERROR(dw.read(dw_arg, "dw"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "conv desc is null");
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
   const int dims = desc->spatial_dims;
@@ -204,8 +239,13 @@ upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t conv_transpose_backward_weight_output_desc(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
-                                                       const upsTensorDesc_t* dy, upsTensorDesc_t* dw) {
+upsStatus_t conv_transpose_backward_weight_output_desc(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+                                                       const upsTensorDesc_t* dy_arg, upsTensorDesc_t* dw) {
+  DescArg<upsConvTransposeDesc_t> desc;
+  DescArg<upsTensorDesc_t> x, dy;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "conv desc is null");
   if (dw == nullptr) return fail(UPS_STATUS_NULL_POINTER, "dw: output descriptor is null");
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
@@ -239,12 +279,16 @@ upsStatus_t conv_transpose_backward_weight_output_desc(const upsConvTransposeDes
   const upsTensorDesc_t candidate = like(*x, x->dtype, x->c, dy->c / desc->groups, k);
   ConvTransposeProblem problem;
   UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_weight(desc, x, dy, &candidate, &problem));
-  *dw = candidate;
+  write_desc(candidate, dw);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_conv_transpose_backward_bias(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* dy,
+upsStatus_t validate_conv_transpose_backward_bias(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
                                                   TensorGeometry* dy_geometry) {
+  DescArg<upsConvTransposeDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "conv desc is null");
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
   UPS_RETURN_IF_ERROR(
