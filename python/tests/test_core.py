@@ -85,7 +85,7 @@ def test_channels_last_numpy_arrays():
 # --- every C function reachable -------------------------------------------------------------------------
 def test_status_version_and_device_queries():
     assert upsample.status_name(_abi.UPS_STATUS_BAD_GROUPS) == "UPS_STATUS_BAD_GROUPS"
-    assert upsample.version() == (0, 1, 0)
+    assert upsample.version() == (_abi.UPS_VERSION_MAJOR, _abi.UPS_VERSION_MINOR, _abi.UPS_VERSION_PATCH)
     assert upsample.cuda_device_available() in (True, False)
     upsample.tensor_desc(_abi.UPS_DTYPE_F32, 0, 1, 1, [1])
     assert upsample.last_error() == ""
@@ -106,6 +106,11 @@ def test_handle_calls():
     with pytest.raises(upsample.UpsampleError) as e:
         h.set_workspace(None, 16)
     assert e.value.status_name == "UPS_STATUS_NULL_POINTER"
+    assert h.index_check_mode == "auto"
+    h.index_check_mode = "async"
+    assert h.index_check_mode == "async"
+    assert h.query_runtime_error() == "UPS_STATUS_SUCCESS"  # the reference backend's record is clean
+    assert h.query_runtime_error(blocking=False) == "UPS_STATUS_SUCCESS"
     h.close()
     assert upsample.get_handle(None) is upsample.get_handle(None)
 
@@ -136,10 +141,13 @@ def test_workspace_and_algorithm_queries_on_the_reference_backend():
     x, w = _rand(2, 4, 5, 6), _rand(4, 3, 3, 3)
     g = dict(stride=2, padding=1)
     assert upsample.conv_transpose_workspace_size(x, w, **g) == 0
-    assert upsample.conv_transpose_choose_algorithm(x, w, **g) in ("gather", "scatter_atomic")
+    assert upsample.conv_transpose_choose_algorithm(x, w, **g) in ("gather", "scatter_atomic", "implicit_gemm")
+    algo, reason = upsample.conv_transpose_plan_algorithm(x.astype("float32"), w.astype("float32"), 90, **g)
+    assert algo in ("gather", "scatter_atomic", "implicit_gemm") and reason
     dy = upsample.conv_transpose(x, w, **g)
     assert upsample.conv_transpose_backward_weight_workspace_size(x, dy, **g) == 0
-    assert upsample.conv_transpose_backward_weight_choose_algorithm(x, dy, **g) in ("gather", "scatter_atomic")
+    assert upsample.conv_transpose_backward_weight_choose_algorithm(x, dy, **g) in ("gather", "scatter_atomic",
+                                                                                     "implicit_gemm")
     assert upsample.conv_transpose_backward_bias_workspace_size(dy, **g) == 0
     xp = _rand(1, 2, 4, 4)
     y, i = upsample.max_pool(xp, 2)

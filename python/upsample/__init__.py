@@ -10,5 +10,5 @@ from ._core import *  # noqa: F401,F403
 from ._core import __all__ as _core_all
 from ._lib import cudart_path, library_path, lib, missing_functions
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = list(_core_all) + ["lib", "library_path", "cudart_path", "missing_functions"]

@@ -12,7 +12,7 @@ from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_void_p
 
 # --- version and limits -------------------------------------------------------------------------
 UPS_VERSION_MAJOR = 0
-UPS_VERSION_MINOR = 1
+UPS_VERSION_MINOR = 2
 UPS_VERSION_PATCH = 0
 UPS_MAX_SPATIAL_DIMS = 3
 
@@ -41,6 +41,8 @@ STATUS = {
     "UPS_STATUS_ALLOC_FAILED": 17,
     "UPS_STATUS_INTERNAL_ERROR": 18,
     "UPS_STATUS_GRADIENT_SHAPE_MISMATCH": 19,
+    "UPS_STATUS_STREAM_CAPTURING": 20,
+    "UPS_STATUS_NOT_READY": 21,
 }
 globals().update(STATUS)
 
@@ -68,13 +70,36 @@ BACKEND = {
 }
 globals().update(BACKEND)
 
+upsIndexCheckMode_t = c_enum
+INDEX_CHECK_MODE = {
+    "UPS_INDEX_CHECK_AUTO": 0,
+    "UPS_INDEX_CHECK_SYNC": 1,
+    "UPS_INDEX_CHECK_ASYNC": 2,
+}
+globals().update(INDEX_CHECK_MODE)
+
+upsErrQueryMode_t = c_enum
+ERRQUERY_MODE = {
+    "UPS_ERRQUERY_BLOCKING": 0,
+    "UPS_ERRQUERY_NONBLOCKING": 1,
+}
+globals().update(ERRQUERY_MODE)
+
 upsAlgorithm_t = c_enum
 ALGORITHM = {
     "UPS_ALGO_AUTO": 0,
     "UPS_ALGO_SCATTER_ATOMIC": 1,
     "UPS_ALGO_GATHER": 2,
+    "UPS_ALGO_IMPLICIT_GEMM": 3,
 }
 globals().update(ALGORITHM)
+
+upsMathMode_t = c_enum
+MATH_MODE = {
+    "UPS_MATH_DEFAULT": 0,
+    "UPS_MATH_ALLOW_TF32": 1,
+}
+globals().update(MATH_MODE)
 
 upsUnpoolMode_t = c_enum
 UNPOOL_MODE = {
@@ -83,21 +108,45 @@ UNPOOL_MODE = {
 }
 globals().update(UNPOOL_MODE)
 
+upsInterpolateMode_t = c_enum
+INTERPOLATE_MODE = {
+    "UPS_INTERPOLATE_NEAREST": 0,
+    "UPS_INTERPOLATE_NEAREST_EXACT": 1,
+    "UPS_INTERPOLATE_LINEAR": 2,
+    "UPS_INTERPOLATE_BICUBIC": 3,
+    "UPS_INTERPOLATE_AREA": 4,
+}
+globals().update(INTERPOLATE_MODE)
+
+upsPixelShuffleDirection_t = c_enum
+PIXEL_SHUFFLE_DIRECTION = {
+    "UPS_PIXEL_SHUFFLE": 0,
+    "UPS_PIXEL_UNSHUFFLE": 1,
+}
+globals().update(PIXEL_SHUFFLE_DIRECTION)
+
 ENUMS = {
     "upsStatus_t": STATUS,
     "upsDataType_t": DTYPE,
     "upsLayout_t": LAYOUT,
     "upsBackend_t": BACKEND,
+    "upsIndexCheckMode_t": INDEX_CHECK_MODE,
+    "upsErrQueryMode_t": ERRQUERY_MODE,
     "upsAlgorithm_t": ALGORITHM,
+    "upsMathMode_t": MATH_MODE,
     "upsUnpoolMode_t": UNPOOL_MODE,
+    "upsInterpolateMode_t": INTERPOLATE_MODE,
+    "upsPixelShuffleDirection_t": PIXEL_SHUFFLE_DIRECTION,
 }
 
 _SPATIAL = c_int64 * UPS_MAX_SPATIAL_DIMS
+_SPATIAL_F = ctypes.c_double * UPS_MAX_SPATIAL_DIMS
 
 
 # --- structs --------------------------------------------------------------------------------------
 class upsTensorDesc_t(ctypes.Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("dtype", upsDataType_t),
         ("layout", upsLayout_t),
         ("spatial_dims", c_int),
@@ -109,6 +158,7 @@ class upsTensorDesc_t(ctypes.Structure):
 
 class upsUnpoolDesc_t(ctypes.Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("mode", upsUnpoolMode_t),
         ("spatial_dims", c_int),
         ("scale", _SPATIAL),
@@ -117,6 +167,7 @@ class upsUnpoolDesc_t(ctypes.Structure):
 
 class upsPoolDesc_t(ctypes.Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("spatial_dims", c_int),
         ("kernel", _SPATIAL),
         ("stride", _SPATIAL),
@@ -128,6 +179,7 @@ class upsPoolDesc_t(ctypes.Structure):
 
 class upsConvTransposeDesc_t(ctypes.Structure):
     _fields_ = [
+        ("struct_size", c_size_t),
         ("spatial_dims", c_int),
         ("stride", _SPATIAL),
         ("pad_begin", _SPATIAL),
@@ -137,6 +189,29 @@ class upsConvTransposeDesc_t(ctypes.Structure):
         ("groups", c_int64),
         ("algorithm", upsAlgorithm_t),
         ("deterministic", c_int),
+        ("math_mode", upsMathMode_t),
+    ]
+
+
+class upsInterpolateDesc_t(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("mode", upsInterpolateMode_t),
+        ("spatial_dims", c_int),
+        ("output_size", _SPATIAL),
+        ("scale_factor", _SPATIAL_F),
+        ("align_corners", c_int),
+        ("antialias", c_int),
+        ("recompute_scale_factor", c_int),
+    ]
+
+
+class upsPixelShuffleDesc_t(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("direction", upsPixelShuffleDirection_t),
+        ("spatial_dims", c_int),
+        ("factor", c_int64),
     ]
 
 
@@ -145,14 +220,22 @@ STRUCTS = {
     "upsUnpoolDesc_t": upsUnpoolDesc_t,
     "upsPoolDesc_t": upsPoolDesc_t,
     "upsConvTransposeDesc_t": upsConvTransposeDesc_t,
+    "upsInterpolateDesc_t": upsInterpolateDesc_t,
+    "upsPixelShuffleDesc_t": upsPixelShuffleDesc_t,
 }
 
-# How each struct is filled. A struct with an Init function in the header is always filled by it
-# (it sets any member the Python side does not know, e.g. a struct_size); the others are zeroed and
-# filled member by member.
+# Every descriptor starts with struct_size (NOTE [ Descriptor versions ] in the header). The
+# header's ...Init functions are static inline wrappers that pass sizeof(*desc) to the exported
+# ...InitSized; from Python the Sized form is called with ctypes.sizeof of the struct below, so the
+# library reads exactly the layout declared here. Interpolate and pixel-shuffle Init functions are
+# exported directly and set struct_size themselves.
 STRUCT_INIT = {
-    "upsTensorDesc_t": "upsTensorDescInit",
-    "upsConvTransposeDesc_t": "upsConvTransposeDescInit",
+    "upsTensorDesc_t": "upsTensorDescInitSized",
+    "upsUnpoolDesc_t": "upsUnpoolDescInitSized",
+    "upsPoolDesc_t": "upsPoolDescInitSized",
+    "upsConvTransposeDesc_t": "upsConvTransposeDescInitSized",
+    "upsInterpolateDesc_t": "upsInterpolateDescInit",
+    "upsPixelShuffleDesc_t": "upsPixelShuffleDescInit",
 }
 
 # --- opaque handles ------------------------------------------------------------------------------
@@ -163,6 +246,8 @@ _T = POINTER(upsTensorDesc_t)
 _U = POINTER(upsUnpoolDesc_t)
 _P = POINTER(upsPoolDesc_t)
 _C = POINTER(upsConvTransposeDesc_t)
+_IP = POINTER(upsInterpolateDesc_t)
+_PS = POINTER(upsPixelShuffleDesc_t)
 _I64P = POINTER(c_int64)
 
 # --- functions: name -> (restype, argtypes), in the header's order ----------------------------------
@@ -172,7 +257,8 @@ FUNCTIONS = {
     "upsGetLastErrorString": (c_char_p, []),
     "upsGetVersion": (c_int, []),
     # tensors
-    "upsTensorDescInit": (upsStatus_t, [_T, upsDataType_t, upsLayout_t, c_int, c_int64, c_int64, _I64P]),
+    "upsTensorDescInitSized": (upsStatus_t, [_T, c_size_t, upsDataType_t, upsLayout_t, c_int, c_int64, c_int64,
+                                             _I64P]),
     "upsTensorDescElementCount": (upsStatus_t, [_T, _I64P]),
     "upsTensorDescByteSize": (upsStatus_t, [_T, _I64P]),
     # handle
@@ -183,21 +269,29 @@ FUNCTIONS = {
     "upsGetStream": (upsStatus_t, [upsHandle_t, POINTER(upsStream_t)]),
     "upsSetWorkspace": (upsStatus_t, [upsHandle_t, c_void_p, c_size_t]),
     "upsCudaDeviceAvailable": (c_int, []),
+    # device-side errors, CUDA graphs
+    "upsSetIndexCheckMode": (upsStatus_t, [upsHandle_t, upsIndexCheckMode_t]),
+    "upsGetIndexCheckMode": (upsStatus_t, [upsHandle_t, POINTER(upsIndexCheckMode_t)]),
+    "upsQueryRuntimeError": (upsStatus_t, [upsHandle_t, POINTER(upsStatus_t), upsErrQueryMode_t]),
     # unpooling
+    "upsUnpoolDescInitSized": (upsStatus_t, [_U, c_size_t, upsUnpoolMode_t, c_int, _I64P]),
     "upsUnpoolOutputDesc": (upsStatus_t, [_U, _T, _T]),
     "upsUnpoolForward": (upsStatus_t, [upsHandle_t, _U, _T, c_void_p, _T, c_void_p]),
     # max-pool, max-unpool
+    "upsPoolDescInitSized": (upsStatus_t, [_P, c_size_t, c_int, _I64P, _I64P, _I64P]),
     "upsMaxPoolOutputDesc": (upsStatus_t, [_P, _T, _T, _T]),
     "upsMaxPoolForward": (upsStatus_t, [upsHandle_t, _P, _T, c_void_p, _T, c_void_p, _T, c_void_p]),
     "upsMaxUnpoolOutputDesc": (upsStatus_t, [_P, _T, _I64P, _T]),
     "upsMaxUnpoolWorkspaceSize": (upsStatus_t, [upsHandle_t, _P, _T, _T, POINTER(c_size_t)]),
     "upsMaxUnpoolForward": (upsStatus_t, [upsHandle_t, _P, _T, c_void_p, _T, c_void_p, _T, c_void_p]),
     # transposed convolution
-    "upsConvTransposeDescInit": (upsStatus_t, [_C, c_int]),
+    "upsConvTransposeDescInitSized": (upsStatus_t, [_C, c_size_t, c_int]),
     "upsConvTransposeDescSetPadding": (upsStatus_t, [_C, _I64P]),
     "upsConvTransposeOutputDesc": (upsStatus_t, [_C, _T, _T, _T]),
     "upsConvTransposeWorkspaceSize": (upsStatus_t, [upsHandle_t, _C, _T, _T, _T, POINTER(c_size_t)]),
     "upsConvTransposeChooseAlgorithm": (upsStatus_t, [upsHandle_t, _C, _T, _T, _T, POINTER(upsAlgorithm_t)]),
+    "upsConvTransposePlanAlgorithm": (upsStatus_t, [_C, _T, _T, _T, c_int, POINTER(upsAlgorithm_t),
+                                                     POINTER(c_char_p)]),
     "upsConvTransposeForward": (upsStatus_t,
                                 [upsHandle_t, _C, _T, c_void_p, _T, c_void_p, c_void_p, _T, c_void_p]),
     # gradients
@@ -217,6 +311,16 @@ FUNCTIONS = {
                                        [upsHandle_t, _C, _T, c_void_p, _T, c_void_p, _T, c_void_p]),
     "upsConvTransposeBackwardBiasWorkspaceSize": (upsStatus_t, [upsHandle_t, _C, _T, POINTER(c_size_t)]),
     "upsConvTransposeBackwardBias": (upsStatus_t, [upsHandle_t, _C, _T, c_void_p, c_void_p]),
+    # interpolation
+    "upsInterpolateDescInit": (upsStatus_t, [_IP, upsInterpolateMode_t, c_int]),
+    "upsInterpolateOutputDesc": (upsStatus_t, [_IP, _T, _T]),
+    "upsInterpolateForward": (upsStatus_t, [upsHandle_t, _IP, _T, c_void_p, _T, c_void_p]),
+    "upsInterpolateBackward": (upsStatus_t, [upsHandle_t, _IP, _T, c_void_p, _T, c_void_p]),
+    # pixel shuffle
+    "upsPixelShuffleDescInit": (upsStatus_t, [_PS, upsPixelShuffleDirection_t, c_int, c_int64]),
+    "upsPixelShuffleOutputDesc": (upsStatus_t, [_PS, _T, _T]),
+    "upsPixelShuffleForward": (upsStatus_t, [upsHandle_t, _PS, _T, c_void_p, _T, c_void_p]),
+    "upsPixelShuffleBackward": (upsStatus_t, [upsHandle_t, _PS, _T, c_void_p, _T, c_void_p]),
 }
 
 

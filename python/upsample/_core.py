@@ -26,17 +26,21 @@ __all__ = [
     "max_unpool_output_desc", "max_unpool_workspace_size", "max_unpool",
     "max_unpool_backward_output_desc", "max_unpool_backward_workspace_size", "max_unpool_backward",
     "conv_transpose_output_desc", "conv_transpose_workspace_size", "conv_transpose_choose_algorithm",
+    "conv_transpose_plan_algorithm",
     "conv_transpose", "conv_transpose_backward_data_output_desc", "conv_transpose_backward_data",
     "conv_transpose_backward_weight_output_desc", "conv_transpose_backward_weight_workspace_size",
     "conv_transpose_backward_weight_choose_algorithm", "conv_transpose_backward_weight",
     "conv_transpose_backward_bias_workspace_size", "conv_transpose_backward_bias",
+    "interpolate_desc", "interpolate_output_desc", "interpolate", "interpolate_backward",
+    "pixel_shuffle_desc", "pixel_shuffle_output_desc", "pixel_shuffle", "pixel_unshuffle",
+    "pixel_shuffle_backward",
 ]
 
 _STATUS_NAMES = {v: k for k, v in _abi.STATUS.items()}
 _DTYPE_NAMES = {0: "float32", 1: "float64", 2: "float16", 3: "bfloat16", 4: "int64"}
 _LAYOUT_NAMES = {0: "channels-first", 1: "channels-last"}
 _ALGORITHMS = {"auto": _abi.UPS_ALGO_AUTO, "scatter_atomic": _abi.UPS_ALGO_SCATTER_ATOMIC,
-               "gather": _abi.UPS_ALGO_GATHER}
+               "gather": _abi.UPS_ALGO_GATHER, "implicit_gemm": _abi.UPS_ALGO_IMPLICIT_GEMM}
 _ALGORITHM_NAMES = {v: k for k, v in _ALGORITHMS.items()}
 _MODES = {"nearest": _abi.UPS_UNPOOL_NEAREST, "bed_of_nails": _abi.UPS_UNPOOL_BED_OF_NAILS}
 _ITEMSIZE = {0: 4, 1: 8, 2: 2, 3: 2, 4: 8}
@@ -110,8 +114,8 @@ def tensor_desc(dtype, layout, n, c, spatial):
     """upsTensorDescInit. dtype, layout: the _abi enum values; spatial: outermost first."""
     d = _new_struct(_abi.upsTensorDesc_t)
     spatial = list(spatial)
-    _check(lib.upsTensorDescInit(byref(d), dtype, layout, len(spatial), n, c,
-                                 (c_int64 * max(1, len(spatial)))(*spatial)), "upsTensorDescInit")
+    _check(lib.upsTensorDescInitSized(byref(d), ctypes.sizeof(d), dtype, layout, len(spatial), n, c,
+                                      (c_int64 * max(1, len(spatial)))(*spatial)), "upsTensorDescInitSized")
     return d
 
 
@@ -137,31 +141,30 @@ def unpool_desc(spatial_dims, scale, mode="nearest"):
         if mode not in _MODES:
             _fail("UPS_STATUS_BAD_PARAMETER", "mode: expected one of %s, got %r" % (sorted(_MODES), mode))
         mode = _MODES[mode]
-    d.mode = mode
-    d.spatial_dims = spatial_dims
-    d.scale = _i64s(_tuple(scale, spatial_dims, "scale"))
+    _check(lib.upsUnpoolDescInitSized(byref(d), ctypes.sizeof(d), mode, spatial_dims,
+                                      _i64s(_tuple(scale, spatial_dims, "scale"))), "upsUnpoolDescInitSized")
     return d
 
 
 def pool_desc(spatial_dims, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     d = _new_struct(_abi.upsPoolDesc_t)
     k = _tuple(kernel_size, spatial_dims, "kernel_size")
-    d.spatial_dims = spatial_dims
-    d.kernel = _i64s(k)
-    d.stride = _i64s(k if stride is None or (not isinstance(stride, int) and len(stride) == 0)
-                     else _tuple(stride, spatial_dims, "stride"))
-    d.padding = _i64s(_tuple(padding, spatial_dims, "padding"))
+    st = (k if stride is None or (not isinstance(stride, int) and len(stride) == 0)
+          else _tuple(stride, spatial_dims, "stride"))
+    _check(lib.upsPoolDescInitSized(byref(d), ctypes.sizeof(d), spatial_dims, _i64s(k), _i64s(st),
+                                    _i64s(_tuple(padding, spatial_dims, "padding"))), "upsPoolDescInitSized")
     d.dilation = _i64s(_tuple(dilation, spatial_dims, "dilation"))
     d.ceil_mode = 1 if ceil_mode else 0
     return d
 
 
 def conv_transpose_desc(spatial_dims, stride=1, padding=0, output_padding=0, groups=1, dilation=1,
-                        pad_end=None, algorithm="auto", deterministic=False):
-    """upsConvTransposeDescInit + upsConvTransposeDescSetPadding. padding is PyTorch's symmetric
-    padding; with pad_end given, padding is pad_begin and the two may differ."""
+                        pad_end=None, algorithm="auto", deterministic=False, allow_tf32=False):
+    """upsConvTransposeDescInit(Sized) + upsConvTransposeDescSetPadding. padding is PyTorch's
+    symmetric padding; with pad_end given, padding is pad_begin and the two may differ.
+    algorithm: 'auto', 'gather', 'scatter_atomic', 'implicit_gemm'; allow_tf32: UPS_MATH_ALLOW_TF32."""
     d = _new_struct(_abi.upsConvTransposeDesc_t)
-    _check(lib.upsConvTransposeDescInit(byref(d), spatial_dims), "upsConvTransposeDescInit")
+    _check(lib.upsConvTransposeDescInitSized(byref(d), ctypes.sizeof(d), spatial_dims), "upsConvTransposeDescInitSized")
     d.stride = _i64s(_tuple(stride, spatial_dims, "stride"))
     pad = _tuple(padding, spatial_dims, "padding")
     _check(lib.upsConvTransposeDescSetPadding(byref(d), (c_int64 * spatial_dims)(*pad)),
@@ -178,6 +181,7 @@ def conv_transpose_desc(spatial_dims, stride=1, padding=0, output_padding=0, gro
         algorithm = _ALGORITHMS[algorithm]
     d.algorithm = int(algorithm)
     d.deterministic = 1 if deterministic else 0
+    d.math_mode = _abi.UPS_MATH_ALLOW_TF32 if allow_tf32 else _abi.UPS_MATH_DEFAULT
     return d
 
 
@@ -520,6 +524,31 @@ class Handle:
         _check(lib.upsSetWorkspace(self._h, c_void_p(int(ptr or 0)), int(nbytes)), "upsSetWorkspace")
         self._workspace = keep
 
+    _INDEX_CHECK = {"auto": 0, "sync": 1, "async": 2}
+
+    @property
+    def index_check_mode(self):
+        """'auto', 'sync' or 'async' (upsGetIndexCheckMode): how a bad max-unpool index is reported."""
+        m = c_int()
+        _check(lib.upsGetIndexCheckMode(self._h, byref(m)), "upsGetIndexCheckMode")
+        return {v: k for k, v in self._INDEX_CHECK.items()}.get(m.value, m.value)
+
+    @index_check_mode.setter
+    def index_check_mode(self, mode):
+        _check(lib.upsSetIndexCheckMode(self._h, self._INDEX_CHECK.get(mode, mode)), "upsSetIndexCheckMode")
+
+    def query_runtime_error(self, blocking=True, raise_error=True):
+        """upsQueryRuntimeError: the first bad index found on the device since the last query.
+        Raises UpsampleError for it (raise_error), else returns its status name; returns
+        'UPS_STATUS_SUCCESS', or 'UPS_STATUS_NOT_READY' when not blocking and work is pending."""
+        st = c_int()
+        mode = _abi.UPS_ERRQUERY_BLOCKING if blocking else _abi.UPS_ERRQUERY_NONBLOCKING
+        with _on_device(self.device):
+            _check(lib.upsQueryRuntimeError(self._h, byref(st), mode), "upsQueryRuntimeError")
+        if raise_error and st.value not in (_abi.UPS_STATUS_SUCCESS, _abi.UPS_STATUS_NOT_READY):
+            raise UpsampleError(st.value, last_error(), "upsQueryRuntimeError")
+        return _STATUS_NAMES.get(st.value, st.value)
+
     def close(self):
         if self._h and lib is not None:
             try:
@@ -778,7 +807,7 @@ def max_unpool_backward(dy, indices, kernel_size, stride=None, padding=0, out=No
 
 # --- transposed convolution ----------------------------------------------------------------------------
 _CT_KEYS = ("stride", "padding", "output_padding", "groups", "dilation", "pad_end", "algorithm",
-            "deterministic")
+            "deterministic", "allow_tf32")
 
 
 def _ct(d, kw):
@@ -822,6 +851,19 @@ def conv_transpose_choose_algorithm(x, weight, **geometry):
         _check(lib.upsConvTransposeChooseAlgorithm(get_handle(dev).value, byref(desc), byref(xd), byref(wd),
                                                    byref(yd), byref(a)), "upsConvTransposeChooseAlgorithm")
     return _ALGORITHM_NAMES.get(a.value, a.value)
+
+
+def conv_transpose_plan_algorithm(x, weight, compute_capability, **geometry):
+    """upsConvTransposePlanAlgorithm: (algorithm, reason) the CUDA backend would choose on a GPU of
+    the given compute capability (e.g. 90), without a device. x and weight may be host arrays."""
+    xv, wv, _, dev, layout = _ct_setup("conv_transpose_plan_algorithm", x, "x", weight, "weight")
+    desc = _ct(xv.ndim - 2, geometry)
+    xd, wd = _tdesc(xv, layout), _tdesc(wv, layout)
+    yd = conv_transpose_output_desc(desc, xd, wd)
+    a, reason = c_int(), ctypes.c_char_p()
+    _check(lib.upsConvTransposePlanAlgorithm(byref(desc), byref(xd), byref(wd), byref(yd), int(compute_capability),
+                                             byref(a), byref(reason)), "upsConvTransposePlanAlgorithm")
+    return _ALGORITHM_NAMES.get(a.value, a.value), (reason.value or b"").decode()
 
 
 def conv_transpose(x, weight, bias=None, out=None, **geometry):
@@ -929,4 +971,133 @@ def conv_transpose_backward_bias(dy, out=None, **geometry):
     with _Call(dev, dyv, "conv_transpose_backward_bias") as c:
         c.workspace(lib.upsConvTransposeBackwardBiasWorkspaceSize, byref(desc), byref(dyd))
         c(lib.upsConvTransposeBackwardBias, byref(desc), byref(dyd), _p(dyv), _p(dbv))
+    return out
+
+
+# --- interpolation ---------------------------------------------------------------------------------------
+_INTERP_MODES = {"nearest": _abi.UPS_INTERPOLATE_NEAREST, "nearest-exact": _abi.UPS_INTERPOLATE_NEAREST_EXACT,
+                 "nearest_exact": _abi.UPS_INTERPOLATE_NEAREST_EXACT, "linear": _abi.UPS_INTERPOLATE_LINEAR,
+                 "bilinear": _abi.UPS_INTERPOLATE_LINEAR, "trilinear": _abi.UPS_INTERPOLATE_LINEAR,
+                 "bicubic": _abi.UPS_INTERPOLATE_BICUBIC, "area": _abi.UPS_INTERPOLATE_AREA}
+
+
+def interpolate_desc(spatial_dims, mode="nearest", size=None, scale_factor=None, align_corners=None,
+                     antialias=False, recompute_scale_factor=None):
+    """upsInterpolateDescInit plus the fields, with torch.nn.functional.interpolate's arguments
+    (mode names as PyTorch's: 'nearest', 'nearest-exact', 'linear'/'bilinear'/'trilinear',
+    'bicubic', 'area')."""
+    if isinstance(mode, str):
+        if mode not in _INTERP_MODES:
+            _fail("UPS_STATUS_BAD_PARAMETER", "mode: expected one of %s, got %r" % (sorted(_INTERP_MODES), mode))
+        mode = _INTERP_MODES[mode]
+    d = _new_struct(_abi.upsInterpolateDesc_t)
+    _check(lib.upsInterpolateDescInit(byref(d), mode, spatial_dims), "upsInterpolateDescInit")
+    if size is not None:
+        d.output_size = _i64s(_tuple(size, spatial_dims, "size"))
+    if scale_factor is not None:
+        sf = ([float(scale_factor)] * spatial_dims if isinstance(scale_factor, (int, float))
+              else [float(v) for v in scale_factor])
+        if len(sf) == 1:
+            sf = sf * spatial_dims
+        if len(sf) != spatial_dims:
+            _fail("UPS_STATUS_BAD_PARAMETER", "scale_factor: expected %d values, got %r" % (spatial_dims, sf))
+        d.scale_factor = (ctypes.c_double * _abi.UPS_MAX_SPATIAL_DIMS)(*(sf + [0.0] * (_abi.UPS_MAX_SPATIAL_DIMS - len(sf))))
+    d.align_corners = 1 if align_corners else 0
+    d.antialias = 1 if antialias else 0
+    d.recompute_scale_factor = 1 if recompute_scale_factor else 0
+    return d
+
+
+def interpolate_output_desc(desc, x_desc):
+    return _out_desc(lib.upsInterpolateOutputDesc, byref(desc), byref(x_desc))
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None, antialias=False,
+                recompute_scale_factor=None, out=None):
+    """torch.nn.functional.interpolate on the library's kernels."""
+    xv = _view(x, "x")
+    dev, layout = _resolve([xv], "interpolate")
+    desc = interpolate_desc(xv.ndim - 2, mode, size, scale_factor, align_corners, antialias, recompute_scale_factor)
+    xd = _tdesc(xv, layout)
+    yd = interpolate_output_desc(desc, xd)
+    out, yv = _output(out, xv, yd, layout, dev, "out")
+    _resolve([xv, yv], "interpolate")
+    with _Call(dev, xv, "interpolate") as c:
+        c(lib.upsInterpolateForward, byref(desc), byref(xd), _p(xv), byref(yd), _p(yv))
+    return out
+
+
+def interpolate_backward(dy, input_size, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                         antialias=False, recompute_scale_factor=None, out=None):
+    """Gradient of interpolate w.r.t. x; input_size: x's shape (N, C, *spatial)."""
+    dyv = _view(dy, "dy")
+    dev, layout = _resolve([dyv], "interpolate_backward")
+    desc = interpolate_desc(dyv.ndim - 2, mode, size, scale_factor, align_corners, antialias, recompute_scale_factor)
+    dyd = _tdesc(dyv, layout)
+    input_size = tuple(int(v) for v in input_size)
+    dxd = tensor_desc(dyv.dtype, layout, input_size[0], input_size[1], input_size[2:])
+    out, dxv = _output(out, dyv, dxd, layout, dev, "dx")
+    _resolve([dyv, dxv], "interpolate_backward")
+    with _Call(dev, dyv, "interpolate_backward") as c:
+        c(lib.upsInterpolateBackward, byref(desc), byref(dyd), _p(dyv), byref(dxd), _p(dxv))
+    return out
+
+
+# --- pixel shuffle ------------------------------------------------------------------------------------------
+_PS_DIRECTIONS = {"shuffle": _abi.UPS_PIXEL_SHUFFLE, "unshuffle": _abi.UPS_PIXEL_UNSHUFFLE}
+
+
+def pixel_shuffle_desc(spatial_dims, factor, direction="shuffle"):
+    """upsPixelShuffleDescInit; direction 'shuffle' or 'unshuffle'."""
+    if isinstance(direction, str):
+        if direction not in _PS_DIRECTIONS:
+            _fail("UPS_STATUS_BAD_PARAMETER", "direction: expected 'shuffle' or 'unshuffle', got %r" % (direction,))
+        direction = _PS_DIRECTIONS[direction]
+    d = _new_struct(_abi.upsPixelShuffleDesc_t)
+    _check(lib.upsPixelShuffleDescInit(byref(d), direction, spatial_dims, int(factor)), "upsPixelShuffleDescInit")
+    return d
+
+
+def pixel_shuffle_output_desc(desc, x_desc):
+    return _out_desc(lib.upsPixelShuffleOutputDesc, byref(desc), byref(x_desc))
+
+
+def _pixel_shuffle(x, factor, direction, out, function):
+    xv = _view(x, "x")
+    dev, layout = _resolve([xv], function)
+    desc = pixel_shuffle_desc(xv.ndim - 2, factor, direction)
+    xd = _tdesc(xv, layout)
+    yd = pixel_shuffle_output_desc(desc, xd)
+    out, yv = _output(out, xv, yd, layout, dev, "out")
+    _resolve([xv, yv], function)
+    with _Call(dev, xv, function) as c:
+        c(lib.upsPixelShuffleForward, byref(desc), byref(xd), _p(xv), byref(yd), _p(yv))
+    return out
+
+
+def pixel_shuffle(x, upscale_factor, out=None):
+    """torch.nn.functional.pixel_shuffle (2-D; 3-D by the same rule)."""
+    return _pixel_shuffle(x, upscale_factor, "shuffle", out, "pixel_shuffle")
+
+
+def pixel_unshuffle(x, downscale_factor, out=None):
+    """torch.nn.functional.pixel_unshuffle (2-D; 3-D by the same rule)."""
+    return _pixel_shuffle(x, downscale_factor, "unshuffle", out, "pixel_unshuffle")
+
+
+def pixel_shuffle_backward(dy, factor, direction="shuffle", out=None):
+    """Gradient of pixel_shuffle (direction 'shuffle') or pixel_unshuffle w.r.t. x: the inverse
+    direction applied to dy (upsPixelShuffleBackward)."""
+    dyv = _view(dy, "dy")
+    dev, layout = _resolve([dyv], "pixel_shuffle_backward")
+    desc = pixel_shuffle_desc(dyv.ndim - 2, factor, direction)
+    inverse = pixel_shuffle_desc(dyv.ndim - 2, factor,
+                                 _abi.UPS_PIXEL_UNSHUFFLE if desc.direction == _abi.UPS_PIXEL_SHUFFLE
+                                 else _abi.UPS_PIXEL_SHUFFLE)
+    dyd = _tdesc(dyv, layout)
+    dxd = pixel_shuffle_output_desc(inverse, dyd)
+    out, dxv = _output(out, dyv, dxd, layout, dev, "dx")
+    _resolve([dyv, dxv], "pixel_shuffle_backward")
+    with _Call(dev, dyv, "pixel_shuffle_backward") as c:
+        c(lib.upsPixelShuffleBackward, byref(desc), byref(dyd), _p(dyv), byref(dxd), _p(dxv))
     return out

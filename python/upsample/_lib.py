@@ -77,4 +77,17 @@ except OSError as e:
 
 missing_functions = _abi.bind(lib)
 
+
+def _missing(name):
+    def stub(*args):
+        from ._core import UpsampleError
+        raise UpsampleError(_abi.UPS_STATUS_NOT_SUPPORTED, "%s is not exported by %s: the library was built from "
+                            "older sources than the header this package matches" % (name, library_path), name)
+    stub.__name__ = name
+    return stub
+
+
+for _name in missing_functions:
+    setattr(lib, _name, _missing(_name))
+
 cudart_missing = _abi.bind(cudart, _abi.CUDART_FUNCTIONS) if cudart is not None else None

@@ -23,6 +23,7 @@ __all__ = [
     "unpool", "nearest_unpool", "bed_of_nails_unpool",
     "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Unpool", "replace_modules",
+    "interpolate", "pixel_shuffle", "pixel_unshuffle", "Upsample", "PixelShuffle", "PixelUnshuffle",
 ]
 
 
@@ -320,6 +321,105 @@ def _ct_bwd(ctx, grad):
 _conv_transpose.register_autograd(_ct_bwd, setup_context=_ct_setup)
 
 
+# --- interpolation -----------------------------------------------------------------------------------------
+def _interp_out(x, size, scale_factor):
+    if size is not None:
+        return [x.shape[0], x.shape[1]] + list(size)
+    return [x.shape[0], x.shape[1]] + [torch.sym_int(torch.sym_float(n) * f) for n, f in zip(x.shape[2:], scale_factor)]
+
+
+@torch.library.custom_op("upsample::interpolate", mutates_args=())
+def _interpolate(x: Tensor, size: Optional[Sequence[int]], scale_factor: Optional[Sequence[float]], mode: str,
+                 align_corners: bool, antialias: bool, recompute_scale_factor: bool) -> Tensor:
+    cl = _channels_last(x)
+    x = _dense(x, cl)
+    out = _new(_interp_out(x, size, scale_factor), x, cl)
+    return _core.interpolate(x, None if size is None else _l(size), scale_factor, mode, align_corners, antialias,
+                             recompute_scale_factor, out=out)
+
+
+@_interpolate.register_fake
+def _(x, size, scale_factor, mode, align_corners, antialias, recompute_scale_factor):
+    return _new(_interp_out(x, size, scale_factor), x, _channels_last(x))
+
+
+@torch.library.custom_op("upsample::interpolate_backward", mutates_args=())
+def _interpolate_backward(dy: Tensor, input_size: Sequence[int], size: Optional[Sequence[int]],
+                          scale_factor: Optional[Sequence[float]], mode: str, align_corners: bool, antialias: bool,
+                          recompute_scale_factor: bool) -> Tensor:
+    cl = _channels_last(dy)
+    dy = _dense(dy, cl)
+    out = _new(input_size, dy, cl)
+    return _core.interpolate_backward(dy, _l(input_size), None if size is None else _l(size), scale_factor, mode,
+                                      align_corners, antialias, recompute_scale_factor, out=out)
+
+
+@_interpolate_backward.register_fake
+def _(dy, input_size, size, scale_factor, mode, align_corners, antialias, recompute_scale_factor):
+    return _new(input_size, dy, _channels_last(dy))
+
+
+def _interpolate_setup(ctx, inputs, output):
+    x, *ctx.args = inputs
+    ctx.input_size = list(x.shape)
+
+
+def _interpolate_bwd(ctx, grad):
+    return (_interpolate_backward(grad, ctx.input_size, *ctx.args),) + (None,) * 6
+
+
+_interpolate.register_autograd(_interpolate_bwd, setup_context=_interpolate_setup)
+
+
+# --- pixel shuffle -----------------------------------------------------------------------------------------
+def _ps_out(x, factor, direction):
+    k = x.dim() - 2
+    if direction == "shuffle":
+        return [x.shape[0], x.shape[1] // factor ** k] + [n * factor for n in x.shape[2:]]
+    return [x.shape[0], x.shape[1] * factor ** k] + [n // factor for n in x.shape[2:]]
+
+
+def _inverse(direction):
+    return "unshuffle" if direction == "shuffle" else "shuffle"
+
+
+@torch.library.custom_op("upsample::pixel_shuffle", mutates_args=())
+def _pixel_shuffle(x: Tensor, factor: int, direction: str) -> Tensor:
+    cl = _channels_last(x)
+    x = _dense(x, cl)
+    out = _new(_ps_out(x, factor, direction), x, cl)
+    return _core._pixel_shuffle(x, factor, direction, out, "pixel_shuffle")
+
+
+@_pixel_shuffle.register_fake
+def _(x, factor, direction):
+    return _new(_ps_out(x, factor, direction), x, _channels_last(x))
+
+
+@torch.library.custom_op("upsample::pixel_shuffle_backward", mutates_args=())
+def _pixel_shuffle_backward(dy: Tensor, factor: int, direction: str) -> Tensor:
+    cl = _channels_last(dy)
+    dy = _dense(dy, cl)
+    out = _new(_ps_out(dy, factor, _inverse(direction)), dy, cl)
+    return _core.pixel_shuffle_backward(dy, factor, direction, out=out)
+
+
+@_pixel_shuffle_backward.register_fake
+def _(dy, factor, direction):
+    return _new(_ps_out(dy, factor, _inverse(direction)), dy, _channels_last(dy))
+
+
+def _ps_setup(ctx, inputs, output):
+    ctx.factor, ctx.direction = inputs[1], inputs[2]
+
+
+def _ps_bwd(ctx, grad):
+    return _pixel_shuffle_backward(grad, ctx.factor, ctx.direction), None, None
+
+
+_pixel_shuffle.register_autograd(_ps_bwd, setup_context=_ps_setup)
+
+
 # --- functional API ---------------------------------------------------------------------------------------
 def _n(v, d, name) -> List[int]:
     if isinstance(v, int):
@@ -441,6 +541,30 @@ def unpool(input, scale_factor, mode="nearest"):
     return _unpool(input, _n(scale_factor, d, "scale_factor"), mode)
 
 
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """torch.nn.functional.interpolate on upsample's kernels (same arguments; modes 'nearest',
+    'nearest-exact', 'linear', 'bilinear', 'trilinear', 'bicubic', 'area')."""
+    d = input.dim() - 2
+    if size is not None:
+        size = _n(size, d, "size")
+    if scale_factor is not None:
+        scale_factor = ([float(scale_factor)] * d if isinstance(scale_factor, (int, float))
+                        else [float(v) for v in scale_factor])
+    return _interpolate(input, size, scale_factor, mode, bool(align_corners), bool(antialias),
+                        bool(recompute_scale_factor))
+
+
+def pixel_shuffle(input, upscale_factor):
+    """torch.nn.functional.pixel_shuffle on upsample's kernels (4-D, or 5-D by the same rule)."""
+    return _pixel_shuffle(input, int(upscale_factor), "shuffle")
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """torch.nn.functional.pixel_unshuffle on upsample's kernels (4-D, or 5-D by the same rule)."""
+    return _pixel_shuffle(input, int(downscale_factor), "unshuffle")
+
+
 def nearest_unpool(input, scale_factor):
     return unpool(input, scale_factor, "nearest")
 
@@ -550,6 +674,28 @@ class Unpool(nn.Module):
 
     def extra_repr(self):
         return "scale_factor=%r, mode=%r" % (self.scale_factor, self.mode)
+
+
+class Upsample(nn.Upsample):
+    """nn.Upsample on upsample's interpolation kernels (same arguments)."""
+
+    def forward(self, input):
+        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                           self.recompute_scale_factor)
+
+
+class PixelShuffle(nn.PixelShuffle):
+    """nn.PixelShuffle on upsample's kernels."""
+
+    def forward(self, input):
+        return pixel_shuffle(input, self.upscale_factor)
+
+
+class PixelUnshuffle(nn.PixelUnshuffle):
+    """nn.PixelUnshuffle on upsample's kernels."""
+
+    def forward(self, input):
+        return pixel_unshuffle(input, self.downscale_factor)
 
 
 _SWAP = {nn.ConvTranspose1d: ConvTranspose1d, nn.ConvTranspose2d: ConvTranspose2d,
