@@ -388,3 +388,20 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
 }
 
 }  // namespace upsample::cuda
+
+// Device-free can_implement (issue 10's benchmark plan, upsConvTransposePlanAlgorithm): make_plan's
+// checks, then device_support's architecture rule at `compute_capability` (major * 10 + minor)
+// instead of the current device's. On success the reason names the path that would run.
+namespace upsample::cuda {
+ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement_on(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                                  bool allow_tf32, int compute_capability) {
+  Plan plan;
+  const ImplicitGemmSupport support = make_plan(problem, allow_tf32, &plan);
+  if (support.status != UPS_STATUS_SUCCESS) return support;
+  if (plan.path == Path::kTensorOp && compute_capability < 80)
+    return {UPS_STATUS_NOT_SUPPORTED,
+            "implicit GEMM: the tensor-core path (f16, bf16, TF32) needs compute capability 8.0 or newer"};
+  return {UPS_STATUS_SUCCESS, plan.path == Path::kTensorOp ? "implicit GEMM: tensor-core path (mma.sync)"
+                                                           : "implicit GEMM: SIMT path (FFMA register tiles)"};
+}
+}  // namespace upsample::cuda

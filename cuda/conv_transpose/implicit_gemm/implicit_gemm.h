@@ -47,3 +47,11 @@ enum class ImplicitGemmTile { kHeuristic, k128x128, k128x64, k128x32, k64x64 };
 void conv_transpose_implicit_gemm_force_tile(ImplicitGemmTile tile);
 
 }  // namespace upsample::cuda
+
+// can_implement without a device, for plans (upsConvTransposePlanAlgorithm): the same rules with
+// the architecture given as compute_capability = major * 10 + minor (e.g. 90). On success, reason
+// names the path that would run (tensor cores or SIMT).
+namespace upsample::cuda {
+ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement_on(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                                  bool allow_tf32, int compute_capability);
+}  // namespace upsample::cuda

@@ -100,9 +100,10 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
 
     if (thread < 3) {
       const int a = thread;
+      const int r_a = a == 0 ? r[0] : (a == 1 ? r[1] : r[2]);  // a select: r stays in registers
       int count = 0;
       for (int k = 0; k < p.kernel[a] && count < kMaxAxisTaps; ++k) {
-        const int shifted = k * p.dilation[a] - r[a];
+        const int shifted = k * p.dilation[a] - r_a;
         if (shifted >= 0 && shifted % p.stride[a] == 0) s_axis_m[a][count++] = shifted / p.stride[a];
       }
       s_axis_count[a] = count;
