@@ -199,19 +199,20 @@ bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescr
     }
     case Op::kNearest:
     case Op::kBedOfNails: {
-      d->unpool.mode = s.op == Op::kNearest ? UPS_UNPOOL_NEAREST : UPS_UNPOOL_BED_OF_NAILS;
-      d->unpool.spatial_dims = s.dims;
-      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) d->unpool.scale[a] = s.stride[a];
-      if (upsUnpoolOutputDesc(&d->unpool, &d->x, &d->y) != UPS_STATUS_SUCCESS) return set_error(error, "unpooling");
+      int64_t scale[UPS_MAX_SPATIAL_DIMS] = {1, 1, 1};
+      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) scale[a] = s.stride[a];
+      if (upsUnpoolDescInit(&d->unpool, s.op == Op::kNearest ? UPS_UNPOOL_NEAREST : UPS_UNPOOL_BED_OF_NAILS, s.dims,
+                            scale) != UPS_STATUS_SUCCESS ||
+          upsUnpoolOutputDesc(&d->unpool, &d->x, &d->y) != UPS_STATUS_SUCCESS)
+        return set_error(error, "unpooling");
       return true;
     }
     case Op::kMaxUnpool: {
-      d->pool.spatial_dims = s.dims;
-      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) {
-        d->pool.kernel[a] = d->pool.stride[a] = s.stride[a];
-        d->pool.dilation[a] = 1;
-      }
-      if (upsMaxUnpoolOutputDesc(&d->pool, &d->x, nullptr, &d->y) != UPS_STATUS_SUCCESS)
+      int64_t window[UPS_MAX_SPATIAL_DIMS] = {1, 1, 1};
+      const int64_t no_padding[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
+      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) window[a] = s.stride[a];
+      if (upsPoolDescInit(&d->pool, s.dims, window, window, no_padding) != UPS_STATUS_SUCCESS ||
+          upsMaxUnpoolOutputDesc(&d->pool, &d->x, nullptr, &d->y) != UPS_STATUS_SUCCESS)
         return set_error(error, "max-unpooling");
       d->indices = d->x;
       d->indices.dtype = UPS_DTYPE_I64;

@@ -382,6 +382,15 @@ upsTensorDesc_t maybe_perturbed(const upsTensorDesc_t& d, Bytes& in) {
       break;
     }
     case 3: store_raw(&p.dtype, in.pick(0, 4)); break;
+    // struct_size (NOTE [ Descriptor versions ]): usually 0, the first layout; sometimes the exact
+    // size; sometimes one the library must refuse before reading anything else. No byte is read
+    // for these, so the seed corpus decodes as before.
+    case 4: p.struct_size = sizeof(upsTensorDesc_t); break;
+    case 5: {
+      const size_t hostile[4] = {1, sizeof(upsTensorDesc_t) - 1, sizeof(upsTensorDesc_t) + 8, SIZE_MAX};
+      p.struct_size = hostile[static_cast<uint64_t>(p.spatial[0]) % 4];
+      break;
+    }
     default: break;
   }
   return p;

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "core/status.h"
+#include "src/descriptor.h"
 #include "src/entry.h"
 #include "src/validate_common.h"
 
@@ -12,12 +13,12 @@ extern "C" {
 // ---------------------------------------------------------------------------------------------
 // Tensor descriptors
 // ---------------------------------------------------------------------------------------------
-upsStatus_t upsTensorDescInit(upsTensorDesc_t* desc, upsDataType_t dtype, upsLayout_t layout, int spatial_dims,
-                              int64_t n, int64_t c, const int64_t* spatial) {
+upsStatus_t upsTensorDescInitSized(upsTensorDesc_t* desc, size_t struct_size, upsDataType_t dtype, upsLayout_t layout,
+                                   int spatial_dims, int64_t n, int64_t c, const int64_t* spatial) {
   clear_last_error();
-  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "desc: descriptor to fill is null");
+  upsTensorDesc_t d;
+  UPS_RETURN_IF_ERROR(begin_init(desc, struct_size, &d));
   if (spatial == nullptr) return fail(UPS_STATUS_NULL_POINTER, "spatial: extents array is null");
-  upsTensorDesc_t d{};
   // Copied as bits: make_geometry validates them (see raw_enum).
   std::memcpy(&d.dtype, &dtype, sizeof dtype);
   std::memcpy(&d.layout, &layout, sizeof layout);
@@ -28,7 +29,7 @@ upsStatus_t upsTensorDescInit(upsTensorDesc_t* desc, upsDataType_t dtype, upsLay
     for (int i = 0; i < spatial_dims; ++i) d.spatial[i] = spatial[i];
   TensorGeometry g;
   UPS_RETURN_IF_ERROR(make_geometry(&d, "desc", &g));
-  *desc = d;
+  write_desc(d, desc);
   return UPS_STATUS_SUCCESS;
 }
 

@@ -8,6 +8,7 @@
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "src/descriptor.h"
 
 namespace upsample::detail {
 
@@ -138,8 +139,12 @@ upsStatus_t validate_pool_params(const upsPoolDesc_t* desc, bool for_max_pool) {
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t make_geometry(const upsTensorDesc_t* desc, const char* name, TensorGeometry* g) {
-  if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, name, ": descriptor is null");
+upsStatus_t make_geometry(const upsTensorDesc_t* user_desc, const char* name, TensorGeometry* g) {
+  // Every tensor descriptor passes through here: read_desc checks its struct_size (and that it is
+  // not null) even where a caller's validation has not read it yet (NOTE [ Descriptor versions ]).
+  upsTensorDesc_t copy;
+  UPS_RETURN_IF_ERROR(read_desc(user_desc, name, &copy));
+  const upsTensorDesc_t* desc = &copy;
   const int dtype = raw_enum(desc->dtype), layout = raw_enum(desc->layout);
   if (dtype < UPS_DTYPE_F32 || dtype > UPS_DTYPE_I64)
     return fail(UPS_STATUS_NOT_SUPPORTED, name, ".dtype: unknown value ", dtype);

@@ -141,7 +141,7 @@ TEST(CudaUnpoolEdge, UnalignedVectorPointersUseScalarPath) {
   auto rng = make_rng();
   for (upsLayout_t layout : kLayouts) {
     const upsTensorDesc_t x_desc = make_desc(UPS_DTYPE_F32, layout, 1, 8, {3, 4});
-    upsUnpoolDesc_t desc{UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
+    upsUnpoolDesc_t desc{0, UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
     upsTensorDesc_t y_desc;
     UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &x_desc, &y_desc));
     HostTensor x(x_desc), expected(y_desc), actual(y_desc);
@@ -618,7 +618,7 @@ TEST(CudaApi, HostPointerIsWrongBackendMemory) {
   UPS_SKIP_WITHOUT_CUDA();
   CudaFixture fx;
   const upsTensorDesc_t x_desc = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {4});
-  upsUnpoolDesc_t desc{UPS_UNPOOL_NEAREST, 1, {2, 0, 0}};
+  upsUnpoolDesc_t desc{0, UPS_UNPOOL_NEAREST, 1, {2, 0, 0}};
   upsTensorDesc_t y_desc;
   UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &x_desc, &y_desc));
   std::vector<float> host_x(4, 1.0f);

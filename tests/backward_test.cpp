@@ -425,13 +425,13 @@ TEST(ReferenceBackwardExample, UnpoolNearestSumsCellsBedOfNailsTakesFirst) {
     std::vector<double> values(16);
     std::iota(values.begin(), values.end(), 1.0);
     const HostTensor dy = tensor_of(dy_desc, values);
-    upsUnpoolDesc_t nearest{UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
+    upsUnpoolDesc_t nearest{0, UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
     upsTensorDesc_t dx_desc;
     UPS_ASSERT_OK(upsUnpoolBackwardOutputDesc(&nearest, &dy_desc, &dx_desc));
     EXPECT_EQ(dx_desc.spatial[0], 2);
     EXPECT_EQ(dx_desc.spatial[1], 2);
     EXPECT_EQ(logical_values(unpool_backward(ref, nearest, dy, dx_desc)), (std::vector<double>{14, 22, 46, 54}));
-    upsUnpoolDesc_t nails{UPS_UNPOOL_BED_OF_NAILS, 2, {2, 2, 0}};
+    upsUnpoolDesc_t nails{0, UPS_UNPOOL_BED_OF_NAILS, 2, {2, 2, 0}};
     EXPECT_EQ(logical_values(unpool_backward(ref, nails, dy, dx_desc)), (std::vector<double>{1, 3, 9, 11}));
   }
 }
@@ -802,7 +802,7 @@ TEST(ReferenceBackwardShapes, ConvTransposeQueriesInvertTheOutputShape) {
 }
 
 TEST(ReferenceBackwardShapes, UnpoolAndMaxUnpoolQueries) {
-  const upsUnpoolDesc_t desc{UPS_UNPOOL_NEAREST, 3, {1, 2, 3}};
+  const upsUnpoolDesc_t desc{0, UPS_UNPOOL_NEAREST, 3, {1, 2, 3}};
   const upsTensorDesc_t dy = make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, 2, 5, {3, 4, 9});
   upsTensorDesc_t dx;
   UPS_ASSERT_OK(upsUnpoolBackwardOutputDesc(&desc, &dy, &dx));
@@ -858,7 +858,7 @@ class Guarded {
 
 TEST(ReferenceBackwardErrors, UnpoolBackward) {
   UPS_HANDLE(h, UPS_BACKEND_REFERENCE);
-  const upsUnpoolDesc_t desc{UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
+  const upsUnpoolDesc_t desc{0, UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
   HostTensor dy(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, 3, {8, 6}));
   Guarded dx(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, 3, {4, 3}));
   UPS_ASSERT_OK(upsUnpoolBackward(h.get(), &desc, &dy.desc, dy.data(), &dx.desc(), dx.data()));
@@ -1463,7 +1463,7 @@ TEST(CudaConvTransposeBackwardEdge, DeterministicPathsAreBitIdenticalAcrossRuns)
     EXPECT_TRUE(tensors_close(dw, conv_backward_weight(be.reference(), conv, t.x, t.dy, t.w.desc), tolerance(UPS_DTYPE_F32)));
   }
   // Unpooling (nearest) and max-pooling backward sum too.
-  const upsUnpoolDesc_t nearest{UPS_UNPOOL_NEAREST, 2, {3, 2, 0}};
+  const upsUnpoolDesc_t nearest{0, UPS_UNPOOL_NEAREST, 2, {3, 2, 0}};
   HostTensor up(make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 2, 5, {9, 8}));
   up.fill_random(rng);
   const upsTensorDesc_t ux = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 2, 5, {3, 4});

@@ -68,7 +68,7 @@ TEST(CudaMisuse, MisalignedAndAliasedPointersAreRefused) {
   UPS_SKIP_WITHOUT_CUDA();
   HandleGuard handle(UPS_BACKEND_CUDA);
   const upsTensorDesc_t x_desc = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 1, 8, {4, 4});
-  const upsUnpoolDesc_t desc{UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
+  const upsUnpoolDesc_t desc{0, UPS_UNPOOL_NEAREST, 2, {2, 2, 0}};
   upsTensorDesc_t y_desc;
   UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &x_desc, &y_desc));
   Buffer buffer(UPS_BACKEND_CUDA, 8 * 1024);
@@ -210,7 +210,7 @@ TEST(CudaIndexing, CoordinatesAndOffsetsBeyond2Pow31RoundTrip) {
 TEST(LargeTensor, NearestUnpool1dBeyond2Pow31Elements) {
   const int64_t width = (int64_t{1} << 30) + 64;
   const upsTensorDesc_t x_desc = make_desc(UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {width});
-  const upsUnpoolDesc_t desc{UPS_UNPOOL_NEAREST, 1, {2, 0, 0}};
+  const upsUnpoolDesc_t desc{0, UPS_UNPOOL_NEAREST, 1, {2, 0, 0}};
   upsTensorDesc_t y_desc;
   UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &x_desc, &y_desc));
   ASSERT_GT(y_desc.spatial[0], int64_t{1} << 31);

@@ -10,6 +10,10 @@
 //   handle.conv_transpose(conv, x, d_x, w, d_w, d_bias, y, d_y);
 //
 // Every call that fails throws upsample::Error carrying the status and the library's message.
+// Every C function of upsample.h has a counterpart here (the `cpp_layer_covers_c_api` test checks
+// it): free functions for the library-wide queries, builders for descriptors (each filled by its
+// ...Init function, so its struct_size is this header's), the shape queries on the descriptor
+// objects, and the ops, workspace-size queries and algorithm choices on Handle.
 #ifndef UPSAMPLE_UPSAMPLE_HPP
 #define UPSAMPLE_UPSAMPLE_HPP
 
@@ -35,6 +39,16 @@ class Error : public std::runtime_error {
 inline void check(upsStatus_t status) {
   if (status != UPS_STATUS_SUCCESS) throw Error(status, upsGetLastErrorString());
 }
+
+// The enumerator's name, e.g. "UPS_STATUS_BAD_GROUPS".
+inline std::string status_name(upsStatus_t status) { return upsGetStatusName(status); }
+// The message of the last failed call on this thread ("" after a success).
+inline std::string last_error() { return upsGetLastErrorString(); }
+// The library's version as MAJOR*10000 + MINOR*100 + PATCH (the loaded library's, which may be
+// newer than this header's UPS_VERSION_*).
+inline int version() { return upsGetVersion(); }
+// Whether a CUDA device is usable from this process, without creating a handle.
+inline bool cuda_device_available() { return upsCudaDeviceAvailable() != 0; }
 
 namespace detail {
 inline void copy_extents(std::initializer_list<int64_t> values, int64_t* out, int* count) {
@@ -69,10 +83,13 @@ inline int64_t byte_size(const upsTensorDesc_t& desc) {
   return bytes;
 }
 
+// An unpooling descriptor; one scale factor per spatial axis, outermost first.
 inline upsUnpoolDesc_t unpool_desc(upsUnpoolMode_t mode, std::initializer_list<int64_t> scale) {
-  upsUnpoolDesc_t desc{};
-  desc.mode = mode;
-  detail::copy_extents(scale, desc.scale, &desc.spatial_dims);
+  int64_t factors[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
+  int dims = 0;
+  detail::copy_extents(scale, factors, &dims);
+  upsUnpoolDesc_t desc;
+  check(upsUnpoolDescInit(&desc, mode, dims, factors));
   return desc;
 }
 
@@ -81,16 +98,22 @@ inline upsTensorDesc_t unpool_output_desc(const upsUnpoolDesc_t& desc, const ups
   check(upsUnpoolOutputDesc(&desc, &x, &y));
   return y;
 }
+// dx (x's shape) from the gradient dy of the unpooled output.
+inline upsTensorDesc_t unpool_backward_output_desc(const upsUnpoolDesc_t& desc, const upsTensorDesc_t& dy) {
+  upsTensorDesc_t dx;
+  check(upsUnpoolBackwardOutputDesc(&desc, &dy, &dx));
+  return dx;
+}
 
 // Pooling geometry; stride defaults to the kernel (as PyTorch's), padding to 0, dilation to 1.
 class Pool {
  public:
-  explicit Pool(std::initializer_list<int64_t> kernel) : desc_{} {
-    detail::copy_extents(kernel, desc_.kernel, &desc_.spatial_dims);
-    for (int i = 0; i < desc_.spatial_dims; ++i) {
-      desc_.stride[i] = desc_.kernel[i];
-      desc_.dilation[i] = 1;
-    }
+  explicit Pool(std::initializer_list<int64_t> kernel) {
+    int64_t extents[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
+    const int64_t zeros[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
+    int dims = 0;
+    detail::copy_extents(kernel, extents, &dims);
+    check(upsPoolDescInit(&desc_, dims, extents, extents, zeros));
   }
   Pool& stride(std::initializer_list<int64_t> v) { return set(v, desc_.stride); }
   Pool& padding(std::initializer_list<int64_t> v) { return set(v, desc_.padding); }
@@ -110,6 +133,12 @@ class Pool {
     check(upsMaxUnpoolOutputDesc(&desc_, &x, output_size, &y));
     return y;
   }
+  // Max-unpooling's gradient: dx (the indices' shape, dy's dtype and layout) from dy.
+  upsTensorDesc_t max_unpool_backward_output_desc(const upsTensorDesc_t& dy, const upsTensorDesc_t& indices) const {
+    upsTensorDesc_t dx;
+    check(upsMaxUnpoolBackwardOutputDesc(&desc_, &dy, &indices, &dx));
+    return dx;
+  }
 
  private:
   Pool& set(std::initializer_list<int64_t> values, int64_t* out) {
@@ -126,9 +155,12 @@ class ConvTranspose {
  public:
   explicit ConvTranspose(int spatial_dims) { check(upsConvTransposeDescInit(&desc_, spatial_dims)); }
   ConvTranspose& stride(std::initializer_list<int64_t> v) { return set(v, desc_.stride); }
+  // Symmetric padding (PyTorch's `padding`): pad_begin = pad_end = v.
   ConvTranspose& padding(std::initializer_list<int64_t> v) {
-    set(v, desc_.pad_begin);
-    return set(v, desc_.pad_end);
+    int64_t values[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
+    set(v, values);
+    check(upsConvTransposeDescSetPadding(&desc_, values));
+    return *this;
   }
   ConvTranspose& padding(std::initializer_list<int64_t> begin, std::initializer_list<int64_t> end) {
     set(begin, desc_.pad_begin);
@@ -146,6 +178,10 @@ class ConvTranspose {
   }
   ConvTranspose& deterministic(bool on) {
     desc_.deterministic = on ? 1 : 0;
+    return *this;
+  }
+  ConvTranspose& math_mode(upsMathMode_t mode) {
+    desc_.math_mode = mode;
     return *this;
   }
   const upsConvTransposeDesc_t& desc() const { return desc_; }
@@ -178,6 +214,24 @@ class ConvTranspose {
   upsConvTransposeDesc_t desc_;
 };
 
+// upsConvTransposePlanAlgorithm: the algorithm the CUDA backend would run for this transposed
+// convolution on a GPU of compute capability `compute_capability` (major * 10 + minor, e.g. 90),
+// and why. Needs no handle and no device.
+struct AlgorithmPlan {
+  upsAlgorithm_t algorithm;
+  std::string reason;
+};
+inline AlgorithmPlan plan_conv_transpose_algorithm(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
+                                                   const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc,
+                                                   int compute_capability) {
+  AlgorithmPlan plan{UPS_ALGO_AUTO, ""};
+  const char* reason = nullptr;
+  check(upsConvTransposePlanAlgorithm(&conv.desc(), &x_desc, &w_desc, &y_desc, compute_capability, &plan.algorithm,
+                                      &reason));
+  plan.reason = reason;
+  return plan;
+}
+
 // Owns an upsHandle_t. Movable, not copyable.
 class Handle {
  public:
@@ -204,7 +258,44 @@ class Handle {
     return b;
   }
   void set_stream(upsStream_t stream) { check(upsSetStream(handle_, stream)); }
+  upsStream_t stream() const {
+    upsStream_t s;
+    check(upsGetStream(handle_, &s));
+    return s;
+  }
+  // A caller-owned workspace (device memory on the CUDA backend), sized with the *_workspace_size
+  // queries below; set_workspace(nullptr, 0) returns to handle-owned workspace.
   void set_workspace(void* workspace, size_t bytes) { check(upsSetWorkspace(handle_, workspace, bytes)); }
+
+  // Workspace-size queries: the bytes the matching op needs on this handle (0 on the reference).
+  size_t max_unpool_workspace_size(const Pool& pool, const upsTensorDesc_t& x_desc, const upsTensorDesc_t& y_desc) {
+    size_t bytes = 0;
+    check(upsMaxUnpoolWorkspaceSize(handle_, &pool.desc(), &x_desc, &y_desc, &bytes));
+    return bytes;
+  }
+  size_t max_unpool_backward_workspace_size(const Pool& pool, const upsTensorDesc_t& dy_desc,
+                                            const upsTensorDesc_t& dx_desc) {
+    size_t bytes = 0;
+    check(upsMaxUnpoolBackwardWorkspaceSize(handle_, &pool.desc(), &dy_desc, &dx_desc, &bytes));
+    return bytes;
+  }
+  size_t conv_transpose_workspace_size(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
+                                       const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc) {
+    size_t bytes = 0;
+    check(upsConvTransposeWorkspaceSize(handle_, &conv.desc(), &x_desc, &w_desc, &y_desc, &bytes));
+    return bytes;
+  }
+  size_t conv_transpose_backward_weight_workspace_size(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
+                                                       const upsTensorDesc_t& dy_desc, const upsTensorDesc_t& dw_desc) {
+    size_t bytes = 0;
+    check(upsConvTransposeBackwardWeightWorkspaceSize(handle_, &conv.desc(), &x_desc, &dy_desc, &dw_desc, &bytes));
+    return bytes;
+  }
+  size_t conv_transpose_backward_bias_workspace_size(const ConvTranspose& conv, const upsTensorDesc_t& dy_desc) {
+    size_t bytes = 0;
+    check(upsConvTransposeBackwardBiasWorkspaceSize(handle_, &conv.desc(), &dy_desc, &bytes));
+    return bytes;
+  }
 
   void unpool(const upsUnpoolDesc_t& desc, const upsTensorDesc_t& x_desc, const void* x, const upsTensorDesc_t& y_desc,
               void* y) {
@@ -223,10 +314,19 @@ class Handle {
                       void* y) {
     check(upsConvTransposeForward(handle_, &conv.desc(), &x_desc, x, &w_desc, w, bias, &y_desc, y));
   }
+  // The algorithm AUTO would run for this transposed convolution on this handle.
   upsAlgorithm_t choose_algorithm(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
                                   const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc) {
     upsAlgorithm_t algorithm;
     check(upsConvTransposeChooseAlgorithm(handle_, &conv.desc(), &x_desc, &w_desc, &y_desc, &algorithm));
+    return algorithm;
+  }
+  // The algorithm AUTO would run for its weight (and bias) gradient.
+  upsAlgorithm_t choose_backward_weight_algorithm(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
+                                                  const upsTensorDesc_t& dy_desc, const upsTensorDesc_t& dw_desc) {
+    upsAlgorithm_t algorithm;
+    check(
+        upsConvTransposeBackwardWeightChooseAlgorithm(handle_, &conv.desc(), &x_desc, &dy_desc, &dw_desc, &algorithm));
     return algorithm;
   }
 

@@ -155,7 +155,8 @@ upsStatus_t validate_conv_transpose_backward_data(const upsConvTransposeDesc_t* 
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t conv_transpose_backward_data_output_desc(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+upsStatus_t conv_transpose_backward_data_output_desc(const upsConvTransposeDesc_t* desc_arg,
+                                                     const upsTensorDesc_t* dy_arg,
                                                      const upsTensorDesc_t* w_arg, upsTensorDesc_t* dx) {
   DescArg<upsConvTransposeDesc_t> desc;
   DescArg<upsTensorDesc_t> dy, w;
@@ -200,7 +201,8 @@ upsStatus_t conv_transpose_backward_data_output_desc(const upsConvTransposeDesc_
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t* desc_arg,
+                                                    const upsTensorDesc_t* x_arg,
                                                     const upsTensorDesc_t* dy_arg, const upsTensorDesc_t* dw_arg,
                                                     ConvTransposeProblem* problem) {
   DescArg<upsConvTransposeDesc_t> desc;
@@ -239,7 +241,8 @@ upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t conv_transpose_backward_weight_output_desc(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+upsStatus_t conv_transpose_backward_weight_output_desc(const upsConvTransposeDesc_t* desc_arg,
+                                                       const upsTensorDesc_t* x_arg,
                                                        const upsTensorDesc_t* dy_arg, upsTensorDesc_t* dw) {
   DescArg<upsConvTransposeDesc_t> desc;
   DescArg<upsTensorDesc_t> x, dy;

@@ -1,8 +1,10 @@
 // The max-pooling family's C entry points: one Op row per entry point, run by the one entry path
 // (NOTE [ Entry path ] in src/entry.h).
 #include "cuda/max_pool/max_pool.h"
+#include "src/descriptor.h"
 #include "src/entry.h"
 #include "src/ops/max_pool/max_pool.h"
+#include "src/validate_common.h"
 
 namespace upsample::detail {
 namespace {
@@ -63,6 +65,30 @@ struct MaxPoolBackwardOp : OpDefaults {
 using namespace upsample::detail;  // NOLINT: this file is the C API's implementation
 
 extern "C" {
+
+// The pooling descriptor serves max-pooling and max-unpooling; its Init lives with the first.
+upsStatus_t upsPoolDescInitSized(upsPoolDesc_t* desc, size_t struct_size, int spatial_dims, const int64_t* kernel,
+                                 const int64_t* stride, const int64_t* padding) {
+  clear_last_error();
+  upsPoolDesc_t d;
+  UPS_RETURN_IF_ERROR(begin_init(desc, struct_size, &d));
+  if (kernel == nullptr) return fail(UPS_STATUS_NULL_POINTER, "kernel: array is null");
+  if (stride == nullptr) return fail(UPS_STATUS_NULL_POINTER, "stride: array is null");
+  if (padding == nullptr) return fail(UPS_STATUS_NULL_POINTER, "padding: array is null");
+  UPS_RETURN_IF_ERROR(check_spatial_dims(spatial_dims, "desc"));
+  d.spatial_dims = spatial_dims;
+  for (int i = 0; i < spatial_dims; ++i) {
+    d.kernel[i] = kernel[i];
+    d.stride[i] = stride[i];
+    d.padding[i] = padding[i];
+    d.dilation[i] = 1;
+  }
+  d.ceil_mode = 0;
+  // The rules both pooling ops share; max-pooling's own (padding <= kernel/2) apply at its call.
+  UPS_RETURN_IF_ERROR(validate_pool_params(&d, false));
+  write_desc(d, desc);
+  return UPS_STATUS_SUCCESS;
+}
 
 upsStatus_t upsMaxPoolOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x, upsTensorDesc_t* y,
                                  upsTensorDesc_t* indices) {

@@ -3,6 +3,7 @@
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "src/descriptor.h"
 #include "src/validate_common.h"
 #include "src/ops/max_pool/max_pool.h"
 
@@ -32,8 +33,12 @@ int64_t first_empty_window(int64_t in, int64_t k, int64_t s, int64_t p, int64_t 
 }
 
 
-upsStatus_t max_pool_output_desc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x, upsTensorDesc_t* y,
+upsStatus_t max_pool_output_desc(const upsPoolDesc_t* desc_arg, const upsTensorDesc_t* x_arg, upsTensorDesc_t* y,
                                  upsTensorDesc_t* indices) {
+  DescArg<upsPoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> x;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "pool desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
   if (y == nullptr) return fail(UPS_STATUS_NULL_POINTER, "y: output descriptor is null");
   UPS_RETURN_IF_ERROR(validate_pool_params(desc, true));
@@ -65,13 +70,19 @@ upsStatus_t max_pool_output_desc(const upsPoolDesc_t* desc, const upsTensorDesc_
   UPS_RETURN_IF_ERROR(make_geometry(&result, "y", &yg));
   const upsTensorDesc_t result_indices = like(*x, UPS_DTYPE_I64, x->n, x->c, out);
   UPS_RETURN_IF_ERROR(make_geometry(&result_indices, "indices", &yg));
-  *y = result;
-  if (indices != nullptr) *indices = result_indices;
+  write_desc(result, y);
+  if (indices != nullptr) write_desc(result_indices, indices);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_max_pool(const upsPoolDesc_t* desc, const upsTensorDesc_t* x, const upsTensorDesc_t* y,
-                              const upsTensorDesc_t* indices, MaxPoolProblem* problem) {
+upsStatus_t validate_max_pool(const upsPoolDesc_t* desc_arg, const upsTensorDesc_t* x_arg, const upsTensorDesc_t* y_arg,
+                              const upsTensorDesc_t* indices_arg, MaxPoolProblem* problem) {
+  DescArg<upsPoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> x, y, indices;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "pool desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
+  UPS_RETURN_IF_ERROR(y.read(y_arg, "y"));
+  UPS_RETURN_IF_ERROR(indices.read(indices_arg, "indices"));
   upsTensorDesc_t expected, expected_indices;
   UPS_RETURN_IF_ERROR(max_pool_output_desc(desc, x, &expected, &expected_indices));
   UPS_RETURN_IF_ERROR(make_geometry(y, "y", &problem->output));
@@ -93,9 +104,15 @@ upsStatus_t validate_max_pool(const upsPoolDesc_t* desc, const upsTensorDesc_t* 
 }
 
 
-upsStatus_t validate_max_pool_backward(const upsPoolDesc_t* desc, const upsTensorDesc_t* dy,
-                                       const upsTensorDesc_t* indices, const upsTensorDesc_t* dx,
+upsStatus_t validate_max_pool_backward(const upsPoolDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+                                       const upsTensorDesc_t* indices_arg, const upsTensorDesc_t* dx_arg,
                                        MaxPoolProblem* problem) {
+  DescArg<upsPoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy, indices, dx;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "pool desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
+  UPS_RETURN_IF_ERROR(indices.read(indices_arg, "indices"));
+  UPS_RETURN_IF_ERROR(dx.read(dx_arg, "dx"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "pool desc"));
   UPS_RETURN_IF_ERROR(check_float_tensor(dx, "dx", desc->spatial_dims, "the pool desc", "max-pooling", &problem->input));

@@ -1,6 +1,7 @@
 // The max-unpooling family's C entry points: one Op row per entry point, run by the one entry
 // path (NOTE [ Entry path ] in src/entry.h).
 #include "cuda/max_unpool/max_unpool.h"
+#include "src/descriptor.h"
 #include "src/entry.h"
 #include "src/ops/max_unpool/max_unpool.h"
 
@@ -70,11 +71,12 @@ struct MaxUnpoolBackwardOp : OpDefaults {
   }
 };
 
-// The workspace queries take no indices descriptor: it is implied (x's or dx's shape, I64).
-upsTensorDesc_t implied_indices(const upsTensorDesc_t* like) {
-  upsTensorDesc_t indices = *like;
-  indices.dtype = UPS_DTYPE_I64;
-  return indices;
+// The workspace queries take no indices descriptor: it is implied (x's or dx's shape, I64), read
+// from the caller's x or dx as every descriptor is (NOTE [ Descriptor versions ]).
+upsStatus_t implied_indices(const upsTensorDesc_t* like, const char* name, upsTensorDesc_t* indices) {
+  UPS_RETURN_IF_ERROR(read_desc(like, name, indices));
+  indices->dtype = UPS_DTYPE_I64;
+  return UPS_STATUS_SUCCESS;
 }
 
 }  // namespace
@@ -94,8 +96,8 @@ upsStatus_t upsMaxUnpoolWorkspaceSize(upsHandle_t handle, const upsPoolDesc_t* d
                                       const upsTensorDesc_t* y_desc, size_t* workspace_bytes) {
   clear_last_error();
   UPS_RETURN_IF_ERROR(check_handle(handle));
-  if (x_desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "x: descriptor is null");
-  const upsTensorDesc_t indices_desc = implied_indices(x_desc);
+  upsTensorDesc_t indices_desc;
+  UPS_RETURN_IF_ERROR(implied_indices(x_desc, "x", &indices_desc));
   return query_workspace<MaxUnpoolForwardOp>(handle, {desc, x_desc, nullptr, &indices_desc, nullptr, y_desc, nullptr},
                                              workspace_bytes);
 }
@@ -117,8 +119,8 @@ upsStatus_t upsMaxUnpoolBackwardWorkspaceSize(upsHandle_t handle, const upsPoolD
                                               size_t* workspace_bytes) {
   clear_last_error();
   UPS_RETURN_IF_ERROR(check_handle(handle));
-  if (dx_desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "dx: descriptor is null");
-  const upsTensorDesc_t indices_desc = implied_indices(dx_desc);
+  upsTensorDesc_t indices_desc;
+  UPS_RETURN_IF_ERROR(implied_indices(dx_desc, "dx", &indices_desc));
   return query_workspace<MaxUnpoolBackwardOp>(
       handle, {desc, dy_desc, nullptr, &indices_desc, nullptr, dx_desc, nullptr}, workspace_bytes);
 }

@@ -3,13 +3,19 @@
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "src/descriptor.h"
 #include "src/validate_common.h"
 #include "src/ops/max_unpool/max_unpool.h"
 
 namespace upsample::detail {
 
-upsStatus_t max_unpool_output_desc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x, const int64_t* output_size,
+upsStatus_t max_unpool_output_desc(const upsPoolDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+                                   const int64_t* output_size,
                                    upsTensorDesc_t* y) {
+  DescArg<upsPoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> x;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "pool desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
   if (y == nullptr) return fail(UPS_STATUS_NULL_POINTER, "y: output descriptor is null");
   UPS_RETURN_IF_ERROR(validate_pool_params(desc, false));
@@ -41,12 +47,19 @@ upsStatus_t max_unpool_output_desc(const upsPoolDesc_t* desc, const upsTensorDes
   const upsTensorDesc_t result = like(*x, x->dtype, x->n, x->c, out);
   TensorGeometry yg;
   UPS_RETURN_IF_ERROR(make_geometry(&result, "y", &yg));
-  *y = result;
+  write_desc(result, y);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_max_unpool(const upsPoolDesc_t* desc, const upsTensorDesc_t* x, const upsTensorDesc_t* indices,
-                                const upsTensorDesc_t* y, MaxUnpoolProblem* problem) {
+upsStatus_t validate_max_unpool(const upsPoolDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
+                                const upsTensorDesc_t* indices_arg,
+                                const upsTensorDesc_t* y_arg, MaxUnpoolProblem* problem) {
+  DescArg<upsPoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> x, indices, y;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "pool desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
+  UPS_RETURN_IF_ERROR(indices.read(indices_arg, "indices"));
+  UPS_RETURN_IF_ERROR(y.read(y_arg, "y"));
   upsTensorDesc_t default_y;
   UPS_RETURN_IF_ERROR(max_unpool_output_desc(desc, x, nullptr, &default_y));
   UPS_RETURN_IF_ERROR(make_geometry(indices, "indices", &problem->indices));
@@ -72,8 +85,13 @@ upsStatus_t validate_max_unpool(const upsPoolDesc_t* desc, const upsTensorDesc_t
 }
 
 
-upsStatus_t max_unpool_backward_output_desc(const upsPoolDesc_t* desc, const upsTensorDesc_t* dy,
-                                            const upsTensorDesc_t* indices, upsTensorDesc_t* dx) {
+upsStatus_t max_unpool_backward_output_desc(const upsPoolDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+                                            const upsTensorDesc_t* indices_arg, upsTensorDesc_t* dx) {
+  DescArg<upsPoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy, indices;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "pool desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
+  UPS_RETURN_IF_ERROR(indices.read(indices_arg, "indices"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
   if (dx == nullptr) return fail(UPS_STATUS_NULL_POINTER, "dx: output descriptor is null");
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "pool desc"));
@@ -89,13 +107,19 @@ upsStatus_t max_unpool_backward_output_desc(const upsPoolDesc_t* desc, const ups
   candidate.dtype = dy->dtype;
   MaxUnpoolProblem problem;
   UPS_RETURN_IF_ERROR(validate_max_unpool_backward(desc, dy, indices, &candidate, &problem));
-  *dx = candidate;
+  write_desc(candidate, dx);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_max_unpool_backward(const upsPoolDesc_t* desc, const upsTensorDesc_t* dy,
-                                         const upsTensorDesc_t* indices, const upsTensorDesc_t* dx,
+upsStatus_t validate_max_unpool_backward(const upsPoolDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+                                         const upsTensorDesc_t* indices_arg, const upsTensorDesc_t* dx_arg,
                                          MaxUnpoolProblem* problem) {
+  DescArg<upsPoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy, indices, dx;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "pool desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
+  UPS_RETURN_IF_ERROR(indices.read(indices_arg, "indices"));
+  UPS_RETURN_IF_ERROR(dx.read(dx_arg, "dx"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "pool desc is null");
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "pool desc"));
   UPS_RETURN_IF_ERROR(

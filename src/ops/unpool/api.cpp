@@ -1,8 +1,12 @@
 // The unpooling family's C entry points: one Op row per entry point, run by the one entry path
 // (NOTE [ Entry path ] in src/entry.h).
+#include <cstring>
+
 #include "cuda/unpool/unpool.h"
+#include "src/descriptor.h"
 #include "src/entry.h"
 #include "src/ops/unpool/unpool.h"
+#include "src/validate_common.h"
 
 namespace upsample::detail {
 namespace {
@@ -53,6 +57,24 @@ struct UnpoolBackwardOp : OpDefaults {
 using namespace upsample::detail;  // NOLINT: this file is the C API's implementation
 
 extern "C" {
+
+upsStatus_t upsUnpoolDescInitSized(upsUnpoolDesc_t* desc, size_t struct_size, upsUnpoolMode_t mode, int spatial_dims,
+                                   const int64_t* scale) {
+  clear_last_error();
+  upsUnpoolDesc_t d;
+  UPS_RETURN_IF_ERROR(begin_init(desc, struct_size, &d));
+  if (scale == nullptr) return fail(UPS_STATUS_NULL_POINTER, "scale: array is null");
+  UPS_RETURN_IF_ERROR(check_spatial_dims(spatial_dims, "desc"));
+  UPS_RETURN_IF_ERROR(check_positive(scale, spatial_dims, "scale"));
+  std::memcpy(&d.mode, &mode, sizeof mode);  // as bits: an unknown value is refused below, not cast
+  const int raw_mode = raw_enum(d.mode);
+  if (raw_mode != UPS_UNPOOL_NEAREST && raw_mode != UPS_UNPOOL_BED_OF_NAILS)
+    return fail(UPS_STATUS_BAD_PARAMETER, "mode: expected NEAREST or BED_OF_NAILS, got ", raw_mode);
+  d.spatial_dims = spatial_dims;
+  for (int i = 0; i < spatial_dims; ++i) d.scale[i] = scale[i];
+  write_desc(d, desc);
+  return UPS_STATUS_SUCCESS;
+}
 
 upsStatus_t upsUnpoolOutputDesc(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* x, upsTensorDesc_t* y) {
   clear_last_error();

@@ -3,12 +3,17 @@
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "src/descriptor.h"
 #include "src/validate_common.h"
 #include "src/ops/unpool/unpool.h"
 
 namespace upsample::detail {
 
-upsStatus_t unpool_output_desc(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* x, upsTensorDesc_t* y) {
+upsStatus_t unpool_output_desc(const upsUnpoolDesc_t* desc_arg, const upsTensorDesc_t* x_arg, upsTensorDesc_t* y) {
+  DescArg<upsUnpoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> x;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "unpool desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "unpool desc is null");
   if (y == nullptr) return fail(UPS_STATUS_NULL_POINTER, "y: output descriptor is null");
   const int mode = raw_enum(desc->mode);
@@ -28,12 +33,17 @@ upsStatus_t unpool_output_desc(const upsUnpoolDesc_t* desc, const upsTensorDesc_
   const upsTensorDesc_t result = like(*x, x->dtype, x->n, x->c, out);
   TensorGeometry yg;
   UPS_RETURN_IF_ERROR(make_geometry(&result, "y", &yg));
-  *y = result;
+  write_desc(result, y);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_unpool(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* x, const upsTensorDesc_t* y,
+upsStatus_t validate_unpool(const upsUnpoolDesc_t* desc_arg, const upsTensorDesc_t* x_arg, const upsTensorDesc_t* y_arg,
                             UnpoolProblem* problem) {
+  DescArg<upsUnpoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> x, y;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "unpool desc"));
+  UPS_RETURN_IF_ERROR(x.read(x_arg, "x"));
+  UPS_RETURN_IF_ERROR(y.read(y_arg, "y"));
   upsTensorDesc_t expected;
   UPS_RETURN_IF_ERROR(unpool_output_desc(desc, x, &expected));
   TensorGeometry yg;
@@ -48,7 +58,12 @@ upsStatus_t validate_unpool(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* 
 }
 
 
-upsStatus_t unpool_backward_output_desc(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* dy, upsTensorDesc_t* dx) {
+upsStatus_t unpool_backward_output_desc(const upsUnpoolDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+                                        upsTensorDesc_t* dx) {
+  DescArg<upsUnpoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "unpool desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "unpool desc is null");
   if (dx == nullptr) return fail(UPS_STATUS_NULL_POINTER, "dx: output descriptor is null");
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "unpool desc"));
@@ -66,12 +81,18 @@ upsStatus_t unpool_backward_output_desc(const upsUnpoolDesc_t* desc, const upsTe
   const upsTensorDesc_t candidate = like(*dy, dy->dtype, dy->n, dy->c, in);
   UnpoolProblem problem;
   UPS_RETURN_IF_ERROR(validate_unpool_backward(desc, dy, &candidate, &problem));
-  *dx = candidate;
+  write_desc(candidate, dx);
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t validate_unpool_backward(const upsUnpoolDesc_t* desc, const upsTensorDesc_t* dy, const upsTensorDesc_t* dx,
+upsStatus_t validate_unpool_backward(const upsUnpoolDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
+                                     const upsTensorDesc_t* dx_arg,
                                      UnpoolProblem* problem) {
+  DescArg<upsUnpoolDesc_t> desc;
+  DescArg<upsTensorDesc_t> dy, dx;
+  UPS_RETURN_IF_ERROR(desc.read(desc_arg, "unpool desc"));
+  UPS_RETURN_IF_ERROR(dy.read(dy_arg, "dy"));
+  UPS_RETURN_IF_ERROR(dx.read(dx_arg, "dx"));
   if (desc == nullptr) return fail(UPS_STATUS_NULL_POINTER, "unpool desc is null");
   UPS_RETURN_IF_ERROR(check_spatial_dims(desc->spatial_dims, "unpool desc"));
   // dx stands where the forward's x does; checked first under its own name, so the forward's
