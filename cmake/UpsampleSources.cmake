@@ -18,7 +18,9 @@ set(UPS_HOST_SOURCES
   src/ops/unpool/api.cpp src/ops/unpool/validate.cpp src/ops/unpool/reference.cpp
   src/ops/max_pool/api.cpp src/ops/max_pool/validate.cpp src/ops/max_pool/reference.cpp
   src/ops/max_unpool/api.cpp src/ops/max_unpool/validate.cpp src/ops/max_unpool/reference.cpp
-  src/ops/conv_transpose/api.cpp src/ops/conv_transpose/validate.cpp src/ops/conv_transpose/reference.cpp)
+  src/ops/conv_transpose/api.cpp src/ops/conv_transpose/validate.cpp src/ops/conv_transpose/reference.cpp
+  src/ops/interpolate/api.cpp src/ops/interpolate/validate.cpp src/ops/interpolate/reference.cpp
+  src/ops/pixel_shuffle/api.cpp src/ops/pixel_shuffle/validate.cpp src/ops/pixel_shuffle/reference.cpp)
 
 # cuda/: the device side — runtime services and per family its launchers (kernels in .cuh files).
 # Both builds compile these; see UPS_GPU_ONLY_SOURCES for kernels the emulation cannot run.
@@ -27,6 +29,7 @@ set(UPS_CUDA_SOURCES
   cuda/unpool/unpool_forward.cu cuda/unpool/unpool_backward.cu
   cuda/max_pool/max_pool_forward.cu cuda/max_pool/max_pool_backward.cu
   cuda/conv_transpose/conv_transpose_forward.cu cuda/conv_transpose/conv_transpose_backward.cu
+  cuda/interpolate/interpolate.cu cuda/pixel_shuffle/pixel_shuffle.cu
   cuda/conv_transpose/implicit_gemm/implicit_gemm.cu  # issue 10: tensor-core implicit GEMM engine (forward)
   )
 

@@ -583,7 +583,7 @@ typedef enum upsInterpolateMode_t {
 } upsInterpolateMode_t;
 
 typedef struct upsInterpolateDesc_t {
-  size_t struct_size;                     /* set by upsInterpolateDescInit; 0 means this release's size */
+  size_t struct_size;                     /* sizeof the caller's struct: set by upsInterpolateDescInit, or 0 */
   upsInterpolateMode_t mode;
   int spatial_dims;                       /* 1, 2 or 3 */
   int64_t output_size[UPS_MAX_SPATIAL_DIMS]; /* explicit output extents, or all 0 */
@@ -593,8 +593,14 @@ typedef struct upsInterpolateDesc_t {
   int recompute_scale_factor;             /* scale factors given: map by in/out of the computed size */
 } upsInterpolateDesc_t;
 
-/* mode and rank; no size or scale yet (set output_size or scale_factor), flags 0. */
-UPS_API upsStatus_t upsInterpolateDescInit(upsInterpolateDesc_t* desc, upsInterpolateMode_t mode, int spatial_dims);
+/* Fills an interpolation descriptor: mode and rank; no size or scale yet (set output_size or
+ * scale_factor by name afterwards), align_corners, antialias and recompute_scale_factor 0. */
+UPS_API upsStatus_t upsInterpolateDescInitSized(upsInterpolateDesc_t* desc, size_t struct_size,
+                                                upsInterpolateMode_t mode, int spatial_dims);
+static inline upsStatus_t upsInterpolateDescInit(upsInterpolateDesc_t* desc, upsInterpolateMode_t mode,
+                                                 int spatial_dims) {
+  return upsInterpolateDescInitSized(desc, sizeof *desc, mode, spatial_dims);
+}
 UPS_API upsStatus_t upsInterpolateOutputDesc(const upsInterpolateDesc_t* desc, const upsTensorDesc_t* x,
                                              upsTensorDesc_t* y);
 UPS_API upsStatus_t upsInterpolateForward(upsHandle_t handle, const upsInterpolateDesc_t* desc,
@@ -622,14 +628,19 @@ typedef enum upsPixelShuffleDirection_t {
 } upsPixelShuffleDirection_t;
 
 typedef struct upsPixelShuffleDesc_t {
-  size_t struct_size;  /* set by upsPixelShuffleDescInit; 0 means this release's size */
+  size_t struct_size;  /* sizeof the caller's struct: set by upsPixelShuffleDescInit, or 0 */
   upsPixelShuffleDirection_t direction;
   int spatial_dims;    /* 2 or 3 */
   int64_t factor;      /* r >= 1 */
 } upsPixelShuffleDesc_t;
 
-UPS_API upsStatus_t upsPixelShuffleDescInit(upsPixelShuffleDesc_t* desc, upsPixelShuffleDirection_t direction,
-                                            int spatial_dims, int64_t factor);
+UPS_API upsStatus_t upsPixelShuffleDescInitSized(upsPixelShuffleDesc_t* desc, size_t struct_size,
+                                                 upsPixelShuffleDirection_t direction, int spatial_dims,
+                                                 int64_t factor);
+static inline upsStatus_t upsPixelShuffleDescInit(upsPixelShuffleDesc_t* desc, upsPixelShuffleDirection_t direction,
+                                                  int spatial_dims, int64_t factor) {
+  return upsPixelShuffleDescInitSized(desc, sizeof *desc, direction, spatial_dims, factor);
+}
 UPS_API upsStatus_t upsPixelShuffleOutputDesc(const upsPixelShuffleDesc_t* desc, const upsTensorDesc_t* x,
                                               upsTensorDesc_t* y);
 UPS_API upsStatus_t upsPixelShuffleForward(upsHandle_t handle, const upsPixelShuffleDesc_t* desc,

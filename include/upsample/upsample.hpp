@@ -214,6 +214,57 @@ class ConvTranspose {
   upsConvTransposeDesc_t desc_;
 };
 
+// --- issue 13: interpolation and pixel shuffle ----------------------------------------------------
+// An interpolation descriptor with explicit output extents ({W}, {H, W} or {D, H, W}).
+inline upsInterpolateDesc_t interpolate_desc(upsInterpolateMode_t mode, std::initializer_list<int64_t> output_size,
+                                             bool align_corners = false, bool antialias = false) {
+  int64_t extents[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
+  int dims = 0;
+  detail::copy_extents(output_size, extents, &dims);
+  upsInterpolateDesc_t desc;
+  check(upsInterpolateDescInit(&desc, mode, dims));
+  for (int i = 0; i < dims; ++i) desc.output_size[i] = extents[i];
+  desc.align_corners = align_corners ? 1 : 0;
+  desc.antialias = antialias ? 1 : 0;
+  return desc;
+}
+
+// An interpolation descriptor with per-axis scale factors (PyTorch's scale_factor).
+inline upsInterpolateDesc_t interpolate_desc_scaled(upsInterpolateMode_t mode, std::initializer_list<double> scale,
+                                                    bool align_corners = false, bool antialias = false,
+                                                    bool recompute_scale_factor = false) {
+  if (scale.size() < 1 || scale.size() > UPS_MAX_SPATIAL_DIMS)
+    throw Error(UPS_STATUS_BAD_EXTENT, "expected 1, 2 or 3 scale factors, got " + std::to_string(scale.size()));
+  upsInterpolateDesc_t desc;
+  check(upsInterpolateDescInit(&desc, mode, static_cast<int>(scale.size())));
+  int i = 0;
+  for (double v : scale) desc.scale_factor[i++] = v;
+  desc.align_corners = align_corners ? 1 : 0;
+  desc.antialias = antialias ? 1 : 0;
+  desc.recompute_scale_factor = recompute_scale_factor ? 1 : 0;
+  return desc;
+}
+
+inline upsTensorDesc_t interpolate_output_desc(const upsInterpolateDesc_t& desc, const upsTensorDesc_t& x) {
+  upsTensorDesc_t y;
+  check(upsInterpolateOutputDesc(&desc, &x, &y));
+  return y;
+}
+
+inline upsPixelShuffleDesc_t pixel_shuffle_desc(upsPixelShuffleDirection_t direction, int spatial_dims,
+                                                int64_t factor) {
+  upsPixelShuffleDesc_t desc;
+  check(upsPixelShuffleDescInit(&desc, direction, spatial_dims, factor));
+  return desc;
+}
+
+inline upsTensorDesc_t pixel_shuffle_output_desc(const upsPixelShuffleDesc_t& desc, const upsTensorDesc_t& x) {
+  upsTensorDesc_t y;
+  check(upsPixelShuffleOutputDesc(&desc, &x, &y));
+  return y;
+}
+// --- end issue 13 ---------------------------------------------------------------------------------
+
 // Owns an upsHandle_t. Movable, not copyable.
 class Handle {
  public:
@@ -342,6 +393,25 @@ class Handle {
   void conv_transpose_backward_bias(const ConvTranspose& conv, const upsTensorDesc_t& dy_desc, const void* dy,
                                     void* db) {
     check(upsConvTransposeBackwardBias(handle_, &conv.desc(), &dy_desc, dy, db));
+  }
+
+  // --- issue 13: interpolation and pixel shuffle, forward and backward ---------------------------
+  void interpolate(const upsInterpolateDesc_t& desc, const upsTensorDesc_t& x_desc, const void* x,
+                   const upsTensorDesc_t& y_desc, void* y) {
+    check(upsInterpolateForward(handle_, &desc, &x_desc, x, &y_desc, y));
+  }
+  // dx_desc: the forward's x descriptor.
+  void interpolate_backward(const upsInterpolateDesc_t& desc, const upsTensorDesc_t& dy_desc, const void* dy,
+                            const upsTensorDesc_t& dx_desc, void* dx) {
+    check(upsInterpolateBackward(handle_, &desc, &dy_desc, dy, &dx_desc, dx));
+  }
+  void pixel_shuffle(const upsPixelShuffleDesc_t& desc, const upsTensorDesc_t& x_desc, const void* x,
+                     const upsTensorDesc_t& y_desc, void* y) {
+    check(upsPixelShuffleForward(handle_, &desc, &x_desc, x, &y_desc, y));
+  }
+  void pixel_shuffle_backward(const upsPixelShuffleDesc_t& desc, const upsTensorDesc_t& dy_desc, const void* dy,
+                              const upsTensorDesc_t& dx_desc, void* dx) {
+    check(upsPixelShuffleBackward(handle_, &desc, &dy_desc, dy, &dx_desc, dx));
   }
 
  private:
