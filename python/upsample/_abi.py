@@ -227,15 +227,14 @@ STRUCTS = {
 # Every descriptor starts with struct_size (NOTE [ Descriptor versions ] in the header). The
 # header's ...Init functions are static inline wrappers that pass sizeof(*desc) to the exported
 # ...InitSized; from Python the Sized form is called with ctypes.sizeof of the struct below, so the
-# library reads exactly the layout declared here. Interpolate and pixel-shuffle Init functions are
-# exported directly and set struct_size themselves.
+# library reads exactly the layout declared here.
 STRUCT_INIT = {
     "upsTensorDesc_t": "upsTensorDescInitSized",
     "upsUnpoolDesc_t": "upsUnpoolDescInitSized",
     "upsPoolDesc_t": "upsPoolDescInitSized",
     "upsConvTransposeDesc_t": "upsConvTransposeDescInitSized",
-    "upsInterpolateDesc_t": "upsInterpolateDescInit",
-    "upsPixelShuffleDesc_t": "upsPixelShuffleDescInit",
+    "upsInterpolateDesc_t": "upsInterpolateDescInitSized",
+    "upsPixelShuffleDesc_t": "upsPixelShuffleDescInitSized",
 }
 
 # --- opaque handles ------------------------------------------------------------------------------
@@ -312,12 +311,12 @@ FUNCTIONS = {
     "upsConvTransposeBackwardBiasWorkspaceSize": (upsStatus_t, [upsHandle_t, _C, _T, POINTER(c_size_t)]),
     "upsConvTransposeBackwardBias": (upsStatus_t, [upsHandle_t, _C, _T, c_void_p, c_void_p]),
     # interpolation
-    "upsInterpolateDescInit": (upsStatus_t, [_IP, upsInterpolateMode_t, c_int]),
+    "upsInterpolateDescInitSized": (upsStatus_t, [_IP, c_size_t, upsInterpolateMode_t, c_int]),
     "upsInterpolateOutputDesc": (upsStatus_t, [_IP, _T, _T]),
     "upsInterpolateForward": (upsStatus_t, [upsHandle_t, _IP, _T, c_void_p, _T, c_void_p]),
     "upsInterpolateBackward": (upsStatus_t, [upsHandle_t, _IP, _T, c_void_p, _T, c_void_p]),
     # pixel shuffle
-    "upsPixelShuffleDescInit": (upsStatus_t, [_PS, upsPixelShuffleDirection_t, c_int, c_int64]),
+    "upsPixelShuffleDescInitSized": (upsStatus_t, [_PS, c_size_t, upsPixelShuffleDirection_t, c_int, c_int64]),
     "upsPixelShuffleOutputDesc": (upsStatus_t, [_PS, _T, _T]),
     "upsPixelShuffleForward": (upsStatus_t, [upsHandle_t, _PS, _T, c_void_p, _T, c_void_p]),
     "upsPixelShuffleBackward": (upsStatus_t, [upsHandle_t, _PS, _T, c_void_p, _T, c_void_p]),

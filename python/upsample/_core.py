@@ -983,7 +983,7 @@ _INTERP_MODES = {"nearest": _abi.UPS_INTERPOLATE_NEAREST, "nearest-exact": _abi.
 
 def interpolate_desc(spatial_dims, mode="nearest", size=None, scale_factor=None, align_corners=None,
                      antialias=False, recompute_scale_factor=None):
-    """upsInterpolateDescInit plus the fields, with torch.nn.functional.interpolate's arguments
+    """upsInterpolateDescInit(Sized) plus the fields, with torch.nn.functional.interpolate's arguments
     (mode names as PyTorch's: 'nearest', 'nearest-exact', 'linear'/'bilinear'/'trilinear',
     'bicubic', 'area')."""
     if isinstance(mode, str):
@@ -991,7 +991,8 @@ def interpolate_desc(spatial_dims, mode="nearest", size=None, scale_factor=None,
             _fail("UPS_STATUS_BAD_PARAMETER", "mode: expected one of %s, got %r" % (sorted(_INTERP_MODES), mode))
         mode = _INTERP_MODES[mode]
     d = _new_struct(_abi.upsInterpolateDesc_t)
-    _check(lib.upsInterpolateDescInit(byref(d), mode, spatial_dims), "upsInterpolateDescInit")
+    _check(lib.upsInterpolateDescInitSized(byref(d), ctypes.sizeof(d), mode, spatial_dims),
+           "upsInterpolateDescInitSized")
     if size is not None:
         d.output_size = _i64s(_tuple(size, spatial_dims, "size"))
     if scale_factor is not None:
@@ -1048,13 +1049,14 @@ _PS_DIRECTIONS = {"shuffle": _abi.UPS_PIXEL_SHUFFLE, "unshuffle": _abi.UPS_PIXEL
 
 
 def pixel_shuffle_desc(spatial_dims, factor, direction="shuffle"):
-    """upsPixelShuffleDescInit; direction 'shuffle' or 'unshuffle'."""
+    """upsPixelShuffleDescInit(Sized); direction 'shuffle' or 'unshuffle'."""
     if isinstance(direction, str):
         if direction not in _PS_DIRECTIONS:
             _fail("UPS_STATUS_BAD_PARAMETER", "direction: expected 'shuffle' or 'unshuffle', got %r" % (direction,))
         direction = _PS_DIRECTIONS[direction]
     d = _new_struct(_abi.upsPixelShuffleDesc_t)
-    _check(lib.upsPixelShuffleDescInit(byref(d), direction, spatial_dims, int(factor)), "upsPixelShuffleDescInit")
+    _check(lib.upsPixelShuffleDescInitSized(byref(d), ctypes.sizeof(d), direction, spatial_dims, int(factor)),
+           "upsPixelShuffleDescInitSized")
     return d
 
 
