@@ -268,7 +268,8 @@ struct Outcome {
 
 // Elementwise equality of two outputs, NaN equal to NaN (payloads may differ between a
 // reference that computes in double and a kernel that moves the bits).
-bool same_values(const Argument& arg, const std::vector<unsigned char>& a, const std::vector<unsigned char>& b) {
+bool same_values(const Argument& arg, const std::vector<unsigned char>& a, const std::vector<unsigned char>& b,
+                 double tolerance = 0.0) {
   const size_t offset = kGuardBytes + arg.image.misalign;
   for (int64_t i = 0; i < arg.count; ++i) {
     if (arg.dtype == UPS_DTYPE_I64) {
@@ -281,7 +282,10 @@ bool same_values(const Argument& arg, const std::vector<unsigned char>& a, const
     const auto dtype = static_cast<upsDataType_t>(arg.dtype);
     const double x = upsample::reference::load(dtype, &a[offset], i);
     const double y = upsample::reference::load(dtype, &b[offset], i);
-    if (!(x == y || (std::isnan(x) && std::isnan(y)))) return false;
+    // tolerance (issue 13: interpolation weights are not exact): |x - y| <= tolerance * (1 + |x|).
+    if (!(x == y || (std::isnan(x) && std::isnan(y)) ||
+          (tolerance > 0 && std::fabs(x - y) <= tolerance * (1 + std::fabs(x)))))
+      return false;
   }
   return true;
 }
@@ -309,7 +313,7 @@ Outcome run_on(upsBackend_t backend, std::vector<Argument>& args, Call&& call) {
 
 // Runs the call on both backends and checks every promise of the file comment.
 template <typename Call>
-void check_call(const char* op, std::vector<Argument>& args, Call&& call) {
+void check_call(const char* op, std::vector<Argument>& args, Call&& call, double tolerance = 0.0) {
   static const bool verbose = std::getenv("UPS_FUZZ_VERBOSE") != nullptr;  // to see what a slow input runs
   if (verbose) std::fprintf(stderr, "upsample fuzzer: running %s\n", g_problem.c_str());
   const Outcome reference = run_on(UPS_BACKEND_REFERENCE, args, call);
@@ -337,7 +341,7 @@ void check_call(const char* op, std::vector<Argument>& args, Call&& call) {
               "), CUDA says " + upsGetStatusName(cuda.status) + " (" + cuda.message + ")");
   if (reference.status == UPS_STATUS_SUCCESS)
     for (size_t i = 0; i < args.size(); ++i)
-      if (args[i].output && !same_values(args[i], reference.images[i], cuda.images[i]))
+      if (args[i].output && !same_values(args[i], reference.images[i], cuda.images[i], tolerance))
         violation(std::string(op) + ": CUDA output `" + args[i].name + "` differs from REFERENCE");
 }
 
@@ -631,11 +635,92 @@ void fuzz_conv_transpose_backward(Bytes& in, const upsTensorDesc_t& x_desc, upsT
   }
 }
 
+// --- issue 13: interpolation and pixel shuffle ----------------------------------------------------
+// Fuzzed descriptors: any mode (one past the enum too), sizes or scale factors (both, neither, and
+// non-finite or non-positive ones), align_corners, antialias, recompute_scale_factor. Interpolated
+// values are compared with a tolerance (float vs double accumulation), nearest modes exactly.
+upsInterpolateDesc_t fuzzed_interpolate(Bytes& in, int dims) {
+  upsInterpolateDesc_t d{};
+  store_raw(&d.mode, in.pick(0, 5));
+  d.spatial_dims = dims;
+  const double scales[] = {0.3, 0.5, 1.0, 1.7, 2.0, 7.0 / 3.0, 0.0, -1.0, std::nan(""), HUGE_VAL};
+  const int64_t how = in.pick(0, 3);  // 0 sizes, 1 scales, 2 both, 3 neither
+  for (int i = 0; i < 3; ++i) {
+    if (how == 0 || how == 2) d.output_size[i] = in.pick(0, 7);
+    if (how == 1 || how == 2) d.scale_factor[i] = scales[in.u8() % 10];  // an index: never hostile
+  }
+  d.align_corners = static_cast<int>(in.pick(0, 1));
+  d.antialias = static_cast<int>(in.pick(0, 1));
+  d.recompute_scale_factor = static_cast<int>(in.pick(0, 1));
+  if (in.pick(0, 7) == 3) d.struct_size = sizeof(upsInterpolateDesc_t) + static_cast<size_t>(in.pick(1, 9));
+  return d;
+}
+
+double interpolate_tolerance(const upsInterpolateDesc_t& d, int dtype) {
+  const int mode = static_cast<int>(d.mode);
+  if (mode == UPS_INTERPOLATE_NEAREST || mode == UPS_INTERPOLATE_NEAREST_EXACT) return 0.0;
+  switch (dtype) {
+    case UPS_DTYPE_F64: return 1e-12;
+    case UPS_DTYPE_F32: return 1e-5;
+    case UPS_DTYPE_F16: return 2e-3;
+    default: return 1.6e-2;
+  }
+}
+
+void fuzz_interpolate(Bytes& in, const upsTensorDesc_t& x_desc, bool backward) {
+  const upsInterpolateDesc_t desc = fuzzed_interpolate(in, x_desc.spatial_dims);
+  upsTensorDesc_t y_desc;
+  if (upsInterpolateOutputDesc(&desc, &x_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
+  y_desc = maybe_perturbed(y_desc, in);
+  g_problem = std::string(backward ? "interpolate-backward" : "interpolate") + " x " + desc_text(x_desc) + " y " +
+              desc_text(y_desc) + " mode " + std::to_string(static_cast<int>(desc.mode)) +
+              extents_text("size", desc.output_size) + " align " + std::to_string(desc.align_corners) + " aa " +
+              std::to_string(desc.antialias);
+  std::vector<Argument> args;
+  if (!add_tensor(args, in, backward ? "dy" : "x", backward ? y_desc : x_desc, false, !backward, fuzzed_misalign(in)))
+    return;
+  if (!add_tensor(args, in, backward ? "dx" : "y", backward ? x_desc : y_desc, true, false, fuzzed_misalign(in)))
+    return;
+  const double tolerance = interpolate_tolerance(desc, raw_dtype(x_desc));
+  if (backward)
+    check_call("interpolate-backward", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+      return upsInterpolateBackward(h, &desc, &y_desc, p[0], &x_desc, p[1]);
+    }, tolerance);
+  else
+    check_call("interpolate", args, [&](upsHandle_t h, const std::vector<void*>& p) {
+      return upsInterpolateForward(h, &desc, &x_desc, p[0], &y_desc, p[1]);
+    }, tolerance);
+}
+
+void fuzz_pixel_shuffle(Bytes& in, const upsTensorDesc_t& x_desc, bool backward) {
+  upsPixelShuffleDesc_t desc{};
+  store_raw(&desc.direction, in.pick(0, 2));
+  desc.spatial_dims = x_desc.spatial_dims;
+  desc.factor = in.pick(0, 3);
+  upsTensorDesc_t y_desc;
+  if (upsPixelShuffleOutputDesc(&desc, &x_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
+  y_desc = maybe_perturbed(y_desc, in);
+  g_problem = std::string(backward ? "pixel-shuffle-backward" : "pixel-shuffle") + " x " + desc_text(x_desc) +
+              " y " + desc_text(y_desc) + " direction " + std::to_string(static_cast<int>(desc.direction)) +
+              " factor " + std::to_string(desc.factor);
+  std::vector<Argument> args;
+  if (!add_tensor(args, in, backward ? "dy" : "x", backward ? y_desc : x_desc, false, true, fuzzed_misalign(in)))
+    return;
+  if (!add_tensor(args, in, backward ? "dx" : "y", backward ? x_desc : y_desc, true, false, fuzzed_misalign(in)))
+    return;
+  check_call(backward ? "pixel-shuffle-backward" : "pixel-shuffle", args,
+             [&](upsHandle_t h, const std::vector<void*>& p) {
+               return backward ? upsPixelShuffleBackward(h, &desc, &y_desc, p[0], &x_desc, p[1])
+                               : upsPixelShuffleForward(h, &desc, &x_desc, p[0], &y_desc, p[1]);
+             });
+}
+// --- end issue 13 ---------------------------------------------------------------------------------
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes in(data, size);
-  const int op = static_cast<int>(in.u8() % 10);
+  const int op = static_cast<int>(in.u8() % 14);  // 10-13: issue 13's interpolation and pixel shuffle
   const int dims = static_cast<int>(in.pick(1, 3));
   const int64_t dtype = in.pick(0, 3);
   const int64_t layout = in.pick(0, 1);
@@ -653,7 +738,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 6: fuzz_max_unpool_backward(in, x_desc); break;
     case 7: fuzz_conv_transpose_backward(in, x_desc, w_desc, ConvGradient::kData); break;
     case 8: fuzz_conv_transpose_backward(in, x_desc, w_desc, ConvGradient::kWeight); break;
-    default: fuzz_conv_transpose_backward(in, x_desc, w_desc, ConvGradient::kBias); break;
+    case 9: fuzz_conv_transpose_backward(in, x_desc, w_desc, ConvGradient::kBias); break;
+    case 10: fuzz_interpolate(in, x_desc, false); break;
+    case 11: fuzz_interpolate(in, x_desc, true); break;
+    case 12: fuzz_pixel_shuffle(in, x_desc, false); break;
+    default: fuzz_pixel_shuffle(in, x_desc, true); break;
   }
   return 0;
 }
