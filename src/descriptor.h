@@ -15,6 +15,12 @@
 //     with value.struct_size bytes: the size of the input descriptor it was derived from (`like`
 //     copies it), never more than that caller's struct holds.
 //   - The ...InitSized functions write exactly the struct_size their caller passes (its sizeof).
+// Where read: each validation function (src/ops/<family>/validate.cpp) reads its descriptor
+// arguments at its top through DescArg, and make_geometry reads every tensor descriptor, so an op,
+// an *OutputDesc and a *WorkspaceSize query check struct_size before anything else of theirs. The
+// op rows of src/ops/<family>/api.cpp then read a few first-layout fields (the conv desc's
+// algorithm, deterministic, math_mode) through the caller's pointer, after validation passed: a
+// field appended later must come from a read_desc copy instead.
 // Appending a field F to a descriptor T: (1) leave kBaseSize at the first layout's size and put F
 // at an offset >= every earlier release's sizeof(T) (add explicit padding members if the old
 // struct had tail padding, or F would land in bytes old callers never initialised); (2) give F its

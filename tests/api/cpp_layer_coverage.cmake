@@ -3,6 +3,7 @@
 # covered by its static inline wrapper (upsTensorDescInitSized by upsTensorDescInit): the C++
 # layer calls the wrapper, which passes the caller's sizeof.
 #   cmake -DHEADER=include/upsample/upsample.h -DCPP_HEADER=include/upsample/upsample.hpp -P cpp_layer_coverage.cmake
+cmake_minimum_required(VERSION 3.25)  # script mode: this version's policies (IN_LIST, ...)
 file(READ "${HEADER}" c_text)
 file(READ "${CPP_HEADER}" cpp_text)
 # The declarations: "UPS_API <return type> <name>(" (the name is the last word before the paren).

@@ -3,6 +3,7 @@
 # the installed package (tests/consumer/readme). A block that is not a whole program (a missing
 # include, main or declaration) fails to compile, and so fails this test.
 #   cmake -DBUILD_DIR=... -DREADME=README.md -DSOURCE_DIR=tests/consumer/readme -DWORK_DIR=... -P run_readme_snippets.cmake
+cmake_minimum_required(VERSION 3.25)  # script mode: this version's policies (IN_LIST, ...)
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}/snippets")
 file(READ "${README}" text)
