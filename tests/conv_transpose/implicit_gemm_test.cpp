@@ -375,6 +375,39 @@ TEST_F(ImplicitGemm, IntegerInputsExact_AllPaths) {
   }
 }
 
+// The SIMT twin for f16/bf16 (forced: what a GPU below sm_80 could run; the emulated device is an
+// sm_90).
+TEST_F(ImplicitGemm, EdgeShapes_SimtBelowSm80_F16_BF16) {
+  cuda::conv_transpose_implicit_gemm_force_simt(true);
+  const std::vector<Case> all = edge_cases();
+  for (const Case& c : all) check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false);
+  for (const Case& c : {all[1], all[2], all[7], all[10]}) {
+    check_case(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_FIRST, false);
+    check_case(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, true);  // TF32 allowed, exact f32 runs
+  }
+  check_case(iso("simt 128x128", 2, 1, 24, 40, 1, 5, 4, 2, 1), UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, false,
+             ImplicitGemmTile::k128x128);
+  cuda::conv_transpose_implicit_gemm_force_simt(false);
+}
+
+TEST_F(ImplicitGemm, CanImplementAtComputeCapability) {
+  const detail::ConvTransposeProblem p =
+      make_problem(iso("cc", 2, 1, 16, 16, 1, 3, 2, 2, 0), UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST);
+  cuda::ImplicitGemmSupport s = cuda::conv_transpose_implicit_gemm_can_implement_on(p, false, 90);
+  EXPECT_EQ(s.status, UPS_STATUS_SUCCESS);
+  EXPECT_NE(std::string(s.reason).find("tensor-core"), std::string::npos) << s.reason;
+  s = cuda::conv_transpose_implicit_gemm_can_implement_on(p, false, 75);
+  EXPECT_EQ(s.status, UPS_STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(s.reason).find("8.0"), std::string::npos) << s.reason;
+  detail::ConvTransposeProblem f32 = p;
+  f32.input.dtype = f32.weight.dtype = f32.output.dtype = UPS_DTYPE_F32;
+  s = cuda::conv_transpose_implicit_gemm_can_implement_on(f32, false, 75);
+  EXPECT_EQ(s.status, UPS_STATUS_SUCCESS);
+  EXPECT_NE(std::string(s.reason).find("SIMT"), std::string::npos) << s.reason;
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_can_implement_on(f32, true, 75).status, UPS_STATUS_NOT_SUPPORTED);
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_can_implement_on(f32, false, 70).status, UPS_STATUS_NOT_SUPPORTED);
+}
+
 TEST_F(ImplicitGemm, CanImplementSaysWhy) {
   Case c = iso("stride 17", 1, 1, 8, 8, 1, 4, 17, 17, 0);
   cuda::ImplicitGemmSupport s =

@@ -157,13 +157,13 @@ ImplicitGemmSupport make_plan(const ::upsample::detail::ConvTransposeProblem& p,
 // more of a 128-wide N tile, so it gets 128x32 or 128x64 (4 warps). When the 128x128 tiles of all
 // phases, N tiles and groups are fewer than the GPU's SMs, 64x64 tiles (4 warps) give four times
 // the CTAs. SIMT f32: 128x128 with an 8x8 register tile per thread (256 threads), 64x64 (64
-// threads, 8x8) under the same two conditions; f64 always 64x64 with 4x4 per thread (a larger f64
-// tile would not fit the registers).
+// threads, 8x8) under the same two conditions; f64, and f16/bf16 on the SIMT path, always 64x64
+// with 4x4 per thread (8x8 spills: f64 needs two registers a value, f16/bf16 widen 8-value chunks).
 using Tile = ImplicitGemmTile;
 std::atomic<Tile> forced_tile{Tile::kHeuristic};
 
 Tile choose_implicit_gemm_tile(const Plan& plan, upsDataType_t dtype, int sm_count) {
-  if (dtype == UPS_DTYPE_F64) return Tile::k64x64;
+  if (dtype == UPS_DTYPE_F64 || (plan.path == Path::kSimt && dtype != UPS_DTYPE_F32)) return Tile::k64x64;
   if (const Tile forced = forced_tile.load(); forced != Tile::kHeuristic) {
     if (plan.path == Path::kSimt && forced != Tile::k128x128) return Tile::k64x64;
     return forced;
@@ -176,18 +176,40 @@ Tile choose_implicit_gemm_tile(const Plan& plan, upsDataType_t dtype, int sm_cou
   return Tile::k128x128;
 }
 
-ImplicitGemmSupport device_support(Path path) {
+std::atomic<bool> forced_simt{false};
+
+// The path that runs: the dtype's (plan.path), or the SIMT twin for every dtype when a test forces
+// it (conv_transpose_implicit_gemm_force_simt). The SIMT kernels for f16/bf16 (f32 accumulation)
+// are what GPUs below sm_80 would run; dispatch's contract today (src/dispatch.cpp, the plan
+// tests) is that f16/bf16/TF32 need sm_80 and fall back to GATHER below it, so support_at refuses
+// them there. Accepting them on sm_75 is this rule plus that contract.
+Path effective_path(const Plan& plan) {
+  if (plan.path == Path::kTensorOp && forced_simt.load()) return Path::kSimt;
+  return plan.path;
+}
+
+ImplicitGemmSupport support_at(const Plan& plan, int compute_capability) {
+  if (compute_capability < 75)
+    return {UPS_STATUS_NOT_SUPPORTED, "implicit GEMM: needs compute capability 7.5 or newer"};
+  const Path path = effective_path(plan);
+  if (path == Path::kTensorOp && compute_capability < 80)
+    return {UPS_STATUS_NOT_SUPPORTED,
+            "implicit GEMM: the tensor-core path (f16, bf16, TF32) needs compute capability 8.0 or newer"};
+  return {UPS_STATUS_SUCCESS, path == Path::kTensorOp ? "implicit GEMM: tensor-core path (mma.sync)"
+                                                      : "implicit GEMM: SIMT path (FFMA register tiles)"};
+}
+
+// The current device's compute capability, or 0 with *failure set.
+int device_compute_capability(ImplicitGemmSupport* failure) {
   int device = 0, major = 0, minor = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||
       cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
       cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
     cudaGetLastError();
-    return {UPS_STATUS_BACKEND_UNAVAILABLE, "implicit GEMM: no CUDA device to query"};
+    *failure = {UPS_STATUS_BACKEND_UNAVAILABLE, "implicit GEMM: no CUDA device to query"};
+    return 0;
   }
-  if (path == Path::kTensorOp && major < 8)
-    return {UPS_STATUS_NOT_SUPPORTED,
-            "implicit GEMM: the tensor-core path (f16, bf16, TF32) needs compute capability 8.0 or newer"};
-  return {UPS_STATUS_SUCCESS, "supported"};
+  return major * 10 + minor;
 }
 
 int device_sm_count() {
@@ -330,8 +352,10 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
       default:
         return launch_main<TensorOpConfig<ElementT, 128, 128, 2, 4, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
     }
-  } else if constexpr (std::is_same_v<ElementT, double>) {
-    return launch_main<SimtConfig<double, 64, 64, 4, 4, 3>>(problem, plan, x_operand, w_packed, bias, y, stream);
+  } else if constexpr (!std::is_same_v<ElementT, float>) {
+    // f64, and f16/bf16 (16-byte chunks of 8 values, widened to f32): 4x4 per thread fits the
+    // registers; 8x8 spills.
+    return launch_main<SimtConfig<ElementT, 64, 64, 4, 4, 3>>(problem, plan, x_operand, w_packed, bias, y, stream);
   } else {
     if (tile == Tile::k64x64)
       return launch_main<SimtConfig<ElementT, 64, 64, 8, 8, 3>>(problem, plan, x_operand, w_packed, bias, y, stream);
@@ -343,12 +367,17 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
 
 void conv_transpose_implicit_gemm_force_tile(ImplicitGemmTile tile) { forced_tile.store(tile); }
 
+void conv_transpose_implicit_gemm_force_simt(bool force) { forced_simt.store(force); }
+
 ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement(const ::upsample::detail::ConvTransposeProblem& problem,
                                                                bool allow_tf32) {
   Plan plan;
   const ImplicitGemmSupport support = make_plan(problem, allow_tf32, &plan);
   if (support.status != UPS_STATUS_SUCCESS) return support;
-  return device_support(plan.path);
+  ImplicitGemmSupport failure{};
+  const int compute_capability = device_compute_capability(&failure);
+  if (compute_capability == 0) return failure;
+  return support_at(plan, compute_capability);
 }
 
 size_t conv_transpose_implicit_gemm_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32) {
@@ -362,7 +391,9 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
                                                  const ExecContext& exec) {
   Plan plan;
   ImplicitGemmSupport support = make_plan(problem, allow_tf32, &plan);
-  if (support.status == UPS_STATUS_SUCCESS) support = device_support(plan.path);
+  int compute_capability = 0;
+  if (support.status == UPS_STATUS_SUCCESS) compute_capability = device_compute_capability(&support);
+  if (support.status == UPS_STATUS_SUCCESS) support = support_at(plan, compute_capability);
   if (support.status != UPS_STATUS_SUCCESS) return ::upsample::detail::fail(support.status, support.reason);
   if (problem.output.elements() == 0) return UPS_STATUS_SUCCESS;
   const size_t needed = align_up(plan.packed_weight_bytes) + align_up(plan.packed_input_bytes);
@@ -374,10 +405,15 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
   if (!plan.pack_input && reinterpret_cast<uintptr_t>(x) % 16 != 0)
     return ::upsample::detail::fail(UPS_STATUS_MISALIGNED,
                         "implicit GEMM: x must be 16-byte aligned (channels-last input read in place)");
+  plan.path = effective_path(plan);
   const bool tensor_op = plan.path == Path::kTensorOp;
   switch (problem.output.dtype) {
-    case UPS_DTYPE_F16: return run<__half, true>(problem, plan, x, w, bias, y, exec);
-    case UPS_DTYPE_BF16: return run<__nv_bfloat16, true>(problem, plan, x, w, bias, y, exec);
+    case UPS_DTYPE_F16:
+      return tensor_op ? run<__half, true>(problem, plan, x, w, bias, y, exec)
+                       : run<__half, false>(problem, plan, x, w, bias, y, exec);
+    case UPS_DTYPE_BF16:
+      return tensor_op ? run<__nv_bfloat16, true>(problem, plan, x, w, bias, y, exec)
+                       : run<__nv_bfloat16, false>(problem, plan, x, w, bias, y, exec);
     case UPS_DTYPE_F32:
       return tensor_op ? run<float, true>(problem, plan, x, w, bias, y, exec)
                        : run<float, false>(problem, plan, x, w, bias, y, exec);
@@ -390,7 +426,7 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
 }  // namespace upsample::cuda
 
 // Device-free can_implement (issue 10's benchmark plan, upsConvTransposePlanAlgorithm): make_plan's
-// checks, then device_support's architecture rule at `compute_capability` (major * 10 + minor)
+// checks, then support_at's architecture rule at `compute_capability` (major * 10 + minor)
 // instead of the current device's. On success the reason names the path that would run.
 namespace upsample::cuda {
 ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement_on(const ::upsample::detail::ConvTransposeProblem& problem,
@@ -398,10 +434,6 @@ ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement_on(const ::upsamp
   Plan plan;
   const ImplicitGemmSupport support = make_plan(problem, allow_tf32, &plan);
   if (support.status != UPS_STATUS_SUCCESS) return support;
-  if (plan.path == Path::kTensorOp && compute_capability < 80)
-    return {UPS_STATUS_NOT_SUPPORTED,
-            "implicit GEMM: the tensor-core path (f16, bf16, TF32) needs compute capability 8.0 or newer"};
-  return {UPS_STATUS_SUCCESS, plan.path == Path::kTensorOp ? "implicit GEMM: tensor-core path (mma.sync)"
-                                                           : "implicit GEMM: SIMT path (FFMA register tiles)"};
+  return support_at(plan, compute_capability);
 }
 }  // namespace upsample::cuda

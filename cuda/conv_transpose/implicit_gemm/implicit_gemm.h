@@ -27,6 +27,11 @@ struct ImplicitGemmSupport {
 // allow_tf32: f32 problems run on the tensor cores with TF32 operands (10-bit mantissa, rounded
 // to nearest) and f32 accumulation. Without it f32 runs the SIMT path in exact f32 arithmetic.
 // f16/bf16 use the tensor cores (f32 accumulation), f64 the SIMT path, whatever allow_tf32 says.
+// The tensor-core path needs compute capability 8.0 (mma.sync m16n8k16, cp.async); the SIMT path
+// runs from 7.5 (synchronous staging there). The SIMT kernels also exist for f16/bf16 (f32
+// accumulation, reached today only through conv_transpose_implicit_gemm_force_simt): below sm_80
+// can_implement refuses f16/bf16/TF32 so that dispatch picks GATHER (see effective_path in
+// implicit_gemm.cu to accept them there instead).
 ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement(const ::upsample::detail::ConvTransposeProblem& problem,
                                                                bool allow_tf32);
 
@@ -42,9 +47,13 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
 
 // Testing aid: run every problem with one tile configuration, so that small problems exercise
 // each one, or return to the heuristic (NOTE [ Implicit GEMM tile choice ] in implicit_gemm.cu).
-// The SIMT path has 128x128 and 64x64 for f32 (any other choice means 64x64) and 64x64 for f64.
+// The SIMT path has 128x128 and 64x64 for f32 (any other choice means 64x64), 64x64 for f64, f16
+// and bf16.
 enum class ImplicitGemmTile { kHeuristic, k128x128, k128x64, k128x32, k64x64 };
 void conv_transpose_implicit_gemm_force_tile(ImplicitGemmTile tile);
+// Testing aid: run the SIMT path for every dtype (f16/bf16 with f32 accumulation, TF32 problems in
+// exact f32), as a GPU below sm_80 could; false: back to normal.
+void conv_transpose_implicit_gemm_force_simt(bool force);
 
 }  // namespace upsample::cuda
 

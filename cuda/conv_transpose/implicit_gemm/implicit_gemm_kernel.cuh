@@ -4,7 +4,8 @@
 //   caller allows TF32; tiles 128x128 (8 warps), 128x64 and 128x32 (4 warps, C_out/groups <= 64
 //   and <= 32), 64x64 (4 warps, too few 128x128 tiles to fill the GPU); sm_80 and newer.
 // - SIMT twin: f32 (exact) and f64, tiles 128x128 (8x8 per thread) and 64x64 (f32 8x8, f64 4x4);
-//   every GPU the library supports.
+//   every GPU the library supports. Also instantiated for f16/bf16 (64x64, 4x4, f32 accumulation),
+//   run today only when a test forces the SIMT path.
 //
 // NOTE [ Implicit GEMM over stride phases ]
 // Transposed convolution is, per stride phase (NOTE [ Stride phases ] in conv_transpose_forward.cuh)
