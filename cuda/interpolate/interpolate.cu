@@ -28,6 +28,7 @@ InterpAxis<CoordT, IndexT> make_axis(const detail::InterpolateProblem& problem, 
   const CoordT half_taps = cubic ? CoordT(2) : CoordT(1);
   ax.support = ax.scale >= CoordT(1) ? half_taps * ax.scale : half_taps;
   ax.invscale = ax.scale >= CoordT(1) ? static_cast<CoordT>(1.0 / static_cast<double>(ax.scale)) : CoordT(1);
+  ax.out_div = FastDivmod<int64_t>(problem.output.extent[a]);
   ax.outputs_per_input = static_cast<float>(static_cast<double>(problem.output.extent[a]) /
                                             static_cast<double>(problem.input.extent[a]));
   if (!problem.active[a]) {

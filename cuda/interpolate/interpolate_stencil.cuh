@@ -23,6 +23,7 @@
 #pragma once
 
 #include "cuda/common/element.cuh"
+#include "cuda/common/fast_divmod.cuh"
 #include "cuda/common/platform.cuh"
 
 namespace upsample::cuda {
@@ -48,6 +49,7 @@ struct InterpAxis {
   CoordT support;           // antialias: half the filter's reach, in input cells
   CoordT invscale;          // antialias: 1 / max(scale, 1)
   float outputs_per_input;  // backward: out / in, for the first guess of NOTE [ Exact inverse ranges ]
+  FastDivmod<int64_t> out_div;  // area: division by out (NOTE [ Fast division ])
 };
 
 template <typename CoordT, typename IndexT>
@@ -145,11 +147,12 @@ __device__ __forceinline__ InterpStencil<CoordT, IndexT> make_stencil(const Inte
       break;
     }
     case kInterpArea: {
-      // Adaptive average pooling's window, exact in integers. Two divisions per axis and output:
-      // the window needs floor and ceil of o * in / out, and a float estimate could be one off.
-      // In 64 bits: o * in mixes two tensors' extents, which NOTE [ Index width ] does not bound.
-      s.first = static_cast<IndexT>((static_cast<int64_t>(o) * ax.in) / ax.out);
-      const IndexT end = static_cast<IndexT>(((static_cast<int64_t>(o) + 1) * ax.in + ax.out - 1) / ax.out);
+      // Adaptive average pooling's window, exact in integers: floor(o*in/out) and ceil((o+1)*in/out)
+      // (a float estimate could be one off), by multiply-high (NOTE [ Fast division ]). In 64 bits:
+      // o * in mixes two tensors' extents, which NOTE [ Index width ] does not bound.
+      const int64_t o64 = static_cast<int64_t>(o), in64 = static_cast<int64_t>(ax.in);
+      s.first = static_cast<IndexT>(ax.out_div.div(o64 * in64));
+      const IndexT end = static_cast<IndexT>(ax.out_div.div((o64 + 1) * in64 + static_cast<int64_t>(ax.out) - 1));
       s.count = end - s.first;
       s.norm = CoordT(1) / static_cast<CoordT>(s.count);
       break;

@@ -23,6 +23,10 @@ upsStatus_t launch(const detail::PixelShuffleProblem& problem, const void* sourc
   p.r = static_cast<IndexT>(problem.factor);
   p.rd = problem.spatial_dims == 3 ? p.r : IndexT(1);
   p.block = p.rd * p.r * p.r;
+  p.r_div = FastDivmod<IndexT>(p.r);
+  p.rd_div = FastDivmod<IndexT>(p.rd);
+  p.block_div = FastDivmod<IndexT>(p.block);
+  p.rr_div = FastDivmod<IndexT>(p.r * p.r);
   p.to_spatial = problem.to_spatial;
   // 16-byte stores need whole vectors along the destination's innermost dimension and an
   // aligned destination.

@@ -6,8 +6,8 @@
 // One thread writes kLanes consecutive destination elements along the destination's innermost
 // dimension as one 16-byte store (kLanes = 16 / element size, when that dimension is a multiple
 // of it and the destination is 16-byte aligned; else kLanes = 1, the scalar path). The lanes'
-// sources follow from the first lane's coordinates by strides or carries, so the integer
-// divisions are per vector, not per element:
+// sources follow from the first lane's coordinates by strides or carries, so the coordinate
+// decoding (multiply-high divisions, NOTE [ Fast division ]) is per vector, not per element:
 //   packed -> spatial, channels-first: lanes walk w; the packed channel cycles through r values
 //     and the packed w steps every r lanes.
 //   packed -> spatial, channels-last: lanes walk channels c; their sources are r^k channels apart.
@@ -17,6 +17,7 @@
 // stores, which carry the write-allocate cost, are the side kept whole.
 #pragma once
 
+#include "cuda/common/fast_divmod.cuh"
 #include "cuda/common/tensor.cuh"
 
 namespace upsample::cuda {
@@ -35,6 +36,8 @@ struct PixelShuffleParams {
   IndexT r;      // factor on H and W
   IndexT rd;     // factor on D: r in 3-D, 1 in 2-D
   IndexT block;  // rd * r * r
+  // The same as divisors (NOTE [ Fast division ]): the per-vector decoding divides by each.
+  FastDivmod<IndexT> r_div, rd_div, block_div, rr_div;
   bool to_spatial;
   int64_t work;  // destination vectors
 };
@@ -48,8 +51,9 @@ __global__ void pixel_shuffle_kernel(PixelShuffleParams<StorageT, IndexT> p) {
     Vec out;
     if (p.to_spatial) {
       const Coordinates<IndexT> s = coordinates_of(p.spatial, first);
-      const IndexT a = s.d % p.rd, i = s.h % p.r, pd = s.d / p.rd, ph = s.h / p.r;
-      IndexT j = s.w % p.r, pw = s.w / p.r;
+      IndexT pd, ph, pw;
+      const IndexT a = p.rd_div.divmod(s.d, &pd), i = p.r_div.divmod(s.h, &ph);
+      IndexT j = p.r_div.divmod(s.w, &pw);
       if (p.spatial.channels_last) {
         const StorageT* src = p.source + p.packed.offset(s.n, s.c * p.block + (a * p.r + i) * p.r + j, pd, ph, pw);
 #pragma unroll
@@ -64,9 +68,11 @@ __global__ void pixel_shuffle_kernel(PixelShuffleParams<StorageT, IndexT> p) {
       }
     } else {
       const Coordinates<IndexT> k = coordinates_of(p.packed, first);
-      IndexT c = k.c / p.block;
-      const IndexT q = k.c - c * p.block;
-      IndexT j = q % p.r, i = (q / p.r) % p.r, a = q / (p.r * p.r);
+      IndexT c, q_r, a;
+      const IndexT q = p.block_div.divmod(k.c, &c);
+      IndexT j = p.r_div.divmod(q, &q_r);
+      IndexT i = p.r_div.mod(q_r);
+      a = p.rr_div.div(q);
       if (p.packed.channels_last) {
 #pragma unroll
         for (int l = 0; l < kLanes; ++l) {

@@ -87,6 +87,27 @@ for cfg in cfgs:
         if err > tol:
             fails += 1
             print('MISMATCH', tag, cfg, 'rel err', err)
+# Pixel shuffle and unshuffle (2-D), forward and backward, bit for bit against F.pixel_shuffle /
+# F.pixel_unshuffle (values are small integers: exact in f32).
+ps = [(0, 2, 12, 5, 7, 2), (0, 1, 18, 3, 4, 3), (0, 3, 16, 4, 4, 2), (1, 2, 3, 10, 14, 2), (1, 1, 2, 9, 6, 3),
+      (1, 2, 16, 8, 8, 4), (0, 1, 5, 3, 3, 1)]
+out = subprocess.run([sys.argv[1]], input='\n'.join('ps ' + ' '.join(map(str, p)) for p in ps) + '\n',
+                     capture_output=True, text=True).stdout.splitlines()
+k = 0
+for (direction, n, c, h, w, r) in ps:
+    x = torch.arange(n * c * h * w, dtype=torch.float32).reshape(n, c, h, w)
+    y = F.pixel_shuffle(x, r) if direction == 0 else F.pixel_unshuffle(x, r)
+    shape = [int(t) for t in out[k].split()[1:]]; k += 1
+    vals = {}
+    for tag in ('Y', 'DX', 'Y2', 'DX2'):
+        l = out[k].split(); k += 1
+        vals[tag] = torch.tensor([float(t) for t in l[1:]], dtype=torch.float32)
+    if list(y.shape[1:]) != shape:
+        print('PS SHAPE', direction, n, c, h, w, r, list(y.shape), shape); fails += 1; continue
+    for tag, ref in (('Y', y.flatten()), ('Y2', y.flatten()), ('DX', x.flatten()), ('DX2', x.flatten())):
+        if not torch.equal(vals[tag], ref):
+            print('PS MISMATCH', tag, direction, n, c, h, w, r); fails += 1
+print('pixel shuffle configs', len(ps))
 print('configs', len(cfgs), 'failures', fails)
 for key in sorted(worst): print(key, '%.3g' % worst[key])
 sys.exit(1 if fails else 0)

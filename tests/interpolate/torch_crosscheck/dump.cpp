@@ -5,6 +5,7 @@
 // backend and on the CUDA backend (the emulated kernels in this build), and prints the output
 // extents and the four results (Y, DX: reference; Y2, DX2: CUDA), or ERROR with the message when the
 // library rejects the configuration. check.py recomputes the same with PyTorch and compares.
+// Lines starting with "ps" run pixel shuffle / unshuffle (2-D) the same way.
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -38,11 +39,65 @@ static void run(upsBackend_t backend, const upsInterpolateDesc_t& d, const upsTe
   upsDestroy(h);
 }
 
+// Pixel shuffle lines: "ps direction n c h w r" (2-D; PyTorch has no 3-D form to compare with).
+static void pixel_shuffle_line(std::istringstream& s) {
+  int direction;
+  int64_t n, c, ext[2], r;
+  s >> direction >> n >> c >> ext[0] >> ext[1] >> r;
+  upsPixelShuffleDesc_t d;
+  upsPixelShuffleDescInit(&d, static_cast<upsPixelShuffleDirection_t>(direction), 2, r);
+  upsTensorDesc_t xd, yd;
+  upsTensorDescInit(&xd, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, n, c, ext);
+  if (upsPixelShuffleOutputDesc(&d, &xd, &yd) != UPS_STATUS_SUCCESS) {
+    std::printf("ERROR %s\n", upsGetLastErrorString());
+    return;
+  }
+  const int64_t count = n * c * ext[0] * ext[1];
+  std::vector<float> x(static_cast<size_t>(count)), y(x.size()), dx(x.size()), y2(x.size()), dx2(x.size());
+  for (int64_t i = 0; i < count; ++i) x[static_cast<size_t>(i)] = static_cast<float>(i);
+  for (upsBackend_t backend : {UPS_BACKEND_REFERENCE, UPS_BACKEND_CUDA}) {
+    std::vector<float>& out = backend == UPS_BACKEND_CUDA ? y2 : y;
+    std::vector<float>& back = backend == UPS_BACKEND_CUDA ? dx2 : dx;
+    upsHandle_t h;
+    upsCreate(&h, backend);
+    const size_t bytes = x.size() * sizeof(float);
+    float *bx = x.data(), *by = out.data(), *bdx = back.data();
+    if (backend == UPS_BACKEND_CUDA) {
+      cudaMalloc(reinterpret_cast<void**>(&bx), bytes);
+      cudaMalloc(reinterpret_cast<void**>(&by), bytes);
+      cudaMalloc(reinterpret_cast<void**>(&bdx), bytes);
+      cudaMemcpy(bx, x.data(), bytes, cudaMemcpyHostToDevice);
+    }
+    upsPixelShuffleForward(h, &d, &xd, bx, &yd, by);
+    upsPixelShuffleBackward(h, &d, &yd, by, &xd, bdx);  // the gradient of y = the inverse applied to y
+    if (backend == UPS_BACKEND_CUDA) {
+      cudaDeviceSynchronize();
+      cudaMemcpy(out.data(), by, bytes, cudaMemcpyDeviceToHost);
+      cudaMemcpy(back.data(), bdx, bytes, cudaMemcpyDeviceToHost);
+    }
+    upsDestroy(h);
+  }
+  std::printf("OUT %lld %lld %lld\n", static_cast<long long>(yd.c), static_cast<long long>(yd.spatial[0]),
+              static_cast<long long>(yd.spatial[1]));
+  for (const auto& [tag, v] : {std::pair<const char*, const std::vector<float>*>{"Y", &y}, {"DX", &dx}, {"Y2", &y2},
+                               {"DX2", &dx2}}) {
+    std::printf("%s", tag);
+    for (float e : *v) std::printf(" %.9g", static_cast<double>(e));
+    std::printf("\n");
+  }
+}
+
 int main() {
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
     std::istringstream s(line);
+    if (line.rfind("ps ", 0) == 0) {
+      std::string tag;
+      s >> tag;
+      pixel_shuffle_line(s);
+      continue;
+    }
     int mode, dims, dtype, align, aa, recompute; std::string how; int64_t n, c, in[3] = {1, 1, 1}; double v[3] = {0, 0, 0};
     s >> mode >> dims >> dtype >> n >> c;
     for (int i = 0; i < dims; ++i) s >> in[i];
