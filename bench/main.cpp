@@ -11,11 +11,13 @@
 #include <benchmark/benchmark.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "options.h"
@@ -95,6 +97,21 @@ int run(const Options& options, const std::string& command_line) {
   if (options.list_only) {
     std::printf("%zu rows%s:\n", rows.size(), info.gpu ? "" : " (no GPU: the REFERENCE backend)");
     for (const Row& row : rows) std::printf("  %s\n", row.label().c_str());
+    // The count a GPU run of the same filters has, by implementation, so that a GPU run can be
+    // budgeted on a machine without one (bench/gpu_check.sh).
+    const std::vector<Row> gpu_rows = info.gpu ? rows : plan_rows(plan, options, true);
+    std::vector<std::pair<Impl, int>> per_impl;
+    for (const Row& row : gpu_rows) {
+      auto it = std::find_if(per_impl.begin(), per_impl.end(), [&](const auto& e) { return e.first == row.impl; });
+      if (it == per_impl.end())
+        per_impl.emplace_back(row.impl, 1);
+      else
+        ++it->second;
+    }
+    std::printf("On a GPU: %zu rows", gpu_rows.size());
+    for (size_t i = 0; i < per_impl.size(); ++i)
+      std::printf("%s%s %d", i == 0 ? " (" : ", ", impl_name(per_impl[i].first), per_impl[i].second);
+    std::printf("%s\n", per_impl.empty() ? "" : ")");
     return 0;
   }
   if (rows.empty()) {

@@ -68,8 +68,8 @@ void print_usage(FILE* out) {
       "  --shape=LIST        shape names or name prefixes (e.g. hifigan,dcgan.out)\n"
       "  --dtype=LIST        f32, f16, bf16\n"
       "  --layout=LIST       nchw, nhwc (channels-first / channels-last, at every rank)\n"
-      "  --algorithm=LIST    gather, scatter_atomic, cuda (the unpooling kernels), cudnn, cudnn_tf32,\n"
-      "                      reference (the no-GPU mode)\n"
+      "  --algorithm=LIST    gather, scatter_atomic, implicit_gemm, implicit_gemm_tf32 (f32 with TF32 allowed),\n"
+      "                      cuda (the unpooling kernels), cudnn, cudnn_tf32, reference (the no-GPU mode)\n"
       "shapes\n"
       "  --add-shape=SPEC    one shape in the text format, e.g.\n"
       "                      --add-shape='op=conv_transpose n=8 c=64 in=32x32 cout=32 kernel=4 stride=2 pad=1'\n"
@@ -136,7 +136,9 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
     } else if (flag == "layout") {
       if (!parse_list<upsLayout_t>(flag, value, parse_layout, "nchw, nhwc", &o->layouts, error)) return false;
     } else if (flag == "algorithm") {
-      if (!parse_list<Impl>(flag, value, parse_impl, "gather, scatter_atomic, cuda, cudnn, cudnn_tf32, reference",
+      if (!parse_list<Impl>(flag, value, parse_impl,
+                            "gather, scatter_atomic, implicit_gemm, implicit_gemm_tf32, cuda, cudnn, cudnn_tf32, "
+                            "reference",
                             &o->impls, error))
         return false;
     } else if (flag == "add-shape") {

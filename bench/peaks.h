@@ -45,6 +45,9 @@ Floor floor_of(double flops, double bytes, double peak_flops, double bandwidth);
 // H100 SXM5 datasheet figures, rounded: 3.35 TB/s HBM3, ~60 TFLOP/s fp32 FFMA, 2x that with packed
 // half FMA, ~495 TFLOP/s dense TF32 and ~990 dense f16/bf16 on tensor cores.
 Peaks nominal_h100_sxm();
+// The nominal GPU's compute capability (sm_90): the no-GPU plan asks the library which algorithm
+// AUTO would run there (upsConvTransposePlanAlgorithm).
+inline constexpr int kPlanComputeCapability = 90;
 
 // Measures the current device (peaks.cu). Throws std::runtime_error on a CUDA failure.
 Peaks measure_device_peaks();

@@ -9,9 +9,14 @@ struct ImplName {
   Impl impl;
   const char* name;
 };
-constexpr ImplName kImplNames[] = {
-    {Impl::kGather, "gather"}, {Impl::kScatterAtomic, "scatter_atomic"}, {Impl::kCuda, "cuda"},
-    {Impl::kCudnn, "cudnn"},   {Impl::kCudnnTf32, "cudnn_tf32"},         {Impl::kReference, "reference"}};
+constexpr ImplName kImplNames[] = {{Impl::kGather, "gather"},
+                                   {Impl::kScatterAtomic, "scatter_atomic"},
+                                   {Impl::kImplicitGemm, "implicit_gemm"},
+                                   {Impl::kImplicitGemmTf32, "implicit_gemm_tf32"},
+                                   {Impl::kCuda, "cuda"},
+                                   {Impl::kCudnn, "cudnn"},
+                                   {Impl::kCudnnTf32, "cudnn_tf32"},
+                                   {Impl::kReference, "reference"}};
 
 bool set_error(std::string* error, const std::string& what) {
   *error = what + ": " + upsGetLastErrorString();
@@ -51,11 +56,37 @@ bool parse_impl(const std::string& text, Impl* impl) {
 
 bool is_cudnn(Impl impl) { return impl == Impl::kCudnn || impl == Impl::kCudnnTf32; }
 
+bool uses_tf32(Impl impl) { return impl == Impl::kImplicitGemmTf32 || impl == Impl::kCudnnTf32; }
+
+upsAlgorithm_t algorithm_of(Impl impl) {
+  switch (impl) {
+    case Impl::kGather:
+      return UPS_ALGO_GATHER;
+    case Impl::kScatterAtomic:
+      return UPS_ALGO_SCATTER_ATOMIC;
+    case Impl::kImplicitGemm:
+    case Impl::kImplicitGemmTf32:
+      return UPS_ALGO_IMPLICIT_GEMM;
+    default:
+      return UPS_ALGO_AUTO;  // ops with one algorithm, the reference, cuDNN
+  }
+}
+
+upsMathMode_t math_mode_of(Impl impl) {
+  return impl == Impl::kImplicitGemmTf32 ? UPS_MATH_ALLOW_TF32 : UPS_MATH_DEFAULT;
+}
+
 std::vector<Impl> gpu_impls_for(Op op, upsDataType_t dtype) {
   if (layer_of(op) != Op::kConvTranspose) return {Impl::kCuda};
   std::vector<Impl> impls = {Impl::kGather};
   // The data gradient has GATHER only (upsample.h); SCATTER_ATOMIC would be NOT_SUPPORTED.
   if (op != Op::kConvTransposeBackwardData) impls.push_back(Impl::kScatterAtomic);
+  // The implicit GEMM serves the forward pass only (the gradients refuse it, upsample.h). Its TF32
+  // row exists for f32, where the math mode changes anything (f16/bf16 always use tensor cores).
+  if (op == Op::kConvTranspose) {
+    impls.push_back(Impl::kImplicitGemm);
+    if (dtype == UPS_DTYPE_F32) impls.push_back(Impl::kImplicitGemmTf32);
+  }
   impls.push_back(Impl::kCudnn);
   // TF32 is a way to compute fp32 convolutions; f16/bf16 rows already let cuDNN use tensor cores,
   // and cuDNN's bias gradient is a plain sum with no math type to choose.
@@ -167,7 +198,8 @@ int64_t byte_count(const upsTensorDesc_t& desc) {
   return upsTensorDescByteSize(&desc, &bytes) == UPS_STATUS_SUCCESS ? bytes : 0;
 }
 
-bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescriptors* d, std::string* error) {
+bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescriptors* d, std::string* error,
+                       upsMathMode_t math_mode) {
   const Shape& s = problem.shape;
   *d = OpDescriptors{};
   if (upsTensorDescInit(&d->x, problem.dtype, problem.layout, s.dims, s.n, s.c, s.in.data()) != UPS_STATUS_SUCCESS)
@@ -190,6 +222,7 @@ bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescr
       }
       d->conv.groups = s.groups;
       d->conv.algorithm = algorithm;
+      d->conv.math_mode = math_mode;
       if (upsConvTransposeOutputDesc(&d->conv, &d->x, &d->w, &d->y) != UPS_STATUS_SUCCESS)
         return set_error(error, "transposed convolution");
       const int64_t ones[UPS_MAX_SPATIAL_DIMS] = {1, 1, 1};
@@ -225,6 +258,34 @@ bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescr
   return false;
 }
 
+AutoChoice auto_choice(const Problem& problem, upsMathMode_t math_mode, int compute_capability) {
+  AutoChoice choice;
+  choice.compute_capability = compute_capability;
+  if (problem.op != Op::kConvTranspose) return choice;
+  OpDescriptors d;
+  if (!build_descriptors(problem, UPS_ALGO_AUTO, &d, &choice.reason, math_mode)) return choice;
+  upsAlgorithm_t algorithm = UPS_ALGO_AUTO;
+  const char* reason = nullptr;
+  if (upsConvTransposePlanAlgorithm(&d.conv, &d.x, &d.w, &d.y, compute_capability, &algorithm, &reason) !=
+      UPS_STATUS_SUCCESS) {
+    choice.reason = upsGetLastErrorString();
+    return choice;
+  }
+  switch (algorithm) {
+    case UPS_ALGO_IMPLICIT_GEMM:
+      choice.algorithm = impl_name(Impl::kImplicitGemm);
+      break;
+    case UPS_ALGO_SCATTER_ATOMIC:
+      choice.algorithm = impl_name(Impl::kScatterAtomic);
+      break;
+    default:
+      choice.algorithm = impl_name(Impl::kGather);
+      break;
+  }
+  choice.reason = reason;
+  return choice;
+}
+
 Work count_work(const Problem& problem) {
   const Shape& s = problem.shape;
   OpDescriptors d;
@@ -251,8 +312,14 @@ Shape reduce_shape(const Shape& shape, const ReduceLimits& limits) {
   Shape s = shape;
   s.n = std::min(s.n, limits.max_batch);
   const int64_t groups = std::max<int64_t>(1, s.groups);
-  const int64_t cin_per_group = std::min(s.c / groups, limits.max_channels_per_group);
-  const int64_t cout_per_group = std::min(s.cout / groups, limits.max_channels_per_group);
+  // The largest count <= the cap with the full count's residue modulo 8 (see the header).
+  auto cap_channels = [&](int64_t full) {
+    if (full <= limits.max_channels_per_group) return full;
+    const int64_t capped = limits.max_channels_per_group - (limits.max_channels_per_group - full % 8 + 8) % 8;
+    return capped >= 1 ? capped : std::min<int64_t>(full, limits.max_channels_per_group);
+  };
+  const int64_t cin_per_group = cap_channels(s.c / groups);
+  const int64_t cout_per_group = cap_channels(s.cout / groups);
   s.groups = std::min(groups, limits.max_groups);
   s.c = cin_per_group * s.groups;
   s.cout = s.op == Op::kConvTranspose ? cout_per_group * s.groups : s.c;

@@ -16,6 +16,10 @@ namespace upsample::bench {
 enum class Impl {
   kGather,         // upsample, UPS_ALGO_GATHER (transposed convolution and its gradients)
   kScatterAtomic,  // upsample, UPS_ALGO_SCATTER_ATOMIC (the forward, weight and bias gradients)
+  kImplicitGemm,   // upsample, UPS_ALGO_IMPLICIT_GEMM, UPS_MATH_DEFAULT (the forward only): tensor cores for
+                   // f16/bf16, the SIMT twin in exact f32
+  kImplicitGemmTf32,  // the same with UPS_MATH_ALLOW_TF32 (f32 only): TF32 tensor cores, compared with
+                      // cudnn_tf32
   kCuda,           // upsample's CUDA kernel of an op with one algorithm (the unpooling ops, both ways)
   kCudnn,          // cuDNN's call for the op (cudnn_runner.h), best algorithm of its own search;
                    // fp32 without TF32
@@ -23,10 +27,17 @@ enum class Impl {
   kReference       // upsample's CPU reference (the no-GPU mode)
 };
 
-// "gather", "scatter_atomic", "cuda", "cudnn", "cudnn_tf32", "reference".
+// "gather", "scatter_atomic", "implicit_gemm", "implicit_gemm_tf32", "cuda", "cudnn", "cudnn_tf32",
+// "reference".
 const char* impl_name(Impl impl);
 bool parse_impl(const std::string& text, Impl* impl);
 bool is_cudnn(Impl impl);
+// Whether an implementation rounds f32 inputs to TF32 (implicit_gemm_tf32, cudnn_tf32).
+bool uses_tf32(Impl impl);
+// The library settings an upsample implementation runs with: the algorithm to force and the
+// math mode (AUTO and UPS_MATH_DEFAULT for the ops with one algorithm, the reference and cuDNN).
+upsAlgorithm_t algorithm_of(Impl impl);
+upsMathMode_t math_mode_of(Impl impl);
 // The GPU implementations that apply to an op and dtype, in table order.
 std::vector<Impl> gpu_impls_for(Op op, upsDataType_t dtype);
 
@@ -57,10 +68,20 @@ struct OpDescriptors {
   upsUnpoolDesc_t unpool{};
   upsPoolDesc_t pool{};  // max-unpooling (and the max-pool that makes its switches)
 };
-// algorithm: for transposed convolution and its gradients, the one to force (GATHER or
-// SCATTER_ATOMIC).
+// algorithm, math_mode: for transposed convolution and its gradients, the algorithm to force
+// (algorithm_of) and the math mode (math_mode_of).
 bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescriptors* descriptors,
-                       std::string* error);
+                       std::string* error, upsMathMode_t math_mode = UPS_MATH_DEFAULT);
+
+// What AUTO would run for a forward transposed convolution (upsConvTransposePlanAlgorithm): at a
+// compute capability (major * 10 + minor), with the row's math mode. Empty algorithm when the
+// problem is not a forward transposed convolution or the query fails (reason says why).
+struct AutoChoice {
+  std::string algorithm;  // "implicit_gemm", "gather", "scatter_atomic"
+  std::string reason;
+  int compute_capability = 0;
+};
+AutoChoice auto_choice(const Problem& problem, upsMathMode_t math_mode, int compute_capability);
 
 // NOTE [ Gradient tensors ]
 // A gradient has the tensors of its layer in other roles, so each lives in the slot of the
@@ -118,8 +139,11 @@ Work count_work(const Problem& problem);
 bool moves_data_only(Op op);
 
 // A smaller copy of a shape with the same op and geometry (kernel, stride, padding,
-// output_padding, dilation, channels per group): batch, groups and channels are capped, then the
-// largest input axis is halved until the output has at most max_output_elements.
+// output_padding, dilation): batch, groups and channels are capped, then the largest input axis is
+// halved until the output has at most max_output_elements. A capped channel count per group keeps
+// its residue modulo 8, so that it is a multiple of 16 bytes (for f16/bf16, and of 4 elements for
+// f32) exactly when the full shape's is: the implicit GEMM then takes the same operand path (the
+// channels-last input read in place, or packed first) on the copy as on the full shape.
 struct ReduceLimits {
   int64_t max_batch;
   int64_t max_channels_per_group;

@@ -97,6 +97,44 @@ void write_shape(JsonWriter& json, const Shape& s) {
   json.end_object();
 }
 
+void write_auto_choice(JsonWriter& json, const char* key, const AutoChoice& choice) {
+  json.key(key);
+  json.begin_object();
+  json.key("algorithm");
+  choice.algorithm.empty() ? json.null() : json.value(choice.algorithm);
+  json.field("reason", choice.reason);
+  json.field("compute_capability", choice.compute_capability);
+  json.end_object();
+}
+
+// NOTE [ AUTO in the plan ]
+// The library chooses from the device it runs on; the plan asks it (upsConvTransposePlanAlgorithm,
+// the same decision function) for the nominal GPU's compute capability instead, per forward
+// transposed-convolution shape, in each dtype, math mode and layout a row can have. The GPU run
+// records, per forward row, the choice on its own device (the row's "auto_choice" in the JSON).
+struct AutoVariant {
+  const char* label;
+  upsDataType_t dtype;
+  upsMathMode_t math;
+  upsLayout_t layout;
+};
+constexpr AutoVariant kAutoVariants[] = {
+    {"f32 nchw", UPS_DTYPE_F32, UPS_MATH_DEFAULT, UPS_LAYOUT_CHANNELS_FIRST},
+    {"f32 nhwc", UPS_DTYPE_F32, UPS_MATH_DEFAULT, UPS_LAYOUT_CHANNELS_LAST},
+    {"tf32 nchw", UPS_DTYPE_F32, UPS_MATH_ALLOW_TF32, UPS_LAYOUT_CHANNELS_FIRST},
+    {"tf32 nhwc", UPS_DTYPE_F32, UPS_MATH_ALLOW_TF32, UPS_LAYOUT_CHANNELS_LAST},
+    {"f16 nchw", UPS_DTYPE_F16, UPS_MATH_DEFAULT, UPS_LAYOUT_CHANNELS_FIRST},
+    {"f16 nhwc", UPS_DTYPE_F16, UPS_MATH_DEFAULT, UPS_LAYOUT_CHANNELS_LAST},
+    {"bf16 nchw", UPS_DTYPE_BF16, UPS_MATH_DEFAULT, UPS_LAYOUT_CHANNELS_FIRST},
+    {"bf16 nhwc", UPS_DTYPE_BF16, UPS_MATH_DEFAULT, UPS_LAYOUT_CHANNELS_LAST},
+};
+
+AutoChoice auto_choice_of(Problem problem, const AutoVariant& v) {
+  problem.dtype = v.dtype;
+  problem.layout = v.layout;
+  return auto_choice(problem, v.math, kPlanComputeCapability);
+}
+
 void write_row(JsonWriter& json, const Row& row) {
   json.begin_object();
   json.field("shape", row.problem.shape.name);
@@ -149,6 +187,8 @@ void write_row(JsonWriter& json, const Row& row) {
     json.end_object();
   }
 
+  if (row.problem.op == Op::kConvTranspose) write_auto_choice(json, "auto_choice", row.auto_choice);
+
   json.field("flops", row.work.flops);
   json.field("bytes", row.work.bytes);
   json.field("intensity_flop_per_byte", row.work.intensity());
@@ -181,6 +221,8 @@ void write_row(JsonWriter& json, const Row& row) {
     row.speedup_vs_cudnn > 0 ? json.value(row.speedup_vs_cudnn) : json.null();
     json.key("speedup_vs_cudnn_tf32");
     row.speedup_vs_cudnn_tf32 > 0 ? json.value(row.speedup_vs_cudnn_tf32) : json.null();
+    json.key("speedup_vs_matching_cudnn");
+    row.speedup_vs_matching_cudnn > 0 ? json.value(row.speedup_vs_matching_cudnn) : json.null();
   }
   json.end_object();
 }
@@ -244,6 +286,38 @@ void print_plan(FILE* out, const std::vector<Problem>& plan, const Peaks& nomina
                  format_seconds(floor_of(f16.flops, f16.bytes, nominal.f16_tensor, bw).seconds).c_str());
   }
   std::fprintf(out, "\n");
+  print_auto_plan(out, plan);
+}
+
+void print_auto_plan(FILE* out, const std::vector<Problem>& plan) {
+  std::vector<const Problem*> forward;
+  for (const Problem& p : plan)
+    if (p.op == Op::kConvTranspose) forward.push_back(&p);
+  if (forward.empty()) return;
+  std::fprintf(out,
+               "AUTO on sm_%d (an H100), per transposed-convolution shape (upsConvTransposePlanAlgorithm: the library's\n"
+               "own decision for that compute capability; tf32 = UPS_MATH_ALLOW_TF32; the gradients' AUTO is GATHER):\n",
+               kPlanComputeCapability);
+  std::fprintf(out, "%-21s", "shape");
+  for (const AutoVariant& v : kAutoVariants) std::fprintf(out, " %-18s", v.label);
+  std::fprintf(out, "\n");
+  std::vector<std::string> reasons;  // numbered in order of first use
+  for (const Problem* p : forward) {
+    std::fprintf(out, "%-21s", p->shape.name.c_str());
+    for (const AutoVariant& v : kAutoVariants) {
+      const AutoChoice choice = auto_choice_of(*p, v);
+      size_t index = 0;
+      while (index < reasons.size() && reasons[index] != choice.reason) ++index;
+      if (index == reasons.size()) reasons.push_back(choice.reason);
+      const std::string cell = (choice.algorithm.empty() ? std::string("refused") : choice.algorithm) + " [" +
+                               std::to_string(index + 1) + "]";
+      std::fprintf(out, " %-18s", cell.c_str());
+    }
+    std::fprintf(out, "\n");
+  }
+  std::fprintf(out, "why:\n");
+  for (size_t i = 0; i < reasons.size(); ++i) std::fprintf(out, "  [%zu] %s\n", i + 1, reasons[i].c_str());
+  std::fprintf(out, "\n");
 }
 
 void print_table(FILE* out, const RunInfo& info, const std::vector<Row>& rows) {
@@ -272,7 +346,8 @@ void print_table(FILE* out, const RunInfo& info, const std::vector<Row>& rows) {
       continue;
     }
     const std::string gflops = row.work.flops > 0 ? format("%.1f", row.gflops) : "-";
-    const std::string versus = row.speedup_vs_cudnn > 0 ? format("%.2fx", row.speedup_vs_cudnn) : "-";
+    const std::string versus =
+        row.speedup_vs_matching_cudnn > 0 ? format("%.2fx", row.speedup_vs_matching_cudnn) : "-";
     std::string timing = info.gpu ? row.timing.describe() : "host, " + row.timed_shape.summary();
     if (!row.timing.note.empty()) timing += " (" + row.timing.note + ")";
     const std::string pct = row.pct_of_floor >= 0.05 ? format("%.1f%%", row.pct_of_floor) : "<0.1%";
@@ -308,8 +383,9 @@ void print_fastest(FILE* out, const std::vector<Row>& rows) {
       if (!is_cudnn(row->impl) && (ours == nullptr || row->median < ours->median)) ours = row;
     }
     std::string versus = "-";
-    if (ours != nullptr && ours->speedup_vs_cudnn > 0)
-      versus = std::string(impl_name(ours->impl)) + " " + format("%.2fx", ours->speedup_vs_cudnn);
+    if (ours != nullptr && ours->speedup_vs_matching_cudnn > 0)
+      versus = std::string(impl_name(ours->impl)) + " " + format("%.2fx", ours->speedup_vs_matching_cudnn) +
+               (uses_tf32(ours->impl) ? " (vs cudnn_tf32)" : "");
     std::fprintf(out, "%-21s %-*s %-5s %-6s %-14s %11s %6.1f%%   %s\n", fastest->problem.shape.name.c_str(), op_width,
                  op_name(fastest->problem.op), dtype_name(fastest->problem.dtype), layout_name(fastest->problem.layout),
                  impl_name(fastest->impl), format_seconds(fastest->median).c_str(), fastest->pct_of_floor,
@@ -349,7 +425,10 @@ bool write_json(const std::string& path, const RunInfo& info, const std::vector<
   json.field("tf32",
              "fp32 cudnn rows use CUDNN_FMA_MATH (no TF32); cudnn_tf32 rows use CUDNN_DEFAULT_MATH (TF32 tensor cores "
              "allowed); f16/bf16 cudnn rows use CUDNN_TENSOR_OP_MATH; the bias gradient "
-             "(cudnnConvolutionBackwardBias) has no math type; upsample's kernels use no tensor cores");
+             "(cudnnConvolutionBackwardBias) has no math type; upsample's implicit_gemm rows use tensor cores "
+             "(mma.sync) for f16/bf16 and exact-f32 SIMT for f32, implicit_gemm_tf32 rows TF32 tensor cores "
+             "(UPS_MATH_ALLOW_TF32), compared with cudnn_tf32 (speedup_vs_matching_cudnn); gather, "
+             "scatter_atomic and the unpooling kernels use no tensor cores");
   json.field("cudnn_calls",
              "conv_transpose: cudnnConvolutionBackwardData; conv_transpose_backward_data: cudnnConvolutionForward; "
              "conv_transpose_backward_weight: cudnnConvolutionBackwardFilter; conv_transpose_backward_bias: "
@@ -391,6 +470,23 @@ bool write_json(const std::string& path, const RunInfo& info, const std::vector<
     json.field("nominal_floor_fp32_us", floor_of(f32.flops, f32.bytes, n.fp32, n.bandwidth).seconds * 1e6);
     json.field("nominal_floor_tf32_us", floor_of(f32.flops, f32.bytes, n.tf32_tensor, n.bandwidth).seconds * 1e6);
     json.field("nominal_floor_f16_tensor_us", floor_of(f16.flops, f16.bytes, n.f16_tensor, n.bandwidth).seconds * 1e6);
+    if (p.op == Op::kConvTranspose) {  // NOTE [ AUTO in the plan ]
+      json.key("auto_on_nominal_gpu");
+      json.begin_array();
+      for (const AutoVariant& v : kAutoVariants) {
+        const AutoChoice choice = auto_choice_of(p, v);
+        json.begin_object();
+        json.field("dtype", dtype_name(v.dtype));
+        json.field("math_mode", v.math == UPS_MATH_ALLOW_TF32 ? "allow_tf32" : "default");
+        json.field("layout", layout_name(v.layout));
+        json.key("algorithm");
+        choice.algorithm.empty() ? json.null() : json.value(choice.algorithm);
+        json.field("reason", choice.reason);
+        json.field("compute_capability", choice.compute_capability);
+        json.end_object();
+      }
+      json.end_array();
+    }
     json.end_object();
   }
   json.end_array();

@@ -47,6 +47,9 @@ class Progress {
 // Every planned problem (shape and op, suite.h plan_problems) with its FLOPs, minimal bytes and
 // floors on the nominal GPU.
 void print_plan(FILE* out, const std::vector<Problem>& plan, const Peaks& nominal);
+// Part of the plan: per forward transposed-convolution shape, the algorithm AUTO would run on the
+// nominal GPU (sm_90) in each dtype, math mode and layout, and why (NOTE [ AUTO in the plan ]).
+void print_auto_plan(FILE* out, const std::vector<Problem>& plan);
 // The rows, one line each, with a header naming the peaks used.
 void print_table(FILE* out, const RunInfo& info, const std::vector<Row>& rows);
 // For each layer and op (shape, op, dtype, layout): the fastest validated row and upsample's best

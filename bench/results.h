@@ -62,6 +62,12 @@ struct Row {
   double pct_of_floor = 0;
   double speedup_vs_cudnn = 0;       // cuDNN's median / this median; 0 when there is nothing to compare
   double speedup_vs_cudnn_tf32 = 0;  // the same against the TF32 cuDNN row (fp32 rows)
+  // Against cuDNN in the same math: cudnn_tf32 for implicit_gemm_tf32, cudnn otherwise (the table's
+  // "vs cuDNN").
+  double speedup_vs_matching_cudnn = 0;
+  // Forward transposed convolution: what AUTO would run (on this GPU, or without one on the plan's
+  // sm_90) with the row's math mode.
+  AutoChoice auto_choice;
 
   std::string label() const {
     return problem.shape.name + " " + op_name(problem.op) + " " + dtype_name(problem.dtype) + " " +

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Roofline picture of upsample_bench results.
 
-usage: roofline.py RESULTS.json [-o roofline.png] [--fallback-svg]
+usage: roofline.py RESULTS.json [MORE.json ...] [-o roofline.png] [--fallback-svg]
 
 Left panel: the rows that do arithmetic (transposed convolution and its gradients, and
 nearest-neighbour unpooling's backward sums) on a roofline. x = useful FLOPs per minimal byte
@@ -10,7 +10,9 @@ SIMT FMA peaks the floors use (fp32 FFMA; f16/bf16 HFMA2), and dotted, the tenso
 known. Right panel: every timed row's achieved GB/s against the bytes it must move, under the
 bandwidth roof: the view for the data-movement ops, which do no arithmetic. Colour = algorithm,
 marker = dtype, filled = forward op, hollow = gradient (backward op). The numbers come from the
-JSON only (see README "Benchmarks").
+JSON only (see README "Benchmarks"). Several JSON files of one machine (e.g. bench/gpu_check.sh's
+forward and gradient runs) draw as one picture: their rows together, the peaks and title of the
+first.
 
 matplotlib draws the picture (PNG, or whatever the extension of -o asks for). Without matplotlib
 the script says so and exits with status 1, unless --fallback-svg is given: then it writes the
@@ -26,6 +28,8 @@ import sys
 ALGORITHM_COLORS = {
     "gather": "#1f77b4",
     "scatter_atomic": "#ff7f0e",
+    "implicit_gemm": "#17becf",
+    "implicit_gemm_tf32": "#bcbd22",
     "cuda": "#2ca02c",
     "cudnn": "#d62728",
     "cudnn_tf32": "#9467bd",
@@ -235,14 +239,20 @@ def render_svg(title, panels, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("results", help="JSON written by upsample_bench (--json)")
+    parser.add_argument("results", nargs="+", help="JSON written by upsample_bench (--json); several: rows together")
     parser.add_argument("-o", "--output", default="roofline.png", help="picture to write (default roofline.png)")
     parser.add_argument("--fallback-svg", action="store_true",
                         help="without matplotlib, write an SVG (same name, .svg) with the built-in writer")
     args = parser.parse_args()
 
-    with open(args.results, encoding="utf-8") as f:
-        results = json.load(f)
+    results = None
+    for path in args.results:
+        with open(path, encoding="utf-8") as f:
+            more = json.load(f)
+        if results is None:
+            results = more
+        else:
+            results["rows"] = results["rows"] + more["rows"]
     title, panels = describe(results)
     try:
         import matplotlib  # noqa: F401

@@ -12,22 +12,24 @@
 namespace upsample::bench {
 namespace {
 
-upsAlgorithm_t algorithm_of(Impl impl) {
-  switch (impl) {
-    case Impl::kGather:
-      return UPS_ALGO_GATHER;
-    case Impl::kScatterAtomic:
-      return UPS_ALGO_SCATTER_ATOMIC;
-    default:
-      return UPS_ALGO_AUTO;  // ops with one algorithm, and the reference
-  }
-}
-
 OpDescriptors descriptors_or_throw(const Problem& problem, Impl impl) {
   OpDescriptors d;
   std::string error;
-  if (!build_descriptors(problem, algorithm_of(impl), &d, &error)) throw std::runtime_error(error);
+  if (!build_descriptors(problem, algorithm_of(impl), &d, &error, math_mode_of(impl)))
+    throw std::runtime_error(error);
   return d;
+}
+
+// The current device's compute capability (major * 10 + minor), 0 if it cannot be read.
+int device_compute_capability() {
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return major * 10 + minor;
 }
 
 // Median, throughput, floor and % of floor of a timed row (NOTE [ The floor ]).
@@ -52,7 +54,8 @@ class GpuSuite : public Suite {
         seed_(seed),
         stream_(make_stream()),
         flusher_(stream_),
-        validator_(seed, stream_) {
+        validator_(seed, stream_),
+        compute_capability_(device_compute_capability()) {
     cudnn_ = CudnnSession::open(stream_, &cudnn_unavailable_);
     *cudnn_note = cudnn_ ? "cuDNN " + cudnn_->version() : cudnn_unavailable_;
   }
@@ -63,6 +66,10 @@ class GpuSuite : public Suite {
 
   void run(Row& row) override {
     row.timed_shape = row.problem.shape;
+    // What AUTO picks on this device for the row's problem and math mode (a forward transposed
+    // convolution; the same decision a CUDA handle makes, NOTE in src/dispatch.cpp).
+    if (compute_capability_ > 0)
+      row.auto_choice = auto_choice(row.problem, math_mode_of(row.impl), compute_capability_);
     try {
       run_row(row);
     } catch (const std::exception& e) {
@@ -123,6 +130,7 @@ class GpuSuite : public Suite {
   Validator validator_;
   std::unique_ptr<CudnnSession> cudnn_;
   std::string cudnn_unavailable_;
+  int compute_capability_;
 };
 
 class HostSuite : public Suite {
@@ -132,6 +140,8 @@ class HostSuite : public Suite {
 
   void run(Row& row) override {
     row.timed_shape = reduce_shape(row.problem.shape, limits_);
+    // No device: AUTO's choice on the plan's GPU (an H100, sm_90) for the full shape.
+    row.auto_choice = auto_choice(row.problem, math_mode_of(row.impl), kPlanComputeCapability);
     row.validation.note = "not validated: the REFERENCE backend is what GPU rows are validated against";
     try {
       Problem timed = row.problem;
@@ -222,6 +232,8 @@ void compare_with_cudnn(std::vector<Row>& rows) {
     };
     row.speedup_vs_cudnn = speedup(Impl::kCudnn);
     row.speedup_vs_cudnn_tf32 = speedup(Impl::kCudnnTf32);
+    // A TF32 row races cuDNN in TF32; an exact-f32, f16 or bf16 row cuDNN's default.
+    row.speedup_vs_matching_cudnn = uses_tf32(row.impl) ? row.speedup_vs_cudnn_tf32 : row.speedup_vs_cudnn;
   }
 }
 

@@ -36,7 +36,7 @@ void compare(upsDataType_t dtype, const std::vector<unsigned char>& actual, cons
 double validation_tolerance(Op op, upsDataType_t dtype, Impl impl) {
   if (moves_data_only(op)) return 0;  // exact
   if (dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16) return 1e-2;
-  if (impl == Impl::kCudnnTf32) return 5e-3;
+  if (uses_tf32(impl)) return 5e-3;  // implicit_gemm_tf32, cudnn_tf32
   if (impl == Impl::kCudnn) return 1e-4;
   return 1e-5;
 }

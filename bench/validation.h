@@ -3,15 +3,20 @@
 // NOTE [ Validation ]
 // Every GPU row first runs its implementation on a reduced copy of its shape (reduce_shape with
 // kValidationLimits: the same op and geometry, batch <= 2, <= 20 channels per group so channel
-// tiles have tails, <= 4 groups, <= 16384 forward outputs), on the inputs the REFERENCE backend
+// tiles have tails (16 where the full count is a multiple of 8, so that the implicit GEMM reads
+// the same operand path as on the full shape), <= 4 groups, <= 16384 forward outputs), on the
+// inputs the REFERENCE backend
 // gets (random_fill.h: same seed, same bits), with the output poisoned with NaN first. The row
 // passes when no element is NaN/inf where the reference is finite and
 //   data movement (nearest, bed_of_nails, max_unpool, bed_of_nails_backward,
 //   max_unpool_backward, max_pool_backward: NOTE [ Useful work ]): every value equal;
 //   arithmetic (transposed convolution and its gradients, nearest_backward's sums):
-//   f32: ||out - ref|| / ||ref|| <= 1e-5, or 1e-4 for cuDNN (its FFT and Winograd algorithms
-//        round differently from a direct sum; a wrong descriptor gives errors of order 1);
-//   TF32 (cudnn_tf32): 5e-3, inputs keep 10 mantissa bits;   f16, bf16: 1e-2.
+//   f32: ||out - ref|| / ||ref|| <= 1e-5 (gather, scatter_atomic, implicit_gemm: exact-f32
+//        products, only the order of the sums differs), or 1e-4 for cuDNN (its FFT and Winograd
+//        algorithms round differently from a direct sum; a wrong descriptor gives errors of order 1);
+//   TF32 (implicit_gemm_tf32, cudnn_tf32): 5e-3: each input rounded to 10 mantissa bits (relative
+//        error <= 2^-11 ~ 4.9e-4 per operand, ~1e-3 per product) with f32 accumulation;
+//   f16, bf16: 1e-2 (bf16 inputs and outputs keep 8 bits: 2^-9 ~ 2e-3 per rounding).
 // A row that fails is reported as failed and never timed. cuDNN rows are validated with the
 // algorithm their full-size search chose when cuDNN can run it on the reduced copy.
 // Reference outputs are cached per reduced problem: the rows of one op, shape, dtype and layout

@@ -5,10 +5,22 @@
 
 namespace upsample::detail {
 
+namespace {
+
+// The engine's can_implement on the current device, or for a given compute capability.
+cuda::ImplicitGemmSupport implicit_gemm_support(const ConvTransposeProblem& p, int compute_capability) {
+  return compute_capability == kCurrentDevice
+             ? cuda::conv_transpose_implicit_gemm_can_implement(p, p.allow_tf32)
+             : cuda::conv_transpose_implicit_gemm_can_implement_on(p, p.allow_tf32, compute_capability);
+}
+
+}  // namespace
+
 // AUTO for transposed convolution.
 //
-// IMPLICIT_GEMM first, wherever its can_implement accepts the problem on this device (dtype,
-// channel alignment, architecture; see cuda/conv_transpose/implicit_gemm/implicit_gemm.h): it is
+// IMPLICIT_GEMM first, wherever its can_implement accepts the problem on the device (or at the
+// compute capability a plan names): dtype, channel alignment, architecture; see
+// cuda/conv_transpose/implicit_gemm/implicit_gemm.h. It is
 // the engine that reuses each staged input and weight tile across a whole CTA tile (tensor cores
 // for f16/bf16 and opted-in TF32, a register-tiled FFMA twin otherwise), where GATHER re-reads
 // them per output, and it is deterministic (no split-K), so the deterministic flag allows it.
@@ -22,10 +34,15 @@ namespace upsample::detail {
 // These thresholds are reasoned from the hardware, not yet measured (no GPU has run the suite).
 //
 // GATHER (output-stationary, each output summed once in registers in a fixed order) is the
-// fallback for everything the engine does not take.
-upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& p, upsAlgorithm_t requested,
-                                               bool deterministic, upsBackend_t backend) {
-  if (requested != UPS_ALGO_AUTO) return requested;
+// fallback for everything the engine does not take. The reference backend has no algorithms: it
+// runs one loop whatever the choice says.
+//
+// The choice comes with its reason (ConvTransposeChoice), which upsConvTransposePlanAlgorithm
+// reports: the same function decides for an op call (the current device) and for a plan made
+// without a device (a given compute capability), so the plan cannot drift from the calls.
+ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& p, upsAlgorithm_t requested,
+                                                    bool deterministic, upsBackend_t backend, int compute_capability) {
+  if (requested != UPS_ALGO_AUTO) return {requested, "requested by the caller (desc.algorithm)", nullptr};
   constexpr int64_t kFewOutputs = int64_t{1} << 18;
   constexpr int64_t kLongReduction = 256;
   int64_t taps_per_phase = 1;
@@ -38,11 +55,17 @@ upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& p, up
   }
   const int64_t reduction = p.in_channels_per_group() * taps_per_phase;
   if (!deterministic && p.output.elements() < kFewOutputs && reduction >= kLongReduction)
-    return UPS_ALGO_SCATTER_ATOMIC;
-  if (backend == UPS_BACKEND_CUDA &&
-      cuda::conv_transpose_implicit_gemm_can_implement(p, p.allow_tf32).status == UPS_STATUS_SUCCESS)
-    return UPS_ALGO_IMPLICIT_GEMM;
-  return UPS_ALGO_GATHER;
+    return {UPS_ALGO_SCATTER_ATOMIC,
+            "AUTO: fewer than 2^18 outputs, each a reduction of 256 terms or more: without split-K the implicit "
+            "GEMM would leave most SMs idle, SCATTER_ATOMIC spreads the inputs (not deterministic)",
+            nullptr};
+  if (backend != UPS_BACKEND_CUDA)
+    return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
+  const cuda::ImplicitGemmSupport engine = implicit_gemm_support(p, compute_capability);
+  if (engine.status == UPS_STATUS_SUCCESS)
+    return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's can_implement accepts the problem", engine.reason};
+  return {UPS_ALGO_GATHER, "AUTO: the implicit GEMM's can_implement refuses the problem, GATHER runs any shape",
+          engine.reason};
 }
 
 // AUTO for the weight and bias gradients: GATHER. Its blocked reduction differs from
@@ -63,10 +86,10 @@ upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested) {
 //   SCATTER_ATOMIC (CUDA): one thread per (input element, output channel of its group): that count
 //     must fit the int64 grid-stride counter. The reference backend has no algorithms: it ignores
 //     the choice.
-upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& p, upsBackend_t backend) {
+upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& p, upsBackend_t backend, int compute_capability) {
   if (backend != UPS_BACKEND_CUDA) return UPS_STATUS_SUCCESS;
   if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM) {
-    const cuda::ImplicitGemmSupport support = cuda::conv_transpose_implicit_gemm_can_implement(p, p.allow_tf32);
+    const cuda::ImplicitGemmSupport support = implicit_gemm_support(p, compute_capability);
     if (support.status != UPS_STATUS_SUCCESS) return fail(support.status, "algorithm IMPLICIT_GEMM: ", support.reason);
   }
   if (p.algorithm == UPS_ALGO_SCATTER_ATOMIC) {

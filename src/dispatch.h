@@ -5,10 +5,26 @@
 
 namespace upsample::detail {
 
+// Where a CUDA-backend choice is made: on the current device (what an op call does), or for a
+// given compute capability, major * 10 + minor (e.g. 90 for an H100), without touching any device
+// (upsConvTransposePlanAlgorithm).
+inline constexpr int kCurrentDevice = 0;
+
+// The algorithm a transposed convolution runs and why. `reason` names the rule that decided (a
+// static string); `detail`, when not null, is the implicit-GEMM engine's own reason (a static
+// string of its can_implement): which of its paths runs, or why it refused the problem.
+struct ConvTransposeChoice {
+  upsAlgorithm_t algorithm;
+  const char* reason;
+  const char* detail;
+};
+
 // The algorithm a transposed convolution runs: the caller's explicit choice, or AUTO resolved.
-// See the comment in dispatch.cpp for the heuristic.
-upsAlgorithm_t choose_conv_transpose_algorithm(const ConvTransposeProblem& problem, upsAlgorithm_t requested,
-                                               bool deterministic, upsBackend_t backend);
+// See the comment in dispatch.cpp for the heuristic. The one decision function: op calls and the
+// device-free plan query both take it.
+ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& problem, upsAlgorithm_t requested,
+                                                    bool deterministic, upsBackend_t backend,
+                                                    int compute_capability = kCurrentDevice);
 
 // The algorithm of a transposed convolution's weight or bias gradient: the caller's choice, or AUTO
 // resolved (to GATHER; see dispatch.cpp).
@@ -16,7 +32,9 @@ upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested);
 
 // Whether `algorithm` can run this problem on `backend`: SUCCESS, or the specific status and a
 // message saying why not, before anything is checked further or launched. See dispatch.cpp.
-upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend);
+// compute_capability: as for choose_conv_transpose_algorithm.
+upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend,
+                                         int compute_capability = kCurrentDevice);
 
 // The same for a gradient of transposed convolution (data, weight or bias) run by `algorithm`.
 upsStatus_t conv_transpose_gradient_can_implement(upsAlgorithm_t algorithm, const char* gradient);

@@ -2,6 +2,7 @@
 // entry path (NOTE [ Entry path ] in src/entry.h). Algorithms are resolved and checked by
 // src/dispatch (choose_* and conv_transpose_can_implement).
 #include <cstring>
+#include <string>
 
 #include "cuda/conv_transpose/conv_transpose.h"
 #include "cuda/conv_transpose/implicit_gemm/implicit_gemm.h"
@@ -35,7 +36,7 @@ struct ConvTransposeForwardOp : OpDefaults {
     return UPS_STATUS_SUCCESS;
   }
   static void resolve(Problem* p, upsBackend_t backend) {
-    p->algorithm = choose_conv_transpose_algorithm(*p, p->algorithm, p->deterministic, backend);
+    p->algorithm = choose_conv_transpose_algorithm(*p, p->algorithm, p->deterministic, backend).algorithm;
   }
   static upsStatus_t can_implement(const Problem& p, upsBackend_t backend) {
     return conv_transpose_can_implement(p, backend);
@@ -216,6 +217,38 @@ upsStatus_t upsConvTransposeChooseAlgorithm(upsHandle_t handle, const upsConvTra
   UPS_RETURN_IF_ERROR(resolve_problem<ConvTransposeForwardOp>(
       handle, {desc, x_desc, nullptr, w_desc, nullptr, nullptr, y_desc, nullptr}, &p));
   *algorithm = p.algorithm;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsConvTransposePlanAlgorithm(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x_desc,
+                                          const upsTensorDesc_t* w_desc, const upsTensorDesc_t* y_desc,
+                                          int compute_capability, upsAlgorithm_t* algorithm, const char** reason) {
+  clear_last_error();
+  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
+  // 75: the oldest architecture upsample is built for (cuda/runtime.cu). The upper bound only
+  // catches a capability written as major.minor * 100 or a stray value.
+  if (compute_capability < 75 || compute_capability > 999)
+    return fail(UPS_STATUS_BAD_PARAMETER,
+                "compute_capability: expected major * 10 + minor of a GPU upsample runs on (75 to 999, e.g. 90 for "
+                "an H100), got ",
+                compute_capability);
+  // The entry path's steps up to can_implement (NOTE [ Entry path ]), on the CUDA backend at the
+  // given capability instead of a handle's device.
+  ConvTransposeProblem p;
+  UPS_RETURN_IF_ERROR(ConvTransposeForwardOp::validate(
+      {desc, x_desc, nullptr, w_desc, nullptr, nullptr, y_desc, nullptr}, &p));
+  const ConvTransposeChoice choice =
+      choose_conv_transpose_algorithm(p, p.algorithm, p.deterministic, UPS_BACKEND_CUDA, compute_capability);
+  p.algorithm = choice.algorithm;
+  UPS_RETURN_IF_ERROR(conv_transpose_can_implement(p, UPS_BACKEND_CUDA, compute_capability));
+  *algorithm = choice.algorithm;
+  if (reason != nullptr) {
+    // Owned per thread, as the last-error message is: the rule, then the engine's own words.
+    thread_local std::string text;
+    text = choice.reason;
+    if (choice.detail != nullptr) text = text + "; " + choice.detail;
+    *reason = text.c_str();
+  }
   return UPS_STATUS_SUCCESS;
 }
 
