@@ -347,10 +347,9 @@ TEST_F(ImplicitGemm, EdgeSubset_OtherDtypeLayoutPairs) {
 }
 
 // Several M tiles per phase, several N tiles, three K tiles per tap (C_in = 72 pads to 96 f16
-// channels), under the heuristic and two forced tiles.
+// channels), under two forced tiles (the heuristic picks 64x64 here, which EveryTile covers).
 TEST_F(ImplicitGemm, MultiTile_TensorOp_F16_BF16_NHWC) {
   const Case c = iso("multi-tile", 2, 2, 72, 136, 1, 9, 4, 2, 1);
-  check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false);
   check_case(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x128);
   check_case(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x32);
 }
