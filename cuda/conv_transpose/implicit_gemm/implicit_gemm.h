@@ -16,9 +16,10 @@
 namespace upsample::cuda {
 
 // Whether the engine runs a problem, and if not, why: status is UPS_STATUS_SUCCESS or the
-// specific status a forced call would return (NOT_SUPPORTED for a dtype/geometry the engine does
-// not cover, BACKEND_UNAVAILABLE for a device below the path's compute capability, OVERFLOW for
-// extents beyond its 32-bit coordinates); reason is a static string naming the rule.
+// specific status a forced call would return (NOT_SUPPORTED for a dtype, geometry or compute
+// capability the engine does not cover, BACKEND_UNAVAILABLE when there is no device to ask,
+// OVERFLOW for extents beyond its 32-bit coordinates); reason is a static string naming the rule,
+// and on success names the path that runs (tensor cores or SIMT).
 struct ImplicitGemmSupport {
   upsStatus_t status;
   const char* reason;
