@@ -28,6 +28,7 @@ set(UPS_CUDA_SOURCES
   cuda/runtime.cu
   cuda/unpool/unpool_forward.cu cuda/unpool/unpool_backward.cu
   cuda/max_pool/max_pool_forward.cu cuda/max_pool/max_pool_backward.cu
+  cuda/max_unpool/max_unpool.cu
   cuda/conv_transpose/conv_transpose_forward.cu cuda/conv_transpose/conv_transpose_backward.cu
   cuda/interpolate/interpolate.cu cuda/pixel_shuffle/pixel_shuffle.cu
   cuda/conv_transpose/implicit_gemm/implicit_gemm.cu  # issue 10: tensor-core implicit GEMM engine (forward)

@@ -69,4 +69,30 @@ upsStatus_t synchronize_stream(upsStream_t stream) {
   return UPS_STATUS_SUCCESS;
 }
 
+upsStatus_t stream_capturing(upsStream_t stream, bool* capturing) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  const cudaError_t error = cudaStreamIsCapturing(reinterpret_cast<cudaStream_t>(stream), &status);
+  if (error == cudaErrorStreamCaptureImplicit) {
+    // The legacy stream while a blocking stream captures: anything on it would join the capture.
+    cudaGetLastError();
+    *capturing = true;
+    return UPS_STATUS_SUCCESS;
+  }
+  UPS_CUDA_CHECK(error);
+  *capturing = status != cudaStreamCaptureStatusNone;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t stream_idle(upsStream_t stream, bool* idle) {
+  const cudaError_t error = cudaStreamQuery(reinterpret_cast<cudaStream_t>(stream));
+  if (error == cudaErrorNotReady) {
+    cudaGetLastError();
+    *idle = false;
+    return UPS_STATUS_SUCCESS;
+  }
+  UPS_CUDA_CHECK(error);
+  *idle = true;
+  return UPS_STATUS_SUCCESS;
+}
+
 }  // namespace upsample::cuda

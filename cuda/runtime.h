@@ -14,6 +14,12 @@ struct ExecContext {
   upsStream_t stream = nullptr;
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
+  // Device-side errors (NOTE [ Device-side index errors ] in cuda/max_unpool/index_check.cuh): the
+  // handle's record, whether the stream is capturing a CUDA graph, and whether an op that can find
+  // a bad index records it there (true) or checks and reads back before writing (false).
+  void* error_record = nullptr;
+  bool capturing = false;
+  bool async_index_check = false;
 };
 
 enum class MemoryKind { kUnregisteredHost, kPinnedHost, kDevice, kManaged };
@@ -24,5 +30,10 @@ MemoryKind locate_pointer(const void* pointer);
 upsStatus_t allocate_workspace(size_t bytes, void** pointer);
 void free_workspace(void* pointer);
 upsStatus_t synchronize_stream(upsStream_t stream);
+// Whether `stream` is capturing a CUDA graph (an invalidated capture counts; so does the legacy
+// stream while a blocking stream captures): nothing may then allocate, free or synchronize.
+upsStatus_t stream_capturing(upsStream_t stream, bool* capturing);
+// Whether all work queued on `stream` has finished (cudaStreamQuery), without waiting.
+upsStatus_t stream_idle(upsStream_t stream, bool* idle);
 
 }  // namespace upsample::cuda

@@ -63,6 +63,7 @@ upsStatus_t check_data(const upsContext& handle, const DataArgs& args) {
 
 upsStatus_t make_exec(upsHandle_t handle, size_t workspace_bytes, cuda::ExecContext* exec) {
   exec->stream = handle->stream;
+  UPS_RETURN_IF_ERROR(describe_error_checks(handle, exec));  // error record, capture state (src/handle.h)
   return acquire_workspace(handle, workspace_bytes, &exec->workspace, &exec->workspace_bytes);
 }
 

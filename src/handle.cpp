@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "core/status.h"
+#include "cuda/max_unpool/max_unpool.h"
 #include "cuda/runtime.h"
 
 namespace upsample::detail {
@@ -46,18 +47,34 @@ upsStatus_t acquire_workspace(upsHandle_t handle, size_t bytes, void** workspace
   if (handle->own_workspace_bytes < bytes) {
     if (handle->backend != UPS_BACKEND_CUDA)
       return fail(UPS_STATUS_INTERNAL_ERROR, "the reference backend asked for a workspace");
-    // The old buffer may still be in use by work queued on the stream.
-    if (handle->own_workspace != nullptr) {
-      UPS_RETURN_IF_ERROR(cuda::synchronize_stream(handle->stream));
-      cuda::free_workspace(handle->own_workspace);
-      handle->own_workspace = nullptr;
-      handle->own_workspace_bytes = 0;
-    }
-    UPS_RETURN_IF_ERROR(cuda::allocate_workspace(bytes, &handle->own_workspace));
-    handle->own_workspace_bytes = bytes;
+    bool capturing = false;
+    UPS_RETURN_IF_ERROR(cuda::stream_capturing(handle->stream, &capturing));
+    if (capturing)
+      return fail(UPS_STATUS_STREAM_CAPTURING, "workspace: this op needs ", bytes, " bytes and the handle holds ",
+                  handle->own_workspace_bytes, ", but its stream is capturing a CUDA graph, where the handle may not "
+                  "allocate: size a workspace with the op's *WorkspaceSize query and pass it with upsSetWorkspace "
+                  "before capturing (or run the op once before capturing)");
+    // Geometric growth keeps the retired buffers below the current one in total.
+    size_t grown = handle->own_workspace_bytes + handle->own_workspace_bytes / 2;
+    if (grown < bytes) grown = bytes;
+    void* fresh = nullptr;
+    UPS_RETURN_IF_ERROR(cuda::allocate_workspace(grown, &fresh));
+    // The old buffer may be in use by queued work or by a graph captured earlier: kept, not freed
+    // (and so no synchronization either) until upsDestroy.
+    if (handle->own_workspace != nullptr) handle->retired_workspaces.push_back(handle->own_workspace);
+    handle->own_workspace = fresh;
+    handle->own_workspace_bytes = grown;
   }
   *workspace = handle->own_workspace;
   *workspace_bytes = handle->own_workspace_bytes;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t describe_error_checks(upsHandle_t handle, cuda::ExecContext* exec) {
+  exec->error_record = handle->error_record;
+  UPS_RETURN_IF_ERROR(cuda::stream_capturing(handle->stream, &exec->capturing));
+  exec->async_index_check = handle->index_check == UPS_INDEX_CHECK_ASYNC ||
+                            (handle->index_check == UPS_INDEX_CHECK_AUTO && exec->capturing);
   return UPS_STATUS_SUCCESS;
 }
 
@@ -83,6 +100,14 @@ upsStatus_t upsCreate(upsHandle_t* handle, upsBackend_t backend) {
   upsContext* context = new (std::nothrow) upsContext;
   if (context == nullptr) return fail(UPS_STATUS_ALLOC_FAILED, "cannot allocate a handle");
   context->backend = backend;
+  if (backend == UPS_BACKEND_CUDA) {
+    // Allocated once here, so that no op ever allocates it (ops may run inside graph capture).
+    const upsStatus_t status = upsample::cuda::create_error_record(&context->error_record);
+    if (status != UPS_STATUS_SUCCESS) {
+      delete context;
+      return status;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(upsample::detail::g_registry_mutex);
     upsample::detail::live_handles().insert(context);
@@ -94,14 +119,25 @@ upsStatus_t upsCreate(upsHandle_t* handle, upsBackend_t backend) {
 upsStatus_t upsDestroy(upsHandle_t handle) {
   upsample::detail::clear_last_error();
   UPS_RETURN_IF_ERROR(upsample::detail::check_handle(handle));
+  upsStatus_t status = UPS_STATUS_SUCCESS;
+  if (handle->backend == UPS_BACKEND_CUDA) {
+    // Freeing memory a capture may be recording into a graph (and synchronizing) is what capture
+    // forbids: the handle stays alive and usable.
+    bool capturing = false;
+    UPS_RETURN_IF_ERROR(upsample::cuda::stream_capturing(handle->stream, &capturing));
+    if (capturing)
+      return fail(UPS_STATUS_STREAM_CAPTURING, "handle: its stream is capturing a CUDA graph, which may use the "
+                  "handle's memory; destroy it after cudaStreamEndCapture (nothing was freed)");
+  }
   {
     std::lock_guard<std::mutex> lock(upsample::detail::g_registry_mutex);
     upsample::detail::live_handles().erase(handle);
   }
-  upsStatus_t status = UPS_STATUS_SUCCESS;
-  if (handle->own_workspace != nullptr) {
+  if (handle->backend == UPS_BACKEND_CUDA) {
     status = upsample::cuda::synchronize_stream(handle->stream);
-    upsample::cuda::free_workspace(handle->own_workspace);
+    if (handle->own_workspace != nullptr) upsample::cuda::free_workspace(handle->own_workspace);
+    for (void* retired : handle->retired_workspaces) upsample::cuda::free_workspace(retired);
+    upsample::cuda::destroy_error_record(handle->error_record);
   }
   delete handle;
   return status;
@@ -145,6 +181,51 @@ upsStatus_t upsSetWorkspace(upsHandle_t handle, void* workspace, size_t workspac
   handle->user_workspace = workspace;
   handle->user_workspace_bytes = workspace == nullptr ? 0 : workspace_bytes;
   return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsSetIndexCheckMode(upsHandle_t handle, upsIndexCheckMode_t mode) {
+  upsample::detail::clear_last_error();
+  UPS_RETURN_IF_ERROR(upsample::detail::check_handle(handle));
+  const int raw = upsample::detail::raw_enum(mode);
+  if (raw != UPS_INDEX_CHECK_AUTO && raw != UPS_INDEX_CHECK_SYNC && raw != UPS_INDEX_CHECK_ASYNC)
+    return fail(UPS_STATUS_BAD_PARAMETER, "mode: expected UPS_INDEX_CHECK_AUTO, _SYNC or _ASYNC, got ", raw);
+  handle->index_check = mode;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsGetIndexCheckMode(upsHandle_t handle, upsIndexCheckMode_t* mode) {
+  upsample::detail::clear_last_error();
+  UPS_RETURN_IF_ERROR(upsample::detail::check_handle(handle));
+  if (mode == nullptr) return fail(UPS_STATUS_NULL_POINTER, "mode: output pointer is null");
+  *mode = handle->index_check;
+  return UPS_STATUS_SUCCESS;
+}
+
+upsStatus_t upsQueryRuntimeError(upsHandle_t handle, upsStatus_t* status, upsErrQueryMode_t mode) {
+  upsample::detail::clear_last_error();
+  UPS_RETURN_IF_ERROR(upsample::detail::check_handle(handle));
+  if (status == nullptr) return fail(UPS_STATUS_NULL_POINTER, "status: output pointer is null");
+  const int raw = upsample::detail::raw_enum(mode);
+  if (raw != UPS_ERRQUERY_BLOCKING && raw != UPS_ERRQUERY_NONBLOCKING)
+    return fail(UPS_STATUS_BAD_PARAMETER, "mode: expected UPS_ERRQUERY_BLOCKING or UPS_ERRQUERY_NONBLOCKING, got ",
+                raw);
+  *status = UPS_STATUS_SUCCESS;
+  if (handle->backend != UPS_BACKEND_CUDA) return UPS_STATUS_SUCCESS;  // the reference checks synchronously
+  bool capturing = false;
+  UPS_RETURN_IF_ERROR(upsample::cuda::stream_capturing(handle->stream, &capturing));
+  if (capturing)
+    return fail(UPS_STATUS_STREAM_CAPTURING, "upsQueryRuntimeError: the handle's stream is capturing a CUDA graph, "
+                "which reading the record back would break; query after cudaStreamEndCapture and a replay");
+  if (mode == UPS_ERRQUERY_NONBLOCKING) {
+    bool idle = false;
+    UPS_RETURN_IF_ERROR(upsample::cuda::stream_idle(handle->stream, &idle));
+    if (!idle) {
+      *status = UPS_STATUS_NOT_READY;
+      return UPS_STATUS_SUCCESS;
+    }
+  }
+  // On a report, *status carries it and upsGetLastErrorString its message; the query succeeded.
+  return upsample::cuda::take_error_record(handle->error_record, handle->stream, status);
 }
 
 int upsCudaDeviceAvailable(void) {

@@ -126,11 +126,13 @@ upsStatus_t validate_pool_params(const upsPoolDesc_t* desc, bool for_max_pool) {
     if (desc->kernel[i] > (int64_t{1} << 31) || desc->stride[i] > (int64_t{1} << 31))
       return fail(UPS_STATUS_BAD_PARAMETER, "kernel/stride[", i, "]: expected <= 2^31, got kernel ", desc->kernel[i],
                   ", stride ", desc->stride[i]);
-    if (desc->padding[i] > desc->kernel[i] / 2)
-      return fail(UPS_STATUS_BAD_PARAMETER, "padding[", i, "]: expected <= kernel/2 = ", desc->kernel[i] / 2,
-                  " (PyTorch's rule), got ", desc->padding[i]);
   }
   if (for_max_pool) {
+    // MaxPool's rule only: PyTorch's MaxUnpool takes any padding >= 0 (its extent may then be small).
+    for (int i = 0; i < dims; ++i)
+      if (desc->padding[i] > desc->kernel[i] / 2)
+        return fail(UPS_STATUS_BAD_PARAMETER, "padding[", i, "]: expected <= kernel/2 = ", desc->kernel[i] / 2,
+                    " (PyTorch's rule), got ", desc->padding[i]);
     UPS_RETURN_IF_ERROR(check_positive(desc->dilation, dims, "dilation"));
     for (int i = 0; i < dims; ++i)
       if (desc->dilation[i] > (int64_t{1} << 31))

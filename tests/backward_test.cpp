@@ -596,7 +596,8 @@ TEST(ReferenceBackwardProperty, MaxUnpoolIsAdjointWithDistinctSwitches) {
     HostTensor x(make_desc(UPS_DTYPE_F64, random_layout(rng), uniform_int(rng, 1, 2), uniform_int(rng, 1, 3),
                            random_extents(rng, dims, 1, 5)));
     upsTensorDesc_t y_desc;
-    if (upsMaxUnpoolOutputDesc(&pool, &x.desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS) continue;
+    if (upsMaxUnpoolOutputDesc(&pool, &x.desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS || element_count(y_desc) == 0)
+      continue;  // no shape, or an empty plane (every index out of range, as in PyTorch)
     upsTensorDesc_t i_desc = x.desc;
     i_desc.dtype = UPS_DTYPE_I64;
     HostTensor indices(i_desc);
@@ -1240,7 +1241,8 @@ TEST_P(CudaMaxUnpoolBackward, GathersLikeReferenceAndChecksIndices) {
     const upsTensorDesc_t x_desc =
         make_desc(c.dtype, c.layout, uniform_int(rng, 1, 2), uniform_int(rng, 1, 4), random_extents(rng, c.dims, 1, 6));
     upsTensorDesc_t y_desc;
-    if (upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS) continue;
+    if (upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS || element_count(y_desc) == 0)
+      continue;  // no shape, or an empty plane (every index out of range, as in PyTorch)
     SCOPED_TRACE(shape_text(x_desc) + " -> " + shape_text(y_desc));
     upsTensorDesc_t i_desc = x_desc;
     i_desc.dtype = UPS_DTYPE_I64;

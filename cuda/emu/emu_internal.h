@@ -42,4 +42,9 @@ bool stream_is_valid(cudaStream_t stream);
 // The dynamic shared memory limit of `kernel` (cudaFuncAttributeMaxDynamicSharedMemorySize).
 int kernel_max_dynamic_shared(const void* kernel);
 
+// The checks a launch passes before it runs (or before stream capture records it): launch from
+// device code, kernel, configuration, stream, dynamic shared memory. Records the error it returns.
+cudaError_t check_launch(const void* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
+                         ThreadEntry entry);
+
 }  // namespace ups_emu::detail

@@ -12,8 +12,10 @@
 #include <initializer_list>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "emu/emu_internal.h"
 
@@ -112,7 +114,8 @@ bool device_accessible(const void* ptr, size_t count) {
   return count <= a->second.size - (reinterpret_cast<uintptr_t>(ptr) - a->first);
 }
 
-cudaError_t copy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
+// The argument checks of a copy (also run when a capture records one).
+cudaError_t check_copy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
   if (count == 0) return cudaSuccess;
   if (dst == nullptr || src == nullptr) return record_error(cudaErrorInvalidValue);
   switch (kind) {
@@ -131,6 +134,12 @@ cudaError_t copy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) 
     default:
       return record_error(cudaErrorInvalidMemcpyDirection);
   }
+  return cudaSuccess;
+}
+
+cudaError_t copy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
+  const cudaError_t invalid = check_copy(dst, src, count, kind);
+  if (invalid != cudaSuccess || count == 0) return invalid;
   std::memmove(dst, src, count);
   return cudaSuccess;
 }
@@ -144,8 +153,61 @@ cudaError_t fill(void* ptr, int value, size_t count) {
 
 // ---- Streams and events -------------------------------------------------------------------------
 
+// NOTE [ Stream capture under the emulation ]
+// cudaStreamBeginCapture turns a created stream into a recorder: kernel launches, cudaMemcpyAsync
+// and cudaMemsetAsync submitted to it are checked as at submission (launch configuration, memory
+// ranges) and appended to the capture instead of running; cudaStreamEndCapture hands them over as
+// a graph, cudaGraphInstantiate copies them, and cudaGraphLaunch replays them in order on the
+// stream it is given (a recorded launch keeps its own copy of its arguments). Work captured is one
+// linear sequence per stream (the emulation runs everything in order anyway); events recorded
+// during capture are accepted and add nothing to the graph.
+// What the CUDA runtime refuses during capture is refused the same way, and invalidates the
+// capture (cudaStreamEndCapture then returns cudaErrorStreamCaptureInvalidated and no graph):
+//   - cudaStreamSynchronize / cudaStreamQuery of the capturing stream: cudaErrorStreamCaptureUnsupported;
+//   - "potentially unsafe" calls (cudaMalloc*, cudaFree*, cudaHostAlloc, cudaDeviceSynchronize)
+//     while the calling thread captures in global or thread-local mode, or any thread captures in
+//     global mode: cudaErrorStreamCaptureUnsupported (relaxed mode allows them);
+//   - work on the legacy default stream (launches, cudaMemcpy, cudaMemset, async calls with stream
+//     0) while a blocking stream captures: cudaErrorStreamCaptureImplicit, as the legacy stream
+//     would synchronize with it;
+//   - cudaStreamEndCapture from another thread than the one that began a global or thread-local
+//     capture: cudaErrorStreamCaptureWrongThread.
+// Not modelled: capturing the built-in streams (refused with cudaErrorStreamCaptureUnsupported),
+// cross-stream capture through events (fork/join), graph editing and node queries.
+struct GraphNode {
+  enum class Kind { kKernel, kCopy, kFill } kind = Kind::kKernel;
+  // kKernel
+  const void* kernel = nullptr;
+  dim3 grid, block;
+  size_t dynamic_shared_bytes = 0;
+  ThreadEntry entry = nullptr;
+  std::shared_ptr<void> closure;
+  // kCopy / kFill
+  void* dst = nullptr;
+  const void* src = nullptr;
+  size_t count = 0;
+  cudaMemcpyKind copy_kind = cudaMemcpyDefault;
+  int value = 0;
+};
+
+struct Graph {
+  std::vector<GraphNode> nodes;
+};
+
+struct GraphExec {
+  std::vector<GraphNode> nodes;
+};
+
+struct Capture {
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeGlobal;
+  std::thread::id owner;
+  bool invalidated = false;
+  std::vector<GraphNode> nodes;
+};
+
 struct Stream {
   unsigned flags = 0;
+  std::unique_ptr<Capture> capture;  // guarded by handles().mutex
 };
 
 struct Event {
@@ -158,6 +220,8 @@ struct Handles {
   std::mutex mutex;
   std::unordered_set<const Stream*> streams;  // guarded by mutex
   std::unordered_set<Event*> events;          // guarded by mutex
+  std::unordered_set<Graph*> graphs;          // guarded by mutex
+  std::unordered_set<GraphExec*> graph_execs; // guarded by mutex
 };
 
 Handles& handles() {
@@ -172,6 +236,59 @@ bool is_builtin_stream(cudaStream_t stream) {
 Event* find_event(cudaEvent_t event) {  // the caller holds handles().mutex
   Event* e = reinterpret_cast<Event*>(event);
   return handles().events.count(e) != 0 ? e : nullptr;
+}
+
+// The created stream behind `stream`, or null (built-in or unknown). The caller holds handles().mutex.
+Stream* find_stream(cudaStream_t stream) {
+  Stream* s = reinterpret_cast<Stream*>(stream);
+  return !is_builtin_stream(stream) && handles().streams.count(s) != 0 ? s : nullptr;
+}
+
+// The capture of `stream`, active or invalidated, or null. The caller holds handles().mutex.
+Capture* capture_of(cudaStream_t stream) {
+  Stream* s = find_stream(stream);
+  return s != nullptr ? s->capture.get() : nullptr;
+}
+
+// A potentially unsafe call (allocation, free, device synchronization) on this thread: refused with
+// cudaErrorStreamCaptureUnsupported, invalidating the captures that forbid it, when this thread
+// captures in global or thread-local mode or any thread captures in global mode.
+cudaError_t refuse_unsafe_call_during_capture() {
+  std::lock_guard<std::mutex> lock(handles().mutex);
+  const std::thread::id self = std::this_thread::get_id();
+  bool refused = false;
+  for (const Stream* s : handles().streams) {
+    Capture* c = s->capture.get();
+    if (c == nullptr || c->mode == cudaStreamCaptureModeRelaxed) continue;
+    if (c->mode == cudaStreamCaptureModeGlobal || c->owner == self) {
+      c->invalidated = true;
+      refused = true;
+    }
+  }
+  return refused ? record_error(cudaErrorStreamCaptureUnsupported) : cudaSuccess;
+}
+
+// Work on the legacy default stream synchronizes with every blocking stream: while one of them
+// captures, that is cudaErrorStreamCaptureImplicit, and the capture is invalidated.
+cudaError_t refuse_legacy_work_during_capture(cudaStream_t stream) {
+  if (stream != nullptr && stream != cudaStreamLegacy) return cudaSuccess;
+  std::lock_guard<std::mutex> lock(handles().mutex);
+  bool refused = false;
+  for (const Stream* s : handles().streams) {
+    if (s->capture == nullptr || (s->flags & cudaStreamNonBlocking) != 0) continue;
+    s->capture->invalidated = true;
+    refused = true;
+  }
+  return refused ? record_error(cudaErrorStreamCaptureImplicit) : cudaSuccess;
+}
+
+// Appends `node` to the capture of `stream` if it has one (true), else leaves it (false).
+bool record_node(cudaStream_t stream, GraphNode node) {
+  std::lock_guard<std::mutex> lock(handles().mutex);
+  Capture* c = capture_of(stream);
+  if (c == nullptr) return false;
+  c->nodes.push_back(std::move(node));
+  return true;
 }
 
 // ---- Per-kernel attributes ----------------------------------------------------------------------
@@ -206,6 +323,31 @@ int kernel_max_dynamic_shared(const void* kernel) {
   return it == functions().max_dynamic_shared.end() ? kSharedPerBlockDefault : it->second;
 }
 
+CaptureRoute capture_route(cudaStream_t stream, cudaError_t* refused) {
+  *refused = refuse_legacy_work_during_capture(stream);
+  if (*refused != cudaSuccess) return CaptureRoute::kRefuse;
+  std::lock_guard<std::mutex> lock(handles().mutex);
+  return capture_of(stream) != nullptr ? CaptureRoute::kRecord : CaptureRoute::kRun;
+}
+
+cudaError_t capture_launch(const void* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
+                           ThreadEntry entry, std::shared_ptr<void> closure) {
+  const cudaError_t invalid = check_launch(kernel, grid, block, dynamic_shared_bytes, stream, entry);
+  if (invalid != cudaSuccess) return invalid;
+  void* const arguments = closure.get();
+  GraphNode node;
+  node.kind = GraphNode::Kind::kKernel;
+  node.kernel = kernel;
+  node.grid = grid;
+  node.block = block;
+  node.dynamic_shared_bytes = dynamic_shared_bytes;
+  node.entry = entry;
+  node.closure = std::move(closure);
+  // The capture may have ended on another thread since capture_route: then this launch runs now.
+  if (!record_node(stream, node)) return launch_erased(kernel, grid, block, dynamic_shared_bytes, stream, entry, arguments);
+  return cudaSuccess;
+}
+
 }  // namespace ups_emu::detail
 
 using ups_emu::detail::record_error;
@@ -215,47 +357,102 @@ namespace emu = ups_emu::detail;
 
 // ---- Memory ---------------------------------------------------------------------------------------
 
+// Allocation and free are "potentially unsafe" during stream capture: see NOTE [ Stream capture
+// under the emulation ].
+#define UPS_EMU_REFUSE_DURING_CAPTURE()                                             \
+  do {                                                                              \
+    const cudaError_t capture_error = emu::refuse_unsafe_call_during_capture();     \
+    if (capture_error != cudaSuccess) return capture_error;                         \
+  } while (0)
+
 UPS_EMU_API cudaError_t CUDARTAPI cudaMalloc(void** devPtr, size_t size) {
+  UPS_EMU_REFUSE_DURING_CAPTURE();
   return emu::allocate(devPtr, size, cudaMemoryTypeDevice);
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaFree(void* devPtr) {
+  UPS_EMU_REFUSE_DURING_CAPTURE();
   return emu::deallocate(devPtr, {cudaMemoryTypeDevice, cudaMemoryTypeManaged});
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaMallocHost(void** ptr, size_t size) {
+  UPS_EMU_REFUSE_DURING_CAPTURE();
   return emu::allocate(ptr, size, cudaMemoryTypeHost);
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaHostAlloc(void** pHost, size_t size, unsigned int flags) {
   const unsigned known = cudaHostAllocPortable | cudaHostAllocMapped | cudaHostAllocWriteCombined;
   if ((flags & ~known) != 0) return record_error(cudaErrorInvalidValue);
+  UPS_EMU_REFUSE_DURING_CAPTURE();
   return emu::allocate(pHost, size, cudaMemoryTypeHost);
 }
 
-UPS_EMU_API cudaError_t CUDARTAPI cudaFreeHost(void* ptr) { return emu::deallocate(ptr, {cudaMemoryTypeHost}); }
+UPS_EMU_API cudaError_t CUDARTAPI cudaFreeHost(void* ptr) {
+  UPS_EMU_REFUSE_DURING_CAPTURE();
+  return emu::deallocate(ptr, {cudaMemoryTypeHost});
+}
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaMallocManaged(void** devPtr, size_t size, unsigned int flags) {
   if (flags != cudaMemAttachGlobal && flags != cudaMemAttachHost) return record_error(cudaErrorInvalidValue);
+  UPS_EMU_REFUSE_DURING_CAPTURE();
   return emu::allocate(devPtr, size, cudaMemoryTypeManaged);
 }
 
+// The synchronous copy and fill run on the legacy default stream.
 UPS_EMU_API cudaError_t CUDARTAPI cudaMemcpy(void* dst, const void* src, size_t count, enum cudaMemcpyKind kind) {
+  const cudaError_t capture_error = emu::refuse_legacy_work_during_capture(nullptr);
+  if (capture_error != cudaSuccess) return capture_error;
   return emu::copy(dst, src, count, kind);
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaMemcpyAsync(void* dst, const void* src, size_t count, enum cudaMemcpyKind kind,
                                                   cudaStream_t stream) {
   if (!emu::stream_is_valid(stream)) return record_error(cudaErrorInvalidResourceHandle);
+  cudaError_t refused = cudaSuccess;
+  switch (emu::capture_route(stream, &refused)) {
+    case emu::CaptureRoute::kRefuse: return refused;
+    case emu::CaptureRoute::kRecord: {
+      // Checked now, as a captured copy's arguments are; performed at every replay.
+      const cudaError_t invalid = emu::check_copy(dst, src, count, kind);
+      if (invalid != cudaSuccess) return invalid;
+      emu::GraphNode node;
+      node.kind = emu::GraphNode::Kind::kCopy;
+      node.dst = dst;
+      node.src = src;
+      node.count = count;
+      node.copy_kind = kind;
+      if (emu::record_node(stream, node)) return cudaSuccess;
+      break;
+    }
+    case emu::CaptureRoute::kRun: break;
+  }
   return emu::copy(dst, src, count, kind);
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaMemset(void* devPtr, int value, size_t count) {
+  const cudaError_t capture_error = emu::refuse_legacy_work_during_capture(nullptr);
+  if (capture_error != cudaSuccess) return capture_error;
   return emu::fill(devPtr, value, count);
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaMemsetAsync(void* devPtr, int value, size_t count, cudaStream_t stream) {
   if (!emu::stream_is_valid(stream)) return record_error(cudaErrorInvalidResourceHandle);
+  cudaError_t refused = cudaSuccess;
+  switch (emu::capture_route(stream, &refused)) {
+    case emu::CaptureRoute::kRefuse: return refused;
+    case emu::CaptureRoute::kRecord: {
+      if (count != 0 && (devPtr == nullptr || !emu::device_accessible(devPtr, count)))
+        return record_error(cudaErrorInvalidValue);
+      emu::GraphNode node;
+      node.kind = emu::GraphNode::Kind::kFill;
+      node.dst = devPtr;
+      node.count = count;
+      node.value = value;
+      if (emu::record_node(stream, node)) return cudaSuccess;
+      break;
+    }
+    case emu::CaptureRoute::kRun: break;
+  }
   return emu::fill(devPtr, value, count);
 }
 
@@ -296,7 +493,8 @@ UPS_EMU_API cudaError_t CUDARTAPI cudaStreamCreate(cudaStream_t* pStream) {
 UPS_EMU_API cudaError_t CUDARTAPI cudaStreamCreateWithFlags(cudaStream_t* pStream, unsigned int flags) {
   if (pStream == nullptr || (flags & ~static_cast<unsigned>(cudaStreamNonBlocking)) != 0)
     return record_error(cudaErrorInvalidValue);
-  auto* stream = new emu::Stream{flags};
+  auto* stream = new emu::Stream;
+  stream->flags = flags;
   std::lock_guard<std::mutex> lock(emu::handles().mutex);
   emu::handles().streams.insert(stream);
   *pStream = reinterpret_cast<cudaStream_t>(stream);
@@ -312,13 +510,30 @@ UPS_EMU_API cudaError_t CUDARTAPI cudaStreamDestroy(cudaStream_t stream) {
   return cudaSuccess;
 }
 
-// Work is complete when its call returns: synchronizing and querying only check the handle.
+namespace ups_emu::detail {
+namespace {
+// Synchronizing with or querying a capturing stream is refused and invalidates its capture.
+cudaError_t check_stream_not_capturing(cudaStream_t stream) {
+  if (!stream_is_valid(stream)) return record_error(cudaErrorInvalidResourceHandle);
+  std::lock_guard<std::mutex> lock(handles().mutex);
+  Capture* c = capture_of(stream);
+  if (c == nullptr) return cudaSuccess;
+  c->invalidated = true;
+  return record_error(cudaErrorStreamCaptureUnsupported);
+}
+}  // namespace
+}  // namespace ups_emu::detail
+
+// Work is complete when its call returns: synchronizing and querying only check the handle (and
+// that the stream is not capturing).
 UPS_EMU_API cudaError_t CUDARTAPI cudaStreamSynchronize(cudaStream_t stream) {
-  return emu::stream_is_valid(stream) ? cudaSuccess : record_error(cudaErrorInvalidResourceHandle);
+  const cudaError_t capture_error = emu::refuse_legacy_work_during_capture(stream);
+  if (capture_error != cudaSuccess) return capture_error;
+  return emu::check_stream_not_capturing(stream);
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaStreamQuery(cudaStream_t stream) {
-  return emu::stream_is_valid(stream) ? cudaSuccess : record_error(cudaErrorInvalidResourceHandle);
+  return emu::check_stream_not_capturing(stream);
 }
 
 UPS_EMU_API cudaError_t CUDARTAPI cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags) {
@@ -328,7 +543,127 @@ UPS_EMU_API cudaError_t CUDARTAPI cudaStreamWaitEvent(cudaStream_t stream, cudaE
   return emu::find_event(event) != nullptr ? cudaSuccess : record_error(cudaErrorInvalidResourceHandle);
 }
 
-UPS_EMU_API cudaError_t CUDARTAPI cudaDeviceSynchronize(void) { return cudaSuccess; }
+UPS_EMU_API cudaError_t CUDARTAPI cudaDeviceSynchronize(void) {
+  UPS_EMU_REFUSE_DURING_CAPTURE();
+  return cudaSuccess;
+}
+
+// ---- Stream capture and graphs (NOTE [ Stream capture under the emulation ]) ---------------------
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode) {
+  if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
+      mode != cudaStreamCaptureModeRelaxed)
+    return record_error(cudaErrorInvalidValue);
+  if (emu::is_builtin_stream(stream)) return record_error(cudaErrorStreamCaptureUnsupported);
+  std::lock_guard<std::mutex> lock(emu::handles().mutex);
+  emu::Stream* s = emu::find_stream(stream);
+  if (s == nullptr) return record_error(cudaErrorInvalidResourceHandle);
+  if (s->capture != nullptr) return record_error(cudaErrorIllegalState);
+  s->capture = std::make_unique<emu::Capture>();
+  s->capture->mode = mode;
+  s->capture->owner = std::this_thread::get_id();
+  return cudaSuccess;
+}
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* pGraph) {
+  if (pGraph == nullptr) return record_error(cudaErrorInvalidValue);
+  std::lock_guard<std::mutex> lock(emu::handles().mutex);
+  emu::Stream* s = emu::find_stream(stream);
+  if (s == nullptr && !emu::is_builtin_stream(stream)) return record_error(cudaErrorInvalidResourceHandle);
+  if (s == nullptr || s->capture == nullptr) return record_error(cudaErrorIllegalState);
+  if (s->capture->mode != cudaStreamCaptureModeRelaxed && s->capture->owner != std::this_thread::get_id())
+    return record_error(cudaErrorStreamCaptureWrongThread);
+  std::unique_ptr<emu::Capture> capture = std::move(s->capture);
+  *pGraph = nullptr;
+  if (capture->invalidated) return record_error(cudaErrorStreamCaptureInvalidated);
+  auto* graph = new emu::Graph{std::move(capture->nodes)};
+  emu::handles().graphs.insert(graph);
+  *pGraph = reinterpret_cast<cudaGraph_t>(graph);
+  return cudaSuccess;
+}
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaStreamIsCapturing(cudaStream_t stream,
+                                                        enum cudaStreamCaptureStatus* pCaptureStatus) {
+  if (pCaptureStatus == nullptr) return record_error(cudaErrorInvalidValue);
+  if (!emu::stream_is_valid(stream)) return record_error(cudaErrorInvalidResourceHandle);
+  std::lock_guard<std::mutex> lock(emu::handles().mutex);
+  if (stream == nullptr || stream == cudaStreamLegacy) {
+    // Asking about the legacy stream while a blocking stream captures is an implicit synchronization.
+    for (const emu::Stream* s : emu::handles().streams)
+      if (s->capture != nullptr && (s->flags & cudaStreamNonBlocking) == 0)
+        return record_error(cudaErrorStreamCaptureImplicit);
+  }
+  const emu::Capture* c = emu::capture_of(stream);
+  *pCaptureStatus = c == nullptr ? cudaStreamCaptureStatusNone
+                    : c->invalidated ? cudaStreamCaptureStatusInvalidated
+                                     : cudaStreamCaptureStatusActive;
+  return cudaSuccess;
+}
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaGraphInstantiate(cudaGraphExec_t* pGraphExec, cudaGraph_t graph,
+                                                       unsigned long long flags) {
+  (void)flags;  // auto-free, upload, device launch, priorities: nothing to model
+  if (pGraphExec == nullptr) return record_error(cudaErrorInvalidValue);
+  std::lock_guard<std::mutex> lock(emu::handles().mutex);
+  auto* g = reinterpret_cast<emu::Graph*>(graph);
+  if (emu::handles().graphs.count(g) == 0) return record_error(cudaErrorInvalidValue);
+  auto* exec = new emu::GraphExec{g->nodes};
+  emu::handles().graph_execs.insert(exec);
+  *pGraphExec = reinterpret_cast<cudaGraphExec_t>(exec);
+  return cudaSuccess;
+}
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaGraphInstantiateWithFlags(cudaGraphExec_t* pGraphExec, cudaGraph_t graph,
+                                                                unsigned long long flags) {
+  return cudaGraphInstantiate(pGraphExec, graph, flags);
+}
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream) {
+  if (!emu::stream_is_valid(stream)) return record_error(cudaErrorInvalidResourceHandle);
+  std::vector<emu::GraphNode> nodes;
+  {
+    std::lock_guard<std::mutex> lock(emu::handles().mutex);
+    auto* exec = reinterpret_cast<emu::GraphExec*>(graphExec);
+    if (emu::handles().graph_execs.count(exec) == 0) return record_error(cudaErrorInvalidValue);
+    nodes = exec->nodes;  // a copy: the exec may be destroyed by another thread while this replays
+    // A graph launched into a capturing stream becomes part of that capture.
+    if (emu::Capture* c = emu::capture_of(stream)) {
+      c->nodes.insert(c->nodes.end(), nodes.begin(), nodes.end());
+      return cudaSuccess;
+    }
+  }
+  const cudaError_t capture_error = emu::refuse_legacy_work_during_capture(stream);
+  if (capture_error != cudaSuccess) return capture_error;
+  for (const emu::GraphNode& node : nodes) {
+    cudaError_t error = cudaSuccess;
+    switch (node.kind) {
+      case emu::GraphNode::Kind::kKernel:
+        error = emu::launch_erased(node.kernel, node.grid, node.block, node.dynamic_shared_bytes, stream, node.entry,
+                                   node.closure.get());
+        break;
+      case emu::GraphNode::Kind::kCopy: error = emu::copy(node.dst, node.src, node.count, node.copy_kind); break;
+      case emu::GraphNode::Kind::kFill: error = emu::fill(node.dst, node.value, node.count); break;
+    }
+    if (error != cudaSuccess) return error;
+  }
+  return cudaSuccess;
+}
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaGraphExecDestroy(cudaGraphExec_t graphExec) {
+  std::lock_guard<std::mutex> lock(emu::handles().mutex);
+  auto* exec = reinterpret_cast<emu::GraphExec*>(graphExec);
+  if (emu::handles().graph_execs.erase(exec) == 0) return record_error(cudaErrorInvalidValue);
+  delete exec;
+  return cudaSuccess;
+}
+
+UPS_EMU_API cudaError_t CUDARTAPI cudaGraphDestroy(cudaGraph_t graph) {
+  std::lock_guard<std::mutex> lock(emu::handles().mutex);
+  auto* g = reinterpret_cast<emu::Graph*>(graph);
+  if (emu::handles().graphs.erase(g) == 0) return record_error(cudaErrorInvalidValue);
+  delete g;
+  return cudaSuccess;
+}
 
 // ---- Events ---------------------------------------------------------------------------------------
 
@@ -444,6 +779,12 @@ constexpr ErrorText kErrorTexts[] = {
     UPS_EMU_ERROR(cudaErrorCooperativeLaunchTooLarge, "too many blocks in cooperative launch"),
     UPS_EMU_ERROR(cudaErrorNotPermitted, "operation not permitted"),
     UPS_EMU_ERROR(cudaErrorNotSupported, "operation not supported"),
+    UPS_EMU_ERROR(cudaErrorIllegalState, "the operation is not permitted in the current state"),
+    UPS_EMU_ERROR(cudaErrorStreamCaptureUnsupported, "operation not permitted when stream is capturing"),
+    UPS_EMU_ERROR(cudaErrorStreamCaptureInvalidated, "operation failed due to a previous error during capture"),
+    UPS_EMU_ERROR(cudaErrorStreamCaptureImplicit,
+                  "operation would make the legacy stream depend on a capturing blocking stream"),
+    UPS_EMU_ERROR(cudaErrorStreamCaptureWrongThread, "attempt to terminate a thread-local capture sequence from another thread"),
     UPS_EMU_ERROR(cudaErrorUnknown, "unknown error"),
 };
 #undef UPS_EMU_ERROR

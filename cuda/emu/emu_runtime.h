@@ -83,6 +83,9 @@
 //   variables are shared by every block here), nor races that need a memory fence to be correct.
 //   See NOTE [ Emulation layer under ThreadSanitizer ] in emu_scheduler.cpp.
 // - Stream order is trivially respected because everything is synchronous; overlap is not modeled.
+// - Stream capture and graphs (cudaStreamBeginCapture ... cudaGraphLaunch) record kernel launches,
+//   cudaMemcpyAsync and cudaMemsetAsync and replay them in order; what the CUDA runtime forbids
+//   during capture fails as it does there: see NOTE [ Stream capture under the emulation ].
 #pragma once
 
 #if !defined(UPS_EMULATION)
@@ -196,6 +199,16 @@ UPS_EMU_API cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block,
 // The launch's dynamic shared memory buffer (16-byte aligned; nullptr outside a kernel).
 UPS_EMU_API unsigned char* dynamic_shared_memory();
 
+// Stream capture (NOTE [ Stream capture under the emulation ] in emu_runtime.cpp). What work
+// submitted to `stream` does now: run at once, be recorded into the stream's capture, or fail
+// (with the error in *refused, already recorded as the last error).
+enum class CaptureRoute { kRun, kRecord, kRefuse };
+UPS_EMU_API CaptureRoute capture_route(cudaStream_t stream, cudaError_t* refused);
+// Records a launch into `stream`'s capture after the checks a launch passes; `closure` is the
+// launch's own copy of its arguments, kept alive by the graphs that replay it.
+UPS_EMU_API cudaError_t capture_launch(const void* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes,
+                                       cudaStream_t stream, ThreadEntry entry, std::shared_ptr<void> closure);
+
 enum class WarpOp : unsigned char {
   kSync,
   kShflIdx,
@@ -280,6 +293,16 @@ cudaError_t launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t 
     std::apply(c->kernel, c->args);
     detail::warp_matrix_thread_end();  // retires the copies this thread left outstanding
   };
+  cudaError_t refused = cudaSuccess;
+  switch (detail::capture_route(stream, &refused)) {
+    case detail::CaptureRoute::kRefuse: return refused;
+    case detail::CaptureRoute::kRecord:
+      // A captured launch replays later, possibly many times: it keeps its own copy of the
+      // arguments (a real launch node copies its parameters at capture too).
+      return detail::capture_launch(reinterpret_cast<const void*>(kernel), grid, block, dynamic_shared_bytes, stream,
+                                    entry, std::make_shared<Closure>(closure));
+    case detail::CaptureRoute::kRun: break;
+  }
   return detail::launch_erased(reinterpret_cast<const void*>(kernel), grid, block, dynamic_shared_bytes, stream, entry,
                                &closure);
 }

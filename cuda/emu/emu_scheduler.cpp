@@ -632,8 +632,8 @@ struct DynamicSharedBuffer {
 
 }  // namespace
 
-cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
-                          ThreadEntry entry, void* closure) {
+cudaError_t check_launch(const void* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
+                         ThreadEntry entry) {
   if (t_slot != nullptr) {
     std::fprintf(stderr, "ups_emu: a kernel launched %s from device code; dynamic parallelism is not emulated\n",
                  kernel_name(kernel).c_str());
@@ -644,6 +644,13 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
   if (!stream_is_valid(stream)) return record_error(cudaErrorInvalidResourceHandle);
   if (dynamic_shared_bytes > static_cast<size_t>(kernel_max_dynamic_shared(kernel)))
     return record_error(cudaErrorInvalidValue);
+  return cudaSuccess;
+}
+
+cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
+                          ThreadEntry entry, void* closure) {
+  const cudaError_t invalid = check_launch(kernel, grid, block, dynamic_shared_bytes, stream, entry);
+  if (invalid != cudaSuccess) return invalid;
 
   std::lock_guard<std::mutex> lock(state().launch_mutex);
   LaunchInfo launch;

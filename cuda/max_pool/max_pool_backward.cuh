@@ -1,4 +1,4 @@
-// Max-pooling backward and max-unpooling backward.
+// Max-pooling backward (max-unpooling backward: cuda/max_unpool/).
 //
 // max_pool_backward_kernel: output-stationary over dx, deterministic, no atomics. A thread owns
 // one dx element i and visits, in scan order (d, h, w), the pooled positions p whose window
@@ -7,20 +7,10 @@
 // Windows that overlap therefore sum in a fixed order, and an index that names no position of its
 // own window is never matched (it contributes nothing, as upsample.h says). The sum is in the
 // accumulation type, rounded once (NOTE [ Accumulation types ]).
-//
-// Max-unpooling backward takes two steps:
-//   1. The index check, without atomics: index_check_partial_kernel reduces, per block, the
-//      smallest logical (n, c, d, h, w) position of an index outside [0, plane) with a fixed
-//      shared-memory tree, and index_check_combine_kernel (one block) reduces the block results
-//      the same way. The launcher reads the verdict back before anything is written (the
-//      forward's promise: a bad call leaves dx untouched), so the op synchronizes.
-//   2. max_unpool_backward_kernel: a gather, one thread per dx element, dx[p] = dy[indices[p]],
-//      moving storage words (bit-exact).
 #pragma once
 
 #include "cuda/common/element.cuh"
 #include "cuda/common/tensor.cuh"
-#include "cuda/max_pool/max_pool_forward.cuh"  // logical_position
 
 namespace upsample::cuda {
 
@@ -114,85 +104,6 @@ __global__ void max_pool_backward_kernel(MaxPoolBackwardParams<ElementT, IndexT>
       }
     }
     p.dx[linear] = Traits::from_accum(sum);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Max-unpooling backward
-// ---------------------------------------------------------------------------------------------
-inline constexpr int kIndexCheckThreads = 256;
-inline constexpr int kIndexCheckBlocks = 256;  // the most blocks: their results have a fixed home
-
-template <typename IndexT>
-struct IndexCheckParams {
-  const int64_t* indices;
-  DeviceTensor<IndexT> tensor;     // the indices' geometry
-  int64_t limit;                   // valid indices are [0, limit)
-  unsigned long long* partial;     // `blocks` block results; the verdict at [kIndexCheckBlocks] (~0: none bad)
-  int blocks;                      // blocks of the partial pass, at most kIndexCheckBlocks
-  int64_t work;                    // index count
-};
-
-// Smallest of the block's values with a fixed tree; every thread of the block must call it.
-__device__ __forceinline__ unsigned long long block_min(unsigned long long value, unsigned long long* scratch) {
-  const int tid = static_cast<int>(threadIdx.x);
-  scratch[tid] = value;
-  __syncthreads();
-  for (int half = kIndexCheckThreads / 2; half > 0; half /= 2) {
-    if (tid < half && scratch[tid + half] < scratch[tid]) scratch[tid] = scratch[tid + half];
-    __syncthreads();
-  }
-  return scratch[0];
-}
-
-template <typename IndexT>
-__global__ void index_check_partial_kernel(IndexCheckParams<IndexT> p) {
-  __shared__ unsigned long long scratch[kIndexCheckThreads];
-  unsigned long long first_bad = ~0ull;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
-    const int64_t index = p.indices[item];
-    if (index < 0 || index >= p.limit) {
-      const unsigned long long position =
-          logical_position(p.tensor, coordinates_of(p.tensor, static_cast<IndexT>(item)));
-      if (position < first_bad) first_bad = position;
-    }
-  }
-  const unsigned long long block_first = block_min(first_bad, scratch);
-  if (threadIdx.x == 0) p.partial[blockIdx.x] = block_first;
-}
-
-template <typename IndexT>
-__global__ void index_check_combine_kernel(IndexCheckParams<IndexT> p) {
-  __shared__ unsigned long long scratch[kIndexCheckThreads];
-  unsigned long long first_bad = ~0ull;
-  for (int b = static_cast<int>(threadIdx.x); b < p.blocks; b += kIndexCheckThreads)
-    if (p.partial[b] < first_bad) first_bad = p.partial[b];
-  const unsigned long long verdict = block_min(first_bad, scratch);
-  if (threadIdx.x == 0) p.partial[kIndexCheckBlocks] = verdict;
-}
-
-template <typename StorageT, typename IndexT>
-struct MaxUnpoolBackwardParams {
-  const StorageT* dy;
-  const int64_t* indices;  // dx's geometry
-  StorageT* dx;
-  DeviceTensor<IndexT> input;   // dx and indices
-  DeviceTensor<IndexT> output;  // dy
-  int64_t work;                 // dx elements
-};
-
-template <typename StorageT, typename IndexT>
-__global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const IndexT out_hw = p.output.extent[1] * p.output.extent[2];
-  for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
-    const IndexT linear = static_cast<IndexT>(item);
-    const Coordinates<IndexT> q = coordinates_of(p.input, linear);
-    const IndexT index = static_cast<IndexT>(p.indices[linear]);  // checked: inside dy's plane
-    const IndexT od = index / out_hw, oh = (index / p.output.extent[2]) % p.output.extent[1],
-                 ow = index % p.output.extent[2];
-    p.dx[linear] = p.dy[p.output.offset(q.n, q.c, od, oh, ow)];
   }
 }
 

@@ -1,20 +1,9 @@
-// Max-pooling with indices, and max-unpooling.
+// Max-pooling with indices (max-unpooling: cuda/max_unpool/).
 //
 // max_pool_kernel: output-stationary, one thread per pooled element. It scans its window in
 // (d, h, w) order over in-bounds positions only and keeps PyTorch's rule: a strictly greater
 // value wins (so the first of equal maxima stays), and any NaN wins (so the last NaN stays).
 // Values are compared in the accumulation type, which represents every f16/bf16 value exactly.
-//
-// Max-unpooling runs three passes (max_unpool.cu explains why a scatter alone cannot keep the
-// promises of upsample.h):
-//   1. max_unpool_check_kernel: every index is range-checked; the smallest logical position of
-//      an offending index (in (n, c, d, h, w) order) is recorded with atomicMin. Nothing else is
-//      written, so a bad call leaves y untouched.
-//   2. max_unpool_elect_kernel: for every output element, the winner among the inputs that name
-//      it is elected with atomicMax on (position within the input plane + 1): the latest input in
-//      scan order wins — the documented duplicate rule, independent of thread timing.
-//   3. max_unpool_write_kernel: output-stationary; each output element reads its winner (or
-//      writes zero), so every element of y is written exactly once.
 #pragma once
 
 #include "cuda/common/element.cuh"
@@ -84,79 +73,6 @@ __global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
     }
     p.y[linear] = best_element;
     p.indices[linear] = best_index;
-  }
-}
-
-template <typename IndexT>
-struct MaxUnpoolIndexParams {
-  const int64_t* indices;
-  DeviceTensor<IndexT> input;  // indices share the input's geometry
-  int64_t output_plane;        // D_out * H_out * W_out
-  unsigned int* winners;       // one per output element: 0 = none, else input plane position + 1
-  unsigned long long* first_bad;  // smallest logical position of a bad index, ~0 if none
-  int64_t work;
-};
-
-// Logical (n, c, d, h, w) position of an element: the order upsample.h reports bad indices in.
-template <typename IndexT>
-__device__ __forceinline__ unsigned long long logical_position(const DeviceTensor<IndexT>& t,
-                                                               const Coordinates<IndexT>& q) {
-  return ((((static_cast<unsigned long long>(q.n) * t.c + q.c) * t.extent[0] + q.d) * t.extent[1] + q.h) *
-          t.extent[2]) + q.w;
-}
-
-template <typename IndexT>
-__global__ void max_unpool_check_kernel(MaxUnpoolIndexParams<IndexT> p) {
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step) {
-    const int64_t index = p.indices[i];
-    if (index < 0 || index >= p.output_plane) {
-      const Coordinates<IndexT> q = coordinates_of(p.input, static_cast<IndexT>(i));
-      atomicMin(p.first_bad, logical_position(p.input, q));
-    }
-  }
-}
-
-template <typename IndexT>
-__global__ void max_unpool_elect_kernel(MaxUnpoolIndexParams<IndexT> p) {
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step) {
-    const Coordinates<IndexT> q = coordinates_of(p.input, static_cast<IndexT>(i));
-    const IndexT plane_position = (q.d * p.input.extent[1] + q.h) * p.input.extent[2] + q.w;
-    const int64_t plane_base = (static_cast<int64_t>(q.n) * p.input.c + q.c) * p.output_plane;
-    atomicMax(p.winners + plane_base + p.indices[i], static_cast<unsigned int>(plane_position) + 1u);
-  }
-}
-
-template <typename ElementT, typename IndexT>
-struct MaxUnpoolWriteParams {
-  const ElementT* x;
-  ElementT* y;
-  const unsigned int* winners;  // in canonical (n, c, plane) order
-  DeviceTensor<IndexT> input;
-  DeviceTensor<IndexT> output;
-  int64_t work;
-};
-
-template <typename ElementT, typename IndexT>
-__global__ void max_unpool_write_kernel(MaxUnpoolWriteParams<ElementT, IndexT> p) {
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const IndexT input_hw = p.input.extent[1] * p.input.extent[2];
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step) {
-    const IndexT linear = static_cast<IndexT>(i);
-    const Coordinates<IndexT> o = coordinates_of(p.output, linear);
-    const int64_t canonical =
-        ((static_cast<int64_t>(o.n) * p.output.c + o.c) * p.output.extent[0] + o.d) * p.output.extent[1] * p.output.extent[2] +
-        static_cast<int64_t>(o.h) * p.output.extent[2] + o.w;
-    const unsigned int winner = p.winners[canonical];
-    ElementT value = ElementTraits<ElementT>::from_accum(0);
-    if (winner != 0u) {
-      const IndexT position = static_cast<IndexT>(winner - 1u);
-      const IndexT d = position / input_hw, h = (position / p.input.extent[2]) % p.input.extent[1],
-                   w = position % p.input.extent[2];
-      value = p.x[p.input.offset(o.n, o.c, d, h, w)];
-    }
-    p.y[linear] = value;
   }
 }
 

@@ -280,14 +280,20 @@ UPS_API upsStatus_t upsUnpoolForward(upsHandle_t handle, const upsUnpoolDesc_t* 
  *   position within its (n, c) plane of the input: (d*H + h)*W + w.
  *
  * Max-unpool is PyTorch's MaxUnpool{1,2,3}d: y is zero except y[n, c, indices[n, c, p]] = x[n, c, p].
- *   Output extent: upsMaxUnpoolOutputDesc gives (in-1)*stride - 2*pad + kernel per axis; an
- *   explicit output size (PyTorch's output_size) must lie strictly within stride of that.
- *   Every index is checked before anything is written: one outside [0, plane size) makes the call
- *   return UPS_STATUS_INDEX_OUT_OF_RANGE naming the first offending position, with y untouched.
+ *   Output extent: upsMaxUnpoolOutputDesc gives (in-1)*stride - 2*pad + kernel per axis (any
+ *   padding >= 0: max-pool's pad <= kernel/2 rule does not apply, as in PyTorch); an explicit
+ *   output size (PyTorch's output_size) must be >= 0 and lie strictly within stride of that. The op
+ *   entry points accept exactly the shapes this function gives. An extent of 0 is a shape (PyTorch
+ *   returns an empty tensor): with an empty x the call succeeds; with a non-empty x every index is
+ *   out of range, so the call returns UPS_STATUS_INDEX_OUT_OF_RANGE (PyTorch: "invalid max index").
+ *   A default extent below 0 is UPS_STATUS_BAD_PARAMETER.
+ *   Every index is checked: one outside [0, plane size) is UPS_STATUS_INDEX_OUT_OF_RANGE naming
+ *   the first offending position — from the call with y untouched under synchronous checking, or
+ *   from upsQueryRuntimeError with nothing written out of range (see "Errors found on the device").
  *   Duplicates: when several inputs of one (n, c) plane carry the same index, the one latest in
  *   the plane's scan order wins (what a sequential loop gives) — on every backend, deterministically.
- *   The CUDA backend checks indices with a pass whose result it reads back: that call synchronizes
- *   the handle's stream.
+ *   Synchronous checking (the default outside graph capture) reads the check back: that call
+ *   synchronizes the handle's stream.
  * ------------------------------------------------------------------------------------------- */
 typedef struct upsPoolDesc_t {
   size_t struct_size; /* sizeof the caller's struct: set by upsPoolDescInit, or 0 */
@@ -372,18 +378,6 @@ UPS_API upsStatus_t upsConvTransposeWorkspaceSize(upsHandle_t handle, const upsC
 UPS_API upsStatus_t upsConvTransposeChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                                     const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
                                                     const upsTensorDesc_t* y_desc, upsAlgorithm_t* algorithm);
-/* The algorithm the CUDA backend would run for this problem on a GPU of the given compute
- * capability (major * 10 + minor: 75 or more, e.g. 90 for an H100), and why, without a handle or
- * a device (plans, benchmarks). The same decision as upsConvTransposeChooseAlgorithm's, including
- * desc->algorithm (a forced choice is returned as is), desc->deterministic and desc->math_mode; the
- * problem is validated as by upsConvTransposeForward, and a forced algorithm that could not run at
- * that capability gives the status the call would (e.g. IMPLICIT_GEMM on f16 below 80:
- * UPS_STATUS_NOT_SUPPORTED). *reason (reason may be NULL) receives a NUL-terminated text naming
- * the rule; it stays valid until the next call of this function on the same thread. */
-UPS_API upsStatus_t upsConvTransposePlanAlgorithm(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x_desc,
-                                                  const upsTensorDesc_t* w_desc, const upsTensorDesc_t* y_desc,
-                                                  int compute_capability, upsAlgorithm_t* algorithm,
-                                                  const char** reason);
 UPS_API upsStatus_t upsConvTransposeForward(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                             const upsTensorDesc_t* x_desc, const void* x,
                                             const upsTensorDesc_t* w_desc, const void* w, const void* bias,
@@ -450,9 +444,9 @@ UPS_API upsStatus_t upsMaxPoolBackward(upsHandle_t handle, const upsPoolDesc_t* 
  *   dx[n, c, p] = dy[n, c, indices[n, c, p]] (a copy: bit-exact)
  * dx has indices' shape (the forward x's) in dy's dtype and layout; dy has the forward y's shape
  * (the default extents, or explicit ones within one stride of them). Indices are checked as by
- * upsMaxUnpoolForward: one outside [0, plane) returns UPS_STATUS_INDEX_OUT_OF_RANGE naming the
- * first offending position, with dx untouched; the CUDA backend reads that check back, so this
- * call synchronizes the handle's stream. Duplicate indices (overlapping pooling windows produce
+ * upsMaxUnpoolForward: one outside [0, plane) is UPS_STATUS_INDEX_OUT_OF_RANGE naming the first
+ * offending position (synchronous checking: from the call, dx untouched, the stream synchronized;
+ * asynchronous: from upsQueryRuntimeError, that element of dx 0). Duplicate indices (overlapping pooling windows produce
  * them) each read the same dy element — PyTorch's rule. upsMaxUnpoolForward keeps only the latest
  * of duplicates, so this is the adjoint of that op exactly when each plane's indices are distinct.
  * upsMaxUnpoolBackwardOutputDesc gives dx (indices' shape, dy's dtype and layout) and checks dy.

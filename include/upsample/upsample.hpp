@@ -214,24 +214,6 @@ class ConvTranspose {
   upsConvTransposeDesc_t desc_;
 };
 
-// upsConvTransposePlanAlgorithm: the algorithm the CUDA backend would run for this transposed
-// convolution on a GPU of compute capability `compute_capability` (major * 10 + minor, e.g. 90),
-// and why. Needs no handle and no device.
-struct AlgorithmPlan {
-  upsAlgorithm_t algorithm;
-  std::string reason;
-};
-inline AlgorithmPlan plan_conv_transpose_algorithm(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
-                                                   const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc,
-                                                   int compute_capability) {
-  AlgorithmPlan plan{UPS_ALGO_AUTO, ""};
-  const char* reason = nullptr;
-  check(upsConvTransposePlanAlgorithm(&conv.desc(), &x_desc, &w_desc, &y_desc, compute_capability, &plan.algorithm,
-                                      &reason));
-  plan.reason = reason;
-  return plan;
-}
-
 // --- issue 13: interpolation and pixel shuffle ----------------------------------------------------
 // An interpolation descriptor with explicit output extents ({W}, {H, W} or {D, H, W}).
 inline upsInterpolateDesc_t interpolate_desc(upsInterpolateMode_t mode, std::initializer_list<int64_t> output_size,
@@ -317,6 +299,23 @@ class Handle {
   // A caller-owned workspace (device memory on the CUDA backend), sized with the *_workspace_size
   // queries below; set_workspace(nullptr, 0) returns to handle-owned workspace.
   void set_workspace(void* workspace, size_t bytes) { check(upsSetWorkspace(handle_, workspace, bytes)); }
+
+  // Device-side errors and CUDA graphs (upsample.h, "Errors found on the device").
+  void set_index_check_mode(upsIndexCheckMode_t mode) { check(upsSetIndexCheckMode(handle_, mode)); }
+  upsIndexCheckMode_t index_check_mode() const {
+    upsIndexCheckMode_t m;
+    check(upsGetIndexCheckMode(handle_, &m));
+    return m;
+  }
+  // The recorded runtime error, if any: throws upsample::Error carrying its status and message;
+  // returns false when a non-blocking query finds the stream still busy (nothing known yet).
+  bool check_runtime_error(upsErrQueryMode_t mode = UPS_ERRQUERY_BLOCKING) {
+    upsStatus_t status = UPS_STATUS_SUCCESS;
+    check(upsQueryRuntimeError(handle_, &status, mode));
+    if (status == UPS_STATUS_NOT_READY) return false;
+    check(status);
+    return true;
+  }
 
   // Workspace-size queries: the bytes the matching op needs on this handle (0 on the reference).
   size_t max_unpool_workspace_size(const Pool& pool, const upsTensorDesc_t& x_desc, const upsTensorDesc_t& y_desc) {

@@ -1,0 +1,185 @@
+// Max-unpooling kernels, forward and backward. Every kernel checks indices with check_index (see
+// NOTE [ Device-side index errors ] in index_check.cuh) and moves storage words (bit-exact).
+//
+// Forward, y is zero except y[n, c, indices[n, c, p]] = x[n, c, p], latest duplicate winning:
+//   max_unpool_tiled_kernel — where the pooling windows do not overlap (kernel == stride on every
+//     axis, SegNet's case) they tile the output. One thread per input element reads its index,
+//     checks it and writes its whole window (clipped to y; the last window on an axis also covers
+//     the tail an explicit output_size adds), x where the window position is the index and 0
+//     elsewhere. Every element of y is written exactly once: no memset, no atomics, one pass,
+//     deterministic. An index that is valid but lies outside its own window (max-pool never writes
+//     one; a caller may) cannot be honoured by its window: the thread raises the `escaped` flag
+//     and the general path below, launched behind it, redoes y when (and only when) it is raised.
+//   The general path (overlapping windows, or an escaped index): three kernels in the launch's
+//   workspace: max_unpool_clear_kernel zeroes one 32-bit winner per output element,
+//   max_unpool_elect_kernel elects with atomicMax on (input plane position + 1) the latest input in
+//   scan order per output element (the documented duplicate rule, independent of thread timing),
+//   max_unpool_write_kernel writes every output element from its winner or 0. Guarded by `escaped`
+//   when it backs the tiled kernel (each kernel returns at once when the flag is clear).
+// Backward: max_unpool_backward_kernel, a gather: dx[p] = dy[indices[p]] (0 for a bad index).
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/common/tensor.cuh"
+#include "cuda/max_unpool/index_check.cuh"
+
+namespace upsample::cuda {
+
+template <typename StorageT, typename IndexT>
+struct MaxUnpoolTiledParams {
+  const StorageT* x;
+  const int64_t* indices;  // the input's geometry
+  StorageT* y;
+  DeviceTensor<IndexT> input;
+  DeviceTensor<IndexT> output;
+  IndexT stride[3];   // == kernel
+  IndexT padding[3];
+  int64_t plane;      // output D*H*W
+  IndexErrorSlot* slot;
+  unsigned int* escaped;
+  int64_t work;  // input elements
+};
+
+// The output positions [begin, end) of input position q's window on one axis: its tile, clipped
+// to the output, the last tile extended to the output's end.
+template <typename IndexT>
+__device__ __forceinline__ void tile_range(IndexT q, IndexT in, IndexT out, IndexT stride, IndexT padding, IndexT* begin,
+                                           IndexT* end) {
+  IndexT b = q * stride - padding;
+  IndexT e = q + 1 == in ? out : b + stride;
+  if (b < 0) b = 0;
+  if (e > out) e = out;
+  *begin = b;
+  *end = e > b ? e : b;
+}
+
+template <typename StorageT, typename IndexT>
+__global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const IndexT out_h = p.output.extent[1], out_w = p.output.extent[2];
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
+    const IndexT linear = static_cast<IndexT>(item);
+    const Coordinates<IndexT> q = coordinates_of(p.input, linear);
+    const int64_t index = p.indices[linear];
+    const bool valid = check_index(index, p.plane, p.input, linear, p.slot);
+    const StorageT value = p.x[linear];
+    IndexT d0, d1, h0, h1, w0, w1;
+    tile_range(q.d, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0], &d0, &d1);
+    tile_range(q.h, p.input.extent[1], out_h, p.stride[1], p.padding[1], &h0, &h1);
+    tile_range(q.w, p.input.extent[2], out_w, p.stride[2], p.padding[2], &w0, &w1);
+    bool placed = false;
+    for (IndexT od = d0; od < d1; ++od)
+      for (IndexT oh = h0; oh < h1; ++oh) {
+        const int64_t row = (static_cast<int64_t>(od) * out_h + oh) * out_w;
+        for (IndexT ow = w0; ow < w1; ++ow) {
+          const bool here = row + ow == index;
+          placed = placed || here;
+          p.y[p.output.offset(q.n, q.c, od, oh, ow)] = here ? value : StorageT(0);
+        }
+      }
+    if (valid && !placed) atomicOr(p.escaped, 1u);
+  }
+}
+
+template <typename IndexT>
+struct MaxUnpoolElectParams {
+  const int64_t* indices;
+  DeviceTensor<IndexT> input;  // indices share the input's geometry
+  int64_t plane;               // D_out * H_out * W_out
+  unsigned int* winners;       // one per output element, canonical (n, c, plane) order: 0 none, else position + 1
+  int64_t winner_count;
+  IndexErrorSlot* slot;
+  const unsigned int* escaped;  // null: always run; else run only when raised
+  int64_t work;
+};
+
+template <typename IndexT>
+__global__ void max_unpool_clear_kernel(MaxUnpoolElectParams<IndexT> p) {
+  if (p.escaped != nullptr && *p.escaped == 0u) return;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.winner_count; i += step)
+    p.winners[i] = 0u;
+}
+
+template <typename IndexT>
+__global__ void max_unpool_elect_kernel(MaxUnpoolElectParams<IndexT> p) {
+  if (p.escaped != nullptr && *p.escaped == 0u) return;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step) {
+    const int64_t index = p.indices[i];
+    if (!check_index(index, p.plane, p.input, static_cast<IndexT>(i), p.slot)) continue;
+    const Coordinates<IndexT> q = coordinates_of(p.input, static_cast<IndexT>(i));
+    const IndexT plane_position = (q.d * p.input.extent[1] + q.h) * p.input.extent[2] + q.w;
+    const int64_t plane_base = (static_cast<int64_t>(q.n) * p.input.c + q.c) * p.plane;
+    atomicMax(p.winners + plane_base + index, static_cast<unsigned int>(plane_position) + 1u);
+  }
+}
+
+template <typename StorageT, typename IndexT>
+struct MaxUnpoolWriteParams {
+  const StorageT* x;
+  StorageT* y;
+  const unsigned int* winners;  // in canonical (n, c, plane) order
+  DeviceTensor<IndexT> input;
+  DeviceTensor<IndexT> output;
+  const unsigned int* escaped;  // null: always run; else run only when raised
+  int64_t work;
+};
+
+template <typename StorageT, typename IndexT>
+__global__ void max_unpool_write_kernel(MaxUnpoolWriteParams<StorageT, IndexT> p) {
+  if (p.escaped != nullptr && *p.escaped == 0u) return;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const IndexT input_hw = p.input.extent[1] * p.input.extent[2];
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step) {
+    const IndexT linear = static_cast<IndexT>(i);
+    const Coordinates<IndexT> o = coordinates_of(p.output, linear);
+    const int64_t canonical =
+        ((static_cast<int64_t>(o.n) * p.output.c + o.c) * p.output.extent[0] + o.d) * p.output.extent[1] *
+            p.output.extent[2] +
+        static_cast<int64_t>(o.h) * p.output.extent[2] + o.w;
+    const unsigned int winner = p.winners[canonical];
+    StorageT value = StorageT(0);
+    if (winner != 0u) {
+      const IndexT position = static_cast<IndexT>(winner - 1u);
+      const IndexT d = position / input_hw, h = (position / p.input.extent[2]) % p.input.extent[1],
+                   w = position % p.input.extent[2];
+      value = p.x[p.input.offset(o.n, o.c, d, h, w)];
+    }
+    p.y[linear] = value;
+  }
+}
+
+template <typename StorageT, typename IndexT>
+struct MaxUnpoolBackwardParams {
+  const StorageT* dy;
+  const int64_t* indices;  // dx's geometry
+  StorageT* dx;
+  DeviceTensor<IndexT> input;   // dx and indices
+  DeviceTensor<IndexT> output;  // dy
+  int64_t plane;                // dy's D*H*W
+  IndexErrorSlot* slot;
+  int64_t work;  // dx elements
+};
+
+template <typename StorageT, typename IndexT>
+__global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const IndexT out_hw = p.output.extent[1] * p.output.extent[2];
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
+    const IndexT linear = static_cast<IndexT>(item);
+    const int64_t raw = p.indices[linear];
+    StorageT value = StorageT(0);
+    if (check_index(raw, p.plane, p.input, linear, p.slot)) {
+      const Coordinates<IndexT> q = coordinates_of(p.input, linear);
+      const IndexT index = static_cast<IndexT>(raw);
+      const IndexT od = index / out_hw, oh = (index / p.output.extent[2]) % p.output.extent[1],
+                   ow = index % p.output.extent[2];
+      value = p.dy[p.output.offset(q.n, q.c, od, oh, ow)];
+    }
+    p.dx[linear] = value;
+  }
+}
+
+}  // namespace upsample::cuda
