@@ -378,6 +378,18 @@ UPS_API upsStatus_t upsConvTransposeWorkspaceSize(upsHandle_t handle, const upsC
 UPS_API upsStatus_t upsConvTransposeChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                                     const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
                                                     const upsTensorDesc_t* y_desc, upsAlgorithm_t* algorithm);
+/* The algorithm the CUDA backend would run for this problem on a GPU of the given compute
+ * capability (major * 10 + minor: 75 or more, e.g. 90 for an H100), and why, without a handle or
+ * a device (plans, benchmarks). The same decision as upsConvTransposeChooseAlgorithm's, including
+ * desc->algorithm (a forced choice is returned as is), desc->deterministic and desc->math_mode; the
+ * problem is validated as by upsConvTransposeForward, and a forced algorithm that could not run at
+ * that capability gives the status the call would (e.g. IMPLICIT_GEMM on f16 below 80:
+ * UPS_STATUS_NOT_SUPPORTED). *reason (reason may be NULL) receives a NUL-terminated text naming
+ * the rule; it stays valid until the next call of this function on the same thread. */
+UPS_API upsStatus_t upsConvTransposePlanAlgorithm(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x_desc,
+                                                  const upsTensorDesc_t* w_desc, const upsTensorDesc_t* y_desc,
+                                                  int compute_capability, upsAlgorithm_t* algorithm,
+                                                  const char** reason);
 UPS_API upsStatus_t upsConvTransposeForward(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                             const upsTensorDesc_t* x_desc, const void* x,
                                             const upsTensorDesc_t* w_desc, const void* w, const void* bias,

@@ -214,6 +214,24 @@ class ConvTranspose {
   upsConvTransposeDesc_t desc_;
 };
 
+// upsConvTransposePlanAlgorithm: the algorithm the CUDA backend would run for this transposed
+// convolution on a GPU of compute capability `compute_capability` (major * 10 + minor, e.g. 90),
+// and why. Needs no handle and no device.
+struct AlgorithmPlan {
+  upsAlgorithm_t algorithm;
+  std::string reason;
+};
+inline AlgorithmPlan plan_conv_transpose_algorithm(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
+                                                   const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc,
+                                                   int compute_capability) {
+  AlgorithmPlan plan{UPS_ALGO_AUTO, ""};
+  const char* reason = nullptr;
+  check(upsConvTransposePlanAlgorithm(&conv.desc(), &x_desc, &w_desc, &y_desc, compute_capability, &plan.algorithm,
+                                      &reason));
+  plan.reason = reason;
+  return plan;
+}
+
 // --- issue 13: interpolation and pixel shuffle ----------------------------------------------------
 // An interpolation descriptor with explicit output extents ({W}, {H, W} or {D, H, W}).
 inline upsInterpolateDesc_t interpolate_desc(upsInterpolateMode_t mode, std::initializer_list<int64_t> output_size,
