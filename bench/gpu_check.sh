@@ -40,7 +40,7 @@
 # are the 3-D U-Net's f32 gather and scatter_atomic (~10-20 ms a call), a few iterations each.
 #   forward:  104 cuDNN rows x ~0.6 s + 290 rows x ~0.25 s ~ 135 s
 #   backward: 104 cuDNN rows x ~0.6 s + 142 rows x ~0.2 s  ~ 90 s
-#   plus the peaks measured at the start of each run (~5 s each): about 4 minutes, twice under the
+#   plus the peaks measured at the start of each run (~5 s each): about 4 minutes, half the
 #   8-minute target. Each run is still bounded by `timeout` (BENCH_FORWARD_LIMIT_S,
 #   BENCH_BACKWARD_LIMIT_S: 300 s and 200 s) so that a surprise cannot eat a lent GPU's whole time;
 #   a run that hits its limit is a failure of the check and its log says how far it got.
