@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/index_width.h"
 #include "test_util.h"
 #include "upsample/upsample.h"
 
@@ -338,10 +339,15 @@ HostTensor magnitude_of(const upsInterpolateDesc_t& d, const HostTensor& op_on_a
 
 class InterpolateCuda : public ::testing::TestWithParam<upsDataType_t> {};
 
-TEST_P(InterpolateCuda, ForwardAndBackwardMatchReference) {
+// Restores the default index width when a test ends (it may force the 64-bit kernels).
+struct Force64Guard {
+  explicit Force64Guard(bool force) { upsample::detail::set_force_64bit_indexing(force); }
+  ~Force64Guard() { upsample::detail::set_force_64bit_indexing(false); }
+};
+
+void compare_all_configs(upsDataType_t dtype) {
   UPS_SEED_TRACE();
   auto rng = make_rng();
-  const upsDataType_t dtype = GetParam();
   for (const Config& cfg : configs())
     for (upsLayout_t layout : kLayouts)
       for (int64_t c : {int64_t{3}, int64_t{16}}) {  // 16: the channels-last 16-byte path in every dtype
@@ -366,8 +372,16 @@ TEST_P(InterpolateCuda, ForwardAndBackwardMatchReference) {
         EXPECT_TRUE(tensors_within_bound(dx_cuda, dx_ref, magnitude_of(cfg.desc, dx_mag, dy, xd, dy.desc, true),
                                          bound_tolerance(dtype)))
             << "backward";
-        if (HasFailure()) return;
+        if (::testing::Test::HasFailure()) return;
       }
+}
+
+TEST_P(InterpolateCuda, ForwardAndBackwardMatchReference) { compare_all_configs(GetParam()); }
+
+// The same on the kernels' 64-bit index path (NOTE [ Index width ]), which small tensors never take.
+TEST_P(InterpolateCuda, ForwardAndBackwardMatchReference64BitIndices) {
+  Force64Guard force(true);
+  compare_all_configs(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, InterpolateCuda, ::testing::ValuesIn(kDtypes),

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/index_width.h"
 #include "test_util.h"
 #include "upsample/upsample.h"
 
@@ -102,7 +103,18 @@ TEST(PixelShuffleReference, BadInputTable) {
 
 class PixelShuffleCuda : public ::testing::TestWithParam<upsDataType_t> {};
 
-TEST_P(PixelShuffleCuda, MatchesReferenceBitForBit) {
+void compare_all_shapes(upsDataType_t dtype);
+
+TEST_P(PixelShuffleCuda, MatchesReferenceBitForBit) { compare_all_shapes(GetParam()); }
+
+// The 64-bit index path of the kernel (NOTE [ Index width ]).
+TEST_P(PixelShuffleCuda, MatchesReferenceBitForBit64BitIndices) {
+  upsample::detail::set_force_64bit_indexing(true);
+  compare_all_shapes(GetParam());
+  upsample::detail::set_force_64bit_indexing(false);
+}
+
+void compare_all_shapes(upsDataType_t dtype) {
   UPS_SEED_TRACE();
   auto rng = make_rng();
   struct Shape {
@@ -121,8 +133,8 @@ TEST_P(PixelShuffleCuda, MatchesReferenceBitForBit) {
         if (direction == UPS_PIXEL_UNSHUFFLE)
           for (auto& e : spatial) e *= s.r;
         const int64_t channels = direction == UPS_PIXEL_SHUFFLE ? s.c * block : s.c;
-        HostTensor x(make_desc(GetParam(), layout, 2, channels, spatial));
-        SCOPED_TRACE(std::string(dtype_label(GetParam())) + " dims " + std::to_string(s.dims) + " r " +
+        HostTensor x(make_desc(dtype, layout, 2, channels, spatial));
+        SCOPED_TRACE(std::string(dtype_label(dtype)) + " dims " + std::to_string(s.dims) + " r " +
                      std::to_string(s.r) + " C " + std::to_string(channels) +
                      (layout == UPS_LAYOUT_CHANNELS_LAST ? " NHWC" : " NCHW") +
                      (direction == UPS_PIXEL_SHUFFLE ? " shuffle" : " unshuffle"));
@@ -133,7 +145,7 @@ TEST_P(PixelShuffleCuda, MatchesReferenceBitForBit) {
         // The backward is the inverse movement: applied to y it returns x, on both backends.
         for (upsBackend_t backend : {UPS_BACKEND_REFERENCE, UPS_BACKEND_CUDA})
           EXPECT_TRUE(tensors_identical(run(backend, d, y_ref, true, x.desc), x)) << "backward";
-        if (HasFailure()) return;
+        if (::testing::Test::HasFailure()) return;
       }
 }
 
