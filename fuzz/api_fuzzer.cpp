@@ -656,8 +656,17 @@ upsInterpolateDesc_t fuzzed_interpolate(Bytes& in, int dims) {
   return d;
 }
 
+// An enum field's bits as an int (a fuzzed field may hold no enumerator: reading it as the enum
+// would be undefined).
+template <typename Enum>
+int raw_enum_bits(const Enum& field) {
+  int raw;
+  std::memcpy(&raw, &field, sizeof raw);
+  return raw;
+}
+
 double interpolate_tolerance(const upsInterpolateDesc_t& d, int dtype) {
-  const int mode = static_cast<int>(d.mode);
+  const int mode = raw_enum_bits(d.mode);
   if (mode == UPS_INTERPOLATE_NEAREST || mode == UPS_INTERPOLATE_NEAREST_EXACT) return 0.0;
   switch (dtype) {
     case UPS_DTYPE_F64: return 1e-12;
@@ -673,7 +682,7 @@ void fuzz_interpolate(Bytes& in, const upsTensorDesc_t& x_desc, bool backward) {
   if (upsInterpolateOutputDesc(&desc, &x_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
   y_desc = maybe_perturbed(y_desc, in);
   g_problem = std::string(backward ? "interpolate-backward" : "interpolate") + " x " + desc_text(x_desc) + " y " +
-              desc_text(y_desc) + " mode " + std::to_string(static_cast<int>(desc.mode)) +
+              desc_text(y_desc) + " mode " + std::to_string(raw_enum_bits(desc.mode)) +
               extents_text("size", desc.output_size) + " align " + std::to_string(desc.align_corners) + " aa " +
               std::to_string(desc.antialias);
   std::vector<Argument> args;
@@ -701,7 +710,7 @@ void fuzz_pixel_shuffle(Bytes& in, const upsTensorDesc_t& x_desc, bool backward)
   if (upsPixelShuffleOutputDesc(&desc, &x_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
   y_desc = maybe_perturbed(y_desc, in);
   g_problem = std::string(backward ? "pixel-shuffle-backward" : "pixel-shuffle") + " x " + desc_text(x_desc) +
-              " y " + desc_text(y_desc) + " direction " + std::to_string(static_cast<int>(desc.direction)) +
+              " y " + desc_text(y_desc) + " direction " + std::to_string(raw_enum_bits(desc.direction)) +
               " factor " + std::to_string(desc.factor);
   std::vector<Argument> args;
   if (!add_tensor(args, in, backward ? "dy" : "x", backward ? y_desc : x_desc, false, true, fuzzed_misalign(in)))
