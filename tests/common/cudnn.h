@@ -1,4 +1,4 @@
-// Helpers shared by the cuDNN comparison suites (cudnn_test.cpp, cudnn_backward_test.cpp).
+// Shared test fixtures of the cuDNN comparison suites (tests/<family>/*_cudnn_test.cpp).
 #pragma once
 
 #include <cudnn.h>
@@ -8,9 +8,9 @@
 
 namespace upsample::test {
 
-#define CUDNN_ASSERT(expr)                                                                                  \
-  do {                                                                                                      \
-    const cudnnStatus_t cudnn_status_ = (expr);                                                             \
+#define CUDNN_ASSERT(expr)                                                                                 \
+  do {                                                                                                     \
+    const cudnnStatus_t cudnn_status_ = (expr);                                                            \
     ASSERT_EQ(cudnn_status_, CUDNN_STATUS_SUCCESS) << #expr << ": " << cudnnGetErrorString(cudnn_status_); \
   } while (0)
 

@@ -1,0 +1,446 @@
+// Transposed convolution, forward and its three gradients: the CUDA backend against the REFERENCE
+// backend through the public API, every algorithm x dtype x layout x rank, some cases on the
+// 64-bit index path; integer-valued inputs compared bit for bit, real-valued ones within the
+// dtype's tolerance (gradients: elementwise within eps(dtype) x the sum of |terms|); hand-picked
+// edge geometries and reduced model layers; the AUTO heuristic; bit-identical repeats of the
+// deterministic paths; a caller's workspace of the queried size. Built twice: against
+// libupsample.so (label `gpu`: a real GPU, or a skip with a message) and against the emulated
+// library (label `emulated`: the kernels run on the CPU). Outputs are poisoned first.
+#include <string>
+#include <vector>
+
+#include "tests/common/fixtures.h"
+
+namespace upsample::test {
+namespace {
+
+// =============================================================================================
+// Forward
+// =============================================================================================
+
+// The descriptors of one geometry in one dtype, layout and algorithm (y's from the library's
+// shape function, which the reference suite checks against PyTorch's table).
+struct ConvDescs {
+  upsConvTransposeDesc_t conv;
+  upsTensorDesc_t x, w, y;
+};
+
+ConvDescs make_conv_descs(const ConvGeometry& g, upsDataType_t dtype, upsLayout_t layout, upsAlgorithm_t algorithm) {
+  ConvDescs d{};
+  d.conv = g.desc(algorithm);
+  d.x = g.x_desc(dtype, layout);
+  d.w = g.w_desc(dtype, layout);
+  EXPECT_EQ(upsConvTransposeOutputDesc(&d.conv, &d.x, &d.w, &d.y), UPS_STATUS_SUCCESS) << upsGetLastErrorString();
+  return d;
+}
+
+struct ConvTensors {
+  HostTensor x, w, bias;
+};
+
+ConvTensors random_conv_tensors(const ConvDescs& d, const ConvGeometry& g, std::mt19937_64& rng, bool integers) {
+  ConvTensors t{HostTensor(d.x), HostTensor(d.w), HostTensor(make_desc(d.x.dtype, d.x.layout, 1, g.cout, {1}))};
+  t.x.fill_random(rng, integers ? -3 : -1, integers ? 3 : 1, integers);
+  t.w.fill_random(rng, integers ? -3 : -1, integers ? 3 : 1, integers);
+  t.bias.fill_random(rng, integers ? -3 : -1, integers ? 3 : 1, integers);
+  return t;
+}
+
+// The forward on one target, with the bias when the geometry asks for one.
+HostTensor run_conv(Target target, const ConvDescs& d, const ConvTensors& t, const ConvGeometry& g) {
+  return conv_forward(target, d.conv, t.x, t.w, g.bias ? &t.bias : nullptr);
+}
+
+// Every algorithm x dtype x layout x rank, 64-bit-index cases, and AUTO.
+std::vector<KernelCase> all_conv_cases() {
+  std::vector<KernelCase> cases = every_dtype_layout_rank({UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC});
+  for (upsLayout_t layout : kLayouts) {
+    cases.push_back({UPS_ALGO_GATHER, UPS_DTYPE_F32, layout, 2, true});
+    cases.push_back({UPS_ALGO_SCATTER_ATOMIC, UPS_DTYPE_F16, layout, 2, true});
+    cases.push_back({UPS_ALGO_AUTO, UPS_DTYPE_F32, layout, 2, false});
+  }
+  return cases;
+}
+
+class CudaConvTranspose : public ::testing::TestWithParam<KernelCase> {};
+
+// Integer-valued inputs: every partial sum is exact in f32/f64, so the result must equal the
+// reference bit for bit whatever the summation order. f16/bf16 round their output, so they are
+// compared with their tolerance.
+TEST_P(CudaConvTranspose, IntegerInputsMatchReference) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  const KernelCase c = GetParam();
+  Backends be;
+  IndexWidth width(c.index64);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 16; ++trial) {
+    const ConvGeometry g = random_conv(rng, c.dims, kKernelSampling);
+    SCOPED_TRACE(g.text());
+    const ConvDescs d = make_conv_descs(g, c.dtype, c.layout, c.algorithm);
+    const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/true);
+    const HostTensor expected = run_conv(be.reference(), d, t, g);
+    const HostTensor actual = run_conv(be.cuda(), d, t, g);
+    if (c.dtype == UPS_DTYPE_F32 || c.dtype == UPS_DTYPE_F64)
+      ASSERT_TRUE(tensors_identical(actual, expected));
+    else
+      ASSERT_TRUE(tensors_close(actual, expected, tolerance(c.dtype)));
+  }
+}
+
+// Real-valued inputs, compared with the dtype's stated tolerance.
+TEST_P(CudaConvTranspose, RealInputsMatchReference) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  const KernelCase c = GetParam();
+  Backends be;
+  IndexWidth width(c.index64);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 8; ++trial) {
+    const ConvGeometry g = random_conv(rng, c.dims, kKernelSampling);
+    SCOPED_TRACE(g.text());
+    const ConvDescs d = make_conv_descs(g, c.dtype, c.layout, c.algorithm);
+    const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/false);
+    const HostTensor expected = run_conv(be.reference(), d, t, g);
+    const HostTensor actual = run_conv(be.cuda(), d, t, g);
+    ASSERT_TRUE(tensors_close(actual, expected, tolerance(c.dtype)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, CudaConvTranspose, ::testing::ValuesIn(all_conv_cases()),
+                         kernel_case_name_with_algorithm);
+
+std::vector<ConvGeometry> edge_geometries() {
+  return {
+      conv_geometry(2, {1, 1}, {1, 1}, {1, 1}, 1, 1),                             // 1x1 everything
+      conv_geometry(2, {7, 9}, {3, 3}, {1, 1}),                                   // odd extents, stride 1
+      conv_geometry(2, {4, 4}, {4, 4}, {2, 2}, 16, 32, 1, {1, 1}, {1, 1}),        // DCGAN-style k4 s2 p1
+      conv_geometry(2, {3, 5}, {2, 2}, {3, 3}),                                   // stride > kernel: gaps
+      conv_geometry(2, {3, 3}, {5, 5}, {2, 2}, 3, 5, 1, {0, 2}, {1, 0}),          // kernel > stride, asymmetric pad
+      conv_geometry(2, {3, 4}, {3, 3}, {2, 2}, 4, 6, 2, {1, 1}, {1, 1}, {1, 1}),  // groups, output_padding
+      conv_geometry(2, {4, 4}, {3, 3}, {2, 2}, 6, 6, 6, {1, 1}, {1, 1}, {1, 1}),  // depthwise (VAE-like)
+      conv_geometry(2, {3, 3}, {3, 3}, {2, 2}, 3, 4, 1, {0, 0}, {0, 0}, {1, 0}, {2, 3}),  // dilation, gcd(s, d) > 1
+      conv_geometry(2, {2, 3}, {3, 2}, {1, 1}, 2, 3, 1, {0, 0}, {0, 0}, {1, 1},
+                    {2, 2}),                                    // output_padding < dilation only
+      conv_geometry(1, {9}, {16}, {8}, 4, 3, 1, {4}, {4}),      // HiFi-GAN-like k16 s8 p4
+      conv_geometry(1, {5}, {6}, {3}, 8, 8, 8, {1}, {1}),       // depthwise 1-D k6 s3
+      conv_geometry(1, {3}, {40}, {1}),                         // 40 taps: the direct gather path
+      conv_geometry(3, {2, 3, 2}, {2, 2, 2}, {2, 2, 2}, 3, 4),  // 3-D U-Net k2 s2
+      conv_geometry(3, {2, 2, 3}, {3, 3, 3}, {2, 2, 2}, 2, 3, 1, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),  // 3-D k3 s2 p1 op1
+      conv_geometry(2, {2, 2}, {3, 3}, {1, 1}, 40, 20),                      // channels beyond one tile/chunk
+      conv_geometry(2, {3, 3}, {2, 2}, {2, 2}, 3, 5, 1, {}, {}, {}, {}, 0),  // empty batch
+  };
+}
+
+// Every geometry with both algorithms, both layouts, f32 (integer data: exact) and `narrow`
+// (compared with its tolerance).
+void expect_geometries_match_reference(const std::vector<ConvGeometry>& geometries, upsDataType_t narrow) {
+  Backends be;
+  auto rng = make_rng();
+  for (const ConvGeometry& g : geometries)
+    for (upsAlgorithm_t algorithm : {UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC})
+      for (upsLayout_t layout : kLayouts)
+        for (upsDataType_t dtype : {UPS_DTYPE_F32, narrow}) {
+          SCOPED_TRACE(g.text() + " " + (algorithm == UPS_ALGO_GATHER ? "gather " : "scatter ") + layout_label(layout) +
+                       " " + dtype_label(dtype));
+          const ConvDescs d = make_conv_descs(g, dtype, layout, algorithm);
+          const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/dtype == UPS_DTYPE_F32);
+          const HostTensor expected = run_conv(be.reference(), d, t, g);
+          const HostTensor actual = run_conv(be.cuda(), d, t, g);
+          if (dtype == UPS_DTYPE_F32)
+            ASSERT_TRUE(tensors_identical(actual, expected));
+          else
+            ASSERT_TRUE(tensors_close(actual, expected, tolerance(dtype)));
+        }
+}
+
+TEST(CudaConvTransposeEdge, HandPickedGeometries) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  expect_geometries_match_reference(edge_geometries(), UPS_DTYPE_F16);
+}
+
+// Reduced copies of the generative-model layers of the benchmark set: several output boxes per
+// phase, several output-channel tiles and input-channel chunks per block, realistic strides.
+std::vector<ConvGeometry> model_geometries() {
+  return {
+      conv_geometry(2, {4, 4}, {4, 4}, {2, 2}, 64, 32, 1, {1, 1}, {1, 1}),                  // DCGAN generator
+      conv_geometry(2, {16, 16}, {4, 4}, {2, 2}, 16, 8, 1, {1, 1}, {1, 1}, {}, {}, 1),      // pix2pix up-conv
+      conv_geometry(2, {9, 9}, {3, 3}, {2, 2}, 16, 8, 1, {0, 0}, {0, 0}, {}, {}, 1),        // StyleGAN2 block
+      conv_geometry(2, {9, 9}, {3, 3}, {2, 2}, 16, 16, 2, {0, 0}, {0, 0}, {}, {}, 1),       // ... grouped per sample
+      conv_geometry(2, {12, 12}, {3, 3}, {2, 2}, 16, 8, 1, {1, 1}, {1, 1}, {1, 1}, {}, 1),  // VAE decoder
+      conv_geometry(1, {40}, {16}, {8}, 32, 16, 1, {4}, {4}),                               // HiFi-GAN
+      conv_geometry(1, {150}, {8}, {4}, 8, 4, 1, {2}, {2}),                                 // HiFi-GAN, long W
+      conv_geometry(3, {5, 5, 5}, {2, 2, 2}, {2, 2, 2}, 8, 4, 1, {}, {}, {}, {}, 1),        // 3-D U-Net k2 s2
+      conv_geometry(3, {4, 4, 4}, {3, 3, 3}, {2, 2, 2}, 8, 4, 1, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {},
+                    1),                                                 // k3 s2 p1 op1
+      conv_geometry(1, {20}, {6}, {3}, 32, 32, 32, {}, {}, {}, {}, 2),  // depthwise 1-D
+  };
+}
+
+TEST(CudaConvTransposeEdge, ReducedModelShapes) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  expect_geometries_match_reference(model_geometries(), UPS_DTYPE_BF16);
+}
+
+// GATHER is deterministic: repeated runs give identical bits (real-valued inputs, where the
+// summation order matters).
+TEST(CudaConvTransposeEdge, GatherIsBitIdenticalAcrossRuns) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  const int repeats = upsCudaDeviceAvailable() ? 5 : 3;
+  for (int trial = 0; trial < 4; ++trial) {
+    const ConvGeometry g = random_conv(rng, 2, kKernelSampling);
+    SCOPED_TRACE(g.text());
+    ConvDescs d = make_conv_descs(g, UPS_DTYPE_F32, trial % 2 ? UPS_LAYOUT_CHANNELS_LAST : UPS_LAYOUT_CHANNELS_FIRST,
+                                  UPS_ALGO_AUTO);
+    d.conv.deterministic = 1;
+    upsAlgorithm_t chosen;
+    UPS_ASSERT_OK(upsConvTransposeChooseAlgorithm(be.cuda().handle, &d.conv, &d.x, &d.w, &d.y, &chosen));
+    EXPECT_EQ(chosen, UPS_ALGO_GATHER) << "the deterministic flag must select GATHER";
+    const ConvTensors t = random_conv_tensors(d, g, rng, /*integers=*/false);
+    const HostTensor first = run_conv(be.cuda(), d, t, g);
+    for (int r = 1; r < repeats; ++r) ASSERT_TRUE(tensors_identical(run_conv(be.cuda(), d, t, g), first));
+  }
+}
+
+// AUTO: the heuristic of src/dispatch.cpp, and the deterministic flag overriding it.
+TEST(CudaConvTransposeEdge, AutoHeuristicPicksScatterForLongReductionsOnly) {
+  UPS_SKIP_WITHOUT_CUDA();
+  Backends be;
+  // Tiny output, long reduction (C_in 512 x 4 taps): SCATTER_ATOMIC parallelizes over inputs.
+  ConvDescs small = make_conv_descs(conv_geometry(2, {1, 1}, {2, 2}, {2, 2}, 512, 3), UPS_DTYPE_F32,
+                                    UPS_LAYOUT_CHANNELS_FIRST, UPS_ALGO_AUTO);
+  upsAlgorithm_t chosen;
+  UPS_ASSERT_OK(upsConvTransposeChooseAlgorithm(be.cuda().handle, &small.conv, &small.x, &small.w, &small.y, &chosen));
+  EXPECT_EQ(chosen, UPS_ALGO_SCATTER_ATOMIC);
+  small.conv.deterministic = 1;
+  UPS_ASSERT_OK(upsConvTransposeChooseAlgorithm(be.cuda().handle, &small.conv, &small.x, &small.w, &small.y, &chosen));
+  EXPECT_EQ(chosen, UPS_ALGO_GATHER);
+  // A large output: GATHER.
+  const ConvDescs large = make_conv_descs(conv_geometry(2, {64, 64}, {4, 4}, {2, 2}, 64, 64, 1, {1, 1}, {1, 1}),
+                                          UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, UPS_ALGO_AUTO);
+  UPS_ASSERT_OK(upsConvTransposeChooseAlgorithm(be.cuda().handle, &large.conv, &large.x, &large.w, &large.y, &chosen));
+  EXPECT_EQ(chosen, UPS_ALGO_GATHER);
+}
+
+// =============================================================================================
+// Backward
+// =============================================================================================
+
+struct ConvData {
+  HostTensor x, w, dy;
+};
+
+ConvData random_conv_data(const ConvGeometry& g, upsDataType_t dtype, upsLayout_t layout, std::mt19937_64& rng,
+                          bool integers) {
+  ConvData t{HostTensor(g.x_desc(dtype, layout)), HostTensor(g.w_desc(dtype, layout)),
+             HostTensor(g.y_desc(dtype, layout))};
+  t.x.fill_random(rng, integers ? -3 : -1, integers ? 3 : 1, integers);
+  t.w.fill_random(rng, integers ? -3 : -1, integers ? 3 : 1, integers);
+  t.dy.fill_random(rng, integers ? -3 : -1, integers ? 3 : 1, integers);
+  return t;
+}
+
+// All three gradients of one geometry on both backends.
+void expect_conv_gradients_match(const Backends& be, const ConvGeometry& g, upsDataType_t dtype, upsLayout_t layout,
+                                 upsAlgorithm_t algorithm, std::mt19937_64& rng, bool integers) {
+  const ConvData t = random_conv_data(g, dtype, layout, rng, integers);
+  const upsConvTransposeDesc_t reduction = g.desc(algorithm);
+  // The data gradient has GATHER only: SCATTER_ATOMIC cases run it with AUTO.
+  const upsConvTransposeDesc_t data = g.desc(algorithm == UPS_ALGO_SCATTER_ATOMIC ? UPS_ALGO_AUTO : algorithm);
+  const HostTensor dx = conv_backward_data(be.cuda(), data, t.dy, t.w, t.x.desc);
+  const HostTensor dx_ref = conv_backward_data(be.reference(), data, t.dy, t.w, t.x.desc);
+  const HostTensor dw = conv_backward_weight(be.cuda(), reduction, t.x, t.dy, t.w.desc);
+  const HostTensor dw_ref = conv_backward_weight(be.reference(), reduction, t.x, t.dy, t.w.desc);
+  const HostTensor db = conv_backward_bias(be.cuda(), reduction, t.dy);
+  const HostTensor db_ref = conv_backward_bias(be.reference(), reduction, t.dy);
+  if (integers && (dtype == UPS_DTYPE_F32 || dtype == UPS_DTYPE_F64)) {
+    EXPECT_TRUE(tensors_identical(dx, dx_ref)) << "dx";
+    EXPECT_TRUE(tensors_identical(dw, dw_ref)) << "dw";
+    EXPECT_TRUE(tensors_identical(db, db_ref)) << "db";
+    return;
+  }
+  // Real-valued data: each element within the dtype's tolerance times the sum of |terms| it adds
+  // (the reference on |inputs|), the bound a reordered sum keeps even where terms cancel — which
+  // the long reductions of dw and db do, so a relative norm of their small results would not hold.
+  const HostTensor dy_abs = absolute(t.dy), x_abs = absolute(t.x), w_abs = absolute(t.w);
+  const double tol = tolerance(dtype);
+  EXPECT_TRUE(tensors_within_bound(dx, dx_ref, conv_backward_data(be.reference(), data, dy_abs, w_abs, t.x.desc), tol))
+      << "dx";
+  EXPECT_TRUE(
+      tensors_within_bound(dw, dw_ref, conv_backward_weight(be.reference(), reduction, x_abs, dy_abs, t.w.desc), tol))
+      << "dw";
+  EXPECT_TRUE(tensors_within_bound(db, db_ref, conv_backward_bias(be.reference(), reduction, dy_abs), tol)) << "db";
+}
+
+class CudaConvTransposeBackward : public ::testing::TestWithParam<KernelCase> {};
+
+TEST_P(CudaConvTransposeBackward, IntegerInputsMatchReference) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  const KernelCase c = GetParam();
+  Backends be;
+  IndexWidth width(c.index64);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 10; ++trial) {
+    const ConvGeometry g = random_conv(rng, c.dims, 4);
+    SCOPED_TRACE(g.text());
+    expect_conv_gradients_match(be, g, c.dtype, c.layout, c.algorithm, rng, /*integers=*/true);
+    if (HasFailure()) return;
+  }
+}
+
+TEST_P(CudaConvTransposeBackward, RealInputsMatchReference) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  const KernelCase c = GetParam();
+  Backends be;
+  IndexWidth width(c.index64);
+  auto rng = make_rng();
+  for (int trial = 0; trial < 6; ++trial) {
+    const ConvGeometry g = random_conv(rng, c.dims, 4);
+    SCOPED_TRACE(g.text());
+    expect_conv_gradients_match(be, g, c.dtype, c.layout, c.algorithm, rng, /*integers=*/false);
+    if (HasFailure()) return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, CudaConvTransposeBackward,
+                         ::testing::ValuesIn(grad_cases({UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC})),
+                         kernel_case_name_with_algorithm);
+
+// Geometries that reach every path of the plans: for the reductions, 64x64 channel tiles (4x4 per
+// thread), several chunks (the workspace and the combine pass), the position tree of narrow
+// channel tiles (depthwise: 256 threads on positions), RGB outputs, boxes cut by padding, an empty
+// batch; for the data gradient, the tiled kernel's channel groups and chunks, and the direct
+// kernel (a reach beyond the staged box limit, weights beyond shared memory).
+std::vector<ConvGeometry> backward_edge_geometries() {
+  return {
+      conv_geometry(2, {1, 1}, {1, 1}, {1, 1}, 1, 1),                                      // 1x1 everything
+      conv_geometry(2, {3, 5}, {2, 2}, {3, 3}, 3, 5),                                      // stride > kernel: gaps
+      conv_geometry(2, {3, 3}, {5, 5}, {2, 2}, 3, 5, 1, {0, 2}, {1, 0}),                   // asymmetric padding
+      conv_geometry(2, {3, 3}, {3, 3}, {2, 2}, 3, 4, 1, {0, 0}, {0, 0}, {1, 0}, {2, 3}),   // dilation, gcd > 1
+      conv_geometry(2, {3, 3}, {3, 3}, {1, 1}, 2, 2, 1, {2, 2}, {2, 2}),                   // padding cuts taps: 1x1 out
+      conv_geometry(2, {4, 4}, {3, 3}, {2, 2}, 64, 64, 1, {1, 1}, {1, 1}, {1, 1}, {}, 1),  // 64x64 tiles, micro 4
+      conv_geometry(2, {3, 3}, {2, 2}, {2, 2}, 130, 70, 1, {}, {}, {}, {}, 1),             // partial 64-wide tiles
+      conv_geometry(2, {32, 32}, {2, 2}, {2, 2}, 16, 16, 1, {}, {}, {}, {}, 1),            // several chunks
+      conv_geometry(2, {64, 72}, {3, 3}, {2, 2}, 2, 2, 2, {1, 1}, {1, 1}, {1, 1}, {}, 2),  // depthwise, chunks
+      conv_geometry(2, {16, 16}, {4, 4}, {2, 2}, 32, 3, 1, {1, 1}, {1, 1}),                // RGB output
+      conv_geometry(1, {9}, {16}, {8}, 4, 3, 1, {4}, {4}),                                 // HiFi-GAN-like k16 s8
+      conv_geometry(3, {2, 3, 2}, {2, 2, 2}, {2, 2, 2}, 3, 4),                             // 3-D k2 s2
+      conv_geometry(3, {2, 2, 3}, {3, 3, 3}, {2, 2, 2}, 2, 3, 1, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),  // 3-D k3 s2 p1
+      conv_geometry(2, {3, 3}, {2, 2}, {2, 2}, 3, 5, 1, {}, {}, {}, {}, 0),  // empty batch: zeros
+      conv_geometry(1, {3}, {3}, {1}, 2, 3, 1, {}, {}, {}, {2100}),          // data grad: direct (reach)
+      conv_geometry(3, {1, 1, 2}, {9, 9, 9}, {1, 1, 1}, 16, 2),              // data grad: direct (shared)
+  };
+}
+
+TEST(CudaConvTransposeBackwardEdge, HandPickedGeometries) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  for (const ConvGeometry& g : backward_edge_geometries())
+    for (upsAlgorithm_t algorithm : {UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC})
+      for (upsLayout_t layout : kLayouts) {
+        const upsDataType_t dtype = algorithm == UPS_ALGO_GATHER ? UPS_DTYPE_F32 : UPS_DTYPE_F16;
+        // One combination of the four runs every kernel on its 64-bit index path.
+        const bool index64 = algorithm == UPS_ALGO_SCATTER_ATOMIC && layout == UPS_LAYOUT_CHANNELS_LAST;
+        IndexWidth width(index64);
+        SCOPED_TRACE(g.text() + " " + (algorithm == UPS_ALGO_GATHER ? "gather " : "scatter ") + layout_label(layout) +
+                     " " + dtype_label(dtype) + (index64 ? " index64" : ""));
+        expect_conv_gradients_match(be, g, dtype, layout, algorithm, rng, /*integers=*/true);
+        if (HasFailure()) return;
+      }
+}
+
+// The chunked plans are really taken: the workspace query says so.
+TEST(CudaConvTransposeBackwardEdge, ChunkedReductionsUseTheWorkspace) {
+  UPS_SKIP_WITHOUT_CUDA();
+  Backends be;
+  for (const ConvGeometry& g : {conv_geometry(2, {32, 32}, {2, 2}, {2, 2}, 16, 16, 1, {}, {}, {}, {}, 1),
+                                conv_geometry(2, {64, 72}, {3, 3}, {2, 2}, 2, 2, 2, {1, 1}, {1, 1}, {1, 1}, {}, 2)}) {
+    SCOPED_TRACE(g.text());
+    const upsConvTransposeDesc_t conv = g.desc(UPS_ALGO_GATHER);
+    const upsTensorDesc_t x = g.x_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST),
+                          w = g.w_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST),
+                          y = g.y_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST);
+    size_t weight_bytes = 0, bias_bytes = 0;
+    UPS_ASSERT_OK(upsConvTransposeBackwardWeightWorkspaceSize(be.cuda().handle, &conv, &x, &y, &w, &weight_bytes));
+    UPS_ASSERT_OK(upsConvTransposeBackwardBiasWorkspaceSize(be.cuda().handle, &conv, &y, &bias_bytes));
+    int64_t w_elements = element_count(w);
+    EXPECT_GE(weight_bytes, 2 * sizeof(float) * static_cast<size_t>(w_elements)) << "expected two or more chunks";
+    EXPECT_GE(bias_bytes, 2 * sizeof(float) * static_cast<size_t>(g.cout)) << "expected two or more chunks";
+  }
+}
+
+// Real-valued inputs, where the order of additions shows: the deterministic paths give the same
+// bits on every run (GATHER for the reductions, with several chunks among the shapes; the gather
+// of the data gradient). The unpooling and max-pooling gradients have their own such tests.
+TEST(CudaConvTransposeBackwardEdge, DeterministicPathsAreBitIdenticalAcrossRuns) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  const int repeats = kDeterminismRepeats;
+  std::vector<ConvGeometry> shapes = {
+      conv_geometry(2, {32, 32}, {2, 2}, {2, 2}, 16, 16, 1, {}, {}, {}, {}, 1),
+      conv_geometry(2, {4, 4}, {3, 3}, {2, 2}, 64, 64, 1, {1, 1}, {1, 1}, {1, 1}, {}, 1)};
+  for (int trial = 0; trial < 3; ++trial) shapes.push_back(random_conv(rng, 2, 4));
+  for (size_t s = 0; s < shapes.size(); ++s) {
+    const ConvGeometry& g = shapes[s];
+    const upsLayout_t layout = s % 2 ? UPS_LAYOUT_CHANNELS_LAST : UPS_LAYOUT_CHANNELS_FIRST;
+    SCOPED_TRACE(g.text() + " " + layout_label(layout));
+    const upsConvTransposeDesc_t conv = g.desc(UPS_ALGO_AUTO, /*deterministic=*/true);
+    const ConvData t = random_conv_data(g, UPS_DTYPE_F32, layout, rng, /*integers=*/false);
+    upsAlgorithm_t chosen;
+    UPS_ASSERT_OK(upsConvTransposeBackwardWeightChooseAlgorithm(be.cuda().handle, &conv, &t.x.desc, &t.dy.desc,
+                                                                &t.w.desc, &chosen));
+    EXPECT_EQ(chosen, UPS_ALGO_GATHER);
+    const HostTensor dx = conv_backward_data(be.cuda(), conv, t.dy, t.w, t.x.desc);
+    const HostTensor dw = conv_backward_weight(be.cuda(), conv, t.x, t.dy, t.w.desc);
+    const HostTensor db = conv_backward_bias(be.cuda(), conv, t.dy);
+    for (int r = 1; r < repeats; ++r) {
+      ASSERT_TRUE(tensors_identical(conv_backward_data(be.cuda(), conv, t.dy, t.w, t.x.desc), dx));
+      ASSERT_TRUE(tensors_identical(conv_backward_weight(be.cuda(), conv, t.x, t.dy, t.w.desc), dw));
+      ASSERT_TRUE(tensors_identical(conv_backward_bias(be.cuda(), conv, t.dy), db));
+    }
+    EXPECT_TRUE(
+        tensors_close(dw, conv_backward_weight(be.reference(), conv, t.x, t.dy, t.w.desc), tolerance(UPS_DTYPE_F32)));
+  }
+}
+
+// A caller's workspace of exactly the queried size suffices; one byte less is refused.
+TEST(CudaConvTransposeBackwardEdge, UserWorkspaceOfQueriedSize) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  const ConvGeometry g = conv_geometry(2, {32, 32}, {2, 2}, {2, 2}, 16, 16, 1, {}, {}, {}, {}, 1);
+  const ConvData t = random_conv_data(g, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, rng, /*integers=*/true);
+  for (upsAlgorithm_t algorithm : {UPS_ALGO_GATHER, UPS_ALGO_SCATTER_ATOMIC}) {
+    const upsConvTransposeDesc_t conv = g.desc(algorithm);
+    size_t bytes = 0;
+    UPS_ASSERT_OK(
+        upsConvTransposeBackwardWeightWorkspaceSize(be.cuda().handle, &conv, &t.x.desc, &t.dy.desc, &t.w.desc, &bytes));
+    ASSERT_GT(bytes, 0u);
+    HandleGuard own(UPS_BACKEND_CUDA);
+    Buffer workspace(UPS_BACKEND_CUDA, bytes);
+    UPS_ASSERT_OK(upsSetWorkspace(own.get(), workspace.get(), bytes));
+    EXPECT_TRUE(tensors_close(conv_backward_weight({own.get(), UPS_BACKEND_CUDA}, conv, t.x, t.dy, t.w.desc),
+                              conv_backward_weight(be.reference(), conv, t.x, t.dy, t.w.desc),
+                              tolerance(UPS_DTYPE_F16)));
+    UPS_ASSERT_OK(upsSetWorkspace(own.get(), workspace.get(), bytes - 1));
+    Buffer bx(UPS_BACKEND_CUDA, t.x), bdy(UPS_BACKEND_CUDA, t.dy), bdw(UPS_BACKEND_CUDA, t.w);
+    EXPECT_EQ(upsConvTransposeBackwardWeight(own.get(), &conv, &t.x.desc, bx.get(), &t.dy.desc, bdy.get(), &t.w.desc,
+                                             bdw.get()),
+              UPS_STATUS_WORKSPACE_TOO_SMALL);
+  }
+}
+
+}  // namespace
+}  // namespace upsample::test
