@@ -7,6 +7,12 @@
 // taken as at least 1) is below 2^31 — then every offset, and every coordinate product formed on
 // the way, fits — and the op's own coordinates (stride, padding, dilation reach) fit as well, and
 // int64_t otherwise.
+// "Every coordinate product formed on the way" includes the intermediates of the index helpers:
+// the op's rule bounds each value a kernel holds in IndexT (stride, padding, dilation and the
+// extents themselves, not only their products) and each sum it forms from them, and the helpers
+// (cuda/common/index_math.cuh, NOTE [ Index math without overflow ]) form nothing beyond a / b
+// and a % b. The fuzzer found the rule that bounded only extents and reaches wanting: a dilation
+// of 2^31 - 1 on a one-tap axis passed it, and ceil_div formed 1 + (2^31 - 1) in int32.
 // Grid-stride loop counters are always int64_t, so `i += gridDim.x * blockDim.x` cannot wrap;
 // the counter is narrowed to IndexT once it is known to be in range.
 // set_force_64bit_indexing() forces the 64-bit path so tests exercise it on small tensors.
@@ -38,6 +44,34 @@ inline bool use_32bit_indexing(std::initializer_list<const TensorGeometry*> tens
     }
   }
   return true;
+}
+
+// The transposed convolution's coordinate rule (forward and gradients). Per axis, with
+// 0 <= i < in, 0 <= k < K, 0 <= o < out, 0 <= r < stride, the kernels hold stride, dilation,
+// pad_begin and the extents as IndexT values and form
+//   i*stride - pad + k*dilation          (scatter, data-gradient landings, weight-gradient boxes)
+//   o + pad - k*dilation, o + pad - r    (gathers: taps and stride phases)
+//   out - 1 + pad - r, pad - r           (tiled gather: a phase's q range)
+//   q*stride + r - pad                   (tiled gather: back to o, q <= (out - 1 + pad) / stride)
+// and nothing else. With each of stride, dilation, pad_begin, out and the reach
+// (in-1)*stride + (K-1)*dilation below 2^30, every one of these is a difference or a sum of two
+// quantities below 2^30 (q*stride + r <= out - 1 + pad), so it stays below 2^31 in magnitude;
+// and every value fits int32 (validation allows stride, dilation and padding up to 2^31, which
+// int32 cannot hold).
+inline bool conv_transpose_coordinates_fit_32bit(const ConvTransposeProblem& p) {
+  constexpr int64_t kLimit = int64_t{1} << 30;
+  for (int a = 0; a < kDims; ++a) {
+    const int64_t reach = (p.input.extent[a] - 1) * p.stride[a] + (p.weight.extent[a] - 1) * p.dilation[a];
+    if (reach >= kLimit || p.pad_begin[a] >= kLimit || p.output.extent[a] >= kLimit || p.stride[a] >= kLimit ||
+        p.dilation[a] >= kLimit)
+      return false;
+  }
+  return true;
+}
+
+// 32-bit indices for a transposed convolution (any direction): its tensors and its coordinates.
+inline bool conv_transpose_use_32bit_indexing(const ConvTransposeProblem& p) {
+  return use_32bit_indexing({&p.input, &p.weight, &p.output}) && conv_transpose_coordinates_fit_32bit(p);
 }
 
 }  // namespace upsample::detail

@@ -4,6 +4,7 @@
 The byte format is what api_fuzzer.cpp's LLVMFuzzerTestOneInput reads, in order; `pick(lo, hi)`
 reads one byte b and returns lo + b % (hi - lo + 1), so a seed stores value - lo.
 """
+import base64
 import os
 
 F32, F64, F16, BF16 = 0, 1, 2, 3
@@ -74,8 +75,24 @@ seeds = {
                                                 [3, 3, 0xFF, 0xFE]),
 }
 
+# Inputs the fuzzer once stopped on, kept as found (base64 of the raw bytes, decoded by the fuzzer's
+# current reader: a change to that reader may change what they test, so each names its finding).
+regressions = {
+    # Max-pool backward, stride 2^31-1 on a one-window axis: 32-bit indices must wait until stride and
+    # dilation fit on their own (27cb47e).
+    "regression_max_pool_backward_huge_stride":
+        "/wMADwICgwAAAgH/BAAAAAECAgECAQEAAAABAQAAAAEAAM9n9gAQYQAAAAEAAAD+////AQEBArsCAtYAAQICAgE=",
+    # Transposed-convolution data gradient, dilation 2^31-1 on a one-tap axis with padding 1:
+    # ceil_div(1, 2^31-1) formed 1 + 2147483647 in int32 on the 32-bit path (issue 9). Fixed by the
+    # overflow-free index helpers (cuda/common/index_math.cuh) and a rule that bounds dilation itself.
+    "regression_conv_transpose_backward_data_huge_dilation":
+        "YQ0HAG1tbcBtbQEBAQkAAgICKgIBAQAANwAAAAAAACdFAM9n9lsQYQAAAExMRUwBAQACAgLPZ/YAEGEAAABMTExMAQEAAgICKgIA",
+}
+
 here = os.path.dirname(os.path.abspath(__file__))
 os.makedirs(os.path.join(here, "corpus"), exist_ok=True)
+for name, encoded in regressions.items():
+    seeds[name] = list(base64.b64decode(encoded))
 for name, data in seeds.items():
     assert all(0 <= b < 256 for b in data), name
     with open(os.path.join(here, "corpus", name), "wb") as f:

@@ -23,6 +23,10 @@
 //   32-bit multiply-adds on the GPU, still far cheaper than the 64-bit divide routine). The
 //   host computes m' with a 128-bit division (unsigned __int128: GCC and Clang, which are the
 //   host compilers nvcc and the emulation are built with).
+// Where a divisor is known only per block (a tap's box in the weight gradient), the 32-bit struct
+// may be built on the device once per block (one 64-by-32-bit division); the 64-bit one is built
+// on the host only, and a 64-bit index path with per-block divisors keeps `/` — it serves
+// tensors beyond 2^31 elements, where the memory traffic per element dwarfs the division.
 // FastDivmod<IndexT> picks the one matching a kernel's index type (NOTE [ Index width ] in
 // core/index_width.h). Its dividends must be non-negative: they are converted to the unsigned
 // type, so a negative one would be divided as a huge unsigned value. Kernels divide only values
@@ -41,11 +45,15 @@ namespace fast_divmod_detail {
 // GCC/Clang's 128-bit integer (`__extension__`: not ISO C++, which -Wpedantic would say).
 __extension__ typedef unsigned __int128 Uint128;
 
-// ceil(log2 d) for d >= 1, on the host (the constructor is host code).
-inline int ceil_log2(uint64_t d) {
+// ceil(log2 d) for d >= 1.
+__host__ __device__ __forceinline__ int ceil_log2(uint64_t d) {
+#if defined(__CUDA_ARCH__)
+  return d <= 1 ? 0 : 64 - __clzll(static_cast<long long>(d - 1));
+#else
   int l = 0;
   while (l < 64 && (uint64_t{1} << l) < d) ++l;
   return l;
+#endif
 }
 
 __host__ __device__ __forceinline__ uint32_t mulhi(uint32_t a, uint32_t b) {
@@ -81,9 +89,12 @@ struct FastDivmodUnsigned {
 
   FastDivmodUnsigned() = default;
 
-  // Host only. `d` must be at least 1; callers check that before (a divisor of 0 is a bug in the
-  // caller, and is treated as 1 here rather than dividing by zero on the host).
-  explicit FastDivmodUnsigned(UnsignedT d) {
+  // `d` must be at least 1; callers check that before (a divisor of 0 is a bug in the caller, and
+  // is treated as 1 here rather than dividing by zero). Built on the host, normally: the multiplier
+  // costs one 2N-bit division. Kernels whose divisor changes per block (not per element) may build
+  // the 32-bit one on the device, once per block; the 64-bit one needs a 128-bit division, so it is
+  // host-only, and such kernels' 64-bit index paths divide with `/` (NOTE [ Fast division ]).
+  __host__ __device__ explicit FastDivmodUnsigned(UnsignedT d) {
     if (d == 0) d = 1;
     divisor = d;
     const int l = fast_divmod_detail::ceil_log2(d);

@@ -17,11 +17,11 @@
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
 #include "cuda/conv_transpose/conv_transpose_backward.cuh"
+#include "cuda/conv_transpose/conv_transpose_tiling.h"
 
 namespace upsample::cuda {
 namespace {
 
-constexpr int kThreadsPerBlock = 256;
 // Threads of a reduction block (weight and bias gradients).
 constexpr int kReductionThreads = 256;
 // Blocks a reduction aims for before it splits the positions into chunks: about eight resident
@@ -35,23 +35,14 @@ constexpr int64_t kMinStepsPerChunk = 8;
 // Threads of a tiled data-gradient block (dx positions x input-channel groups), each with TileCi
 // accumulators: as the forward's tiled gather.
 constexpr int kTiledPositions = 128;
-// Dynamic shared memory the tiled data-gradient kernel plans for: the default 48 KiB per block
-// (no opt-in attribute needed on any architecture), less room for the kernel's own needs.
-constexpr int64_t kTiledSharedBytes = 48 * 1024 - 2 * 1024;
+// Dynamic shared memory the tiled data-gradient kernel plans for: the device's per-block limit
+// without an opt-in (NOTE [ Launch configuration ]), less 2 KiB, as the forward's tiled gather.
+constexpr int64_t kTiledReserveBytes = 2 * 1024;
 // Largest staged dy box extent on one axis (and reach (k-1)*dilation); beyond it the direct kernel
 // runs (a box that long would leave no shared memory for channels anyway).
 constexpr int64_t kMaxDataGradBox = 4096;
-// Dynamic shared memory the weight-gradient plans stay under: the default per-block limit (the
-// kernel has no static shared memory; its plans use at most about 33 KiB).
-constexpr int64_t kSharedLimit = 48 * 1024;
 
-int pow2_at_least(int64_t value, int cap) {
-  int result = 1;
-  while (result < value && result < cap) result *= 2;
-  return result;
-}
-
-int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div64(int64_t a, int64_t b) { return ceil_div<int64_t>(a, b); }  // positive b
 
 bool is_narrow_float(upsDataType_t dtype) { return dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16; }
 
@@ -72,22 +63,7 @@ void plan_chunks(int64_t positions, int64_t base_blocks, int stage, int64_t* chu
   *chunks = positions > 0 ? ceil_div64(positions, length) : 1;
 }
 
-// Besides offsets (NOTE [ Index width ]), the kernels form coordinates such as
-// i*stride - pad_begin + k*dilation: with 32-bit indices every such value must fit too (the
-// forward's rule in conv_transpose.cu; valid geometries may pad or dilate by nearly 2^31).
-bool coordinates_fit_32bit(const detail::ConvTransposeProblem& p) {
-  constexpr int64_t kLimit = int64_t{1} << 30;
-  for (int a = 0; a < 3; ++a) {
-    const int64_t reach = (p.input.extent[a] - 1) * p.stride[a] + (p.weight.extent[a] - 1) * p.dilation[a];
-    if (reach >= kLimit || p.pad_begin[a] >= kLimit || p.output.extent[a] >= kLimit || p.stride[a] >= kLimit)
-      return false;
-  }
-  return true;
-}
-
-bool narrow_indexing(const detail::ConvTransposeProblem& p) {
-  return use_32bit_indexing({&p.input, &p.weight, &p.output}) && coordinates_fit_32bit(p);
-}
+bool narrow_indexing(const detail::ConvTransposeProblem& p) { return detail::conv_transpose_use_32bit_indexing(p); }
 
 GradEpilogue epilogue_for(upsAlgorithm_t algorithm, int64_t chunks) {
   if (algorithm == UPS_ALGO_SCATTER_ATOMIC) return GradEpilogue::kAtomicAdd;
@@ -97,34 +73,25 @@ GradEpilogue epilogue_for(upsAlgorithm_t algorithm, int64_t chunks) {
 // ---------------------------------------------------------------------------------------------
 // Data gradient
 // ---------------------------------------------------------------------------------------------
-template <typename IndexT>
-ConvTransposeGeometry<IndexT> make_geometry(const detail::ConvTransposeProblem& problem) {
-  ConvTransposeGeometry<IndexT> g;
-  g.input = make_device_tensor<IndexT>(problem.input);
-  g.weight = make_device_tensor<IndexT>(problem.weight);
-  g.output = make_device_tensor<IndexT>(problem.output);
+// The host-built divisors of NOTE [ Fast division ] for a finished data-gradient plan.
+void plan_data_grad_divisors(const detail::ConvTransposeProblem& problem, DataGradTilePlan* plan) {
   for (int a = 0; a < 3; ++a) {
-    g.stride[a] = static_cast<IndexT>(problem.stride[a]);
-    g.pad_begin[a] = static_cast<IndexT>(problem.pad_begin[a]);
-    g.dilation[a] = static_cast<IndexT>(problem.dilation[a]);
+    plan->tiles_div[a] = FastDivmodU64(static_cast<uint64_t>(plan->tiles[a]));
+    plan->tile_div[a] = FastDivmodU32(static_cast<uint32_t>(plan->tile[a]));
+    plan->box_div[a] = FastDivmodU32(static_cast<uint32_t>(plan->box[a]));
+    plan->kernel_div[a] = FastDivmodU32(static_cast<uint32_t>(problem.weight.extent[a]));
   }
-  g.cin_per_group = static_cast<IndexT>(problem.in_channels_per_group());
-  g.cout_per_group = static_cast<IndexT>(problem.out_channels_per_group());
-  return g;
-}
-
-// Input channels per thread of the tiled kernel: the largest tile that wastes at most a quarter
-// of its accumulators on a group's last tile (depthwise and RGB inputs do not pay for 16).
-int choose_tile_ci(int64_t cin_per_group) {
-  if (cin_per_group >= 12) return 16;
-  if (cin_per_group >= 3) return 4;
-  return 1;
+  plan->ci_tiles_div = FastDivmodU64(static_cast<uint64_t>(plan->ci_tiles));
+  plan->groups_div = FastDivmodU64(static_cast<uint64_t>(plan->groups));
+  plan->positions_div = FastDivmodU32(static_cast<uint32_t>(plan->tile[0] * plan->tile[1] * plan->tile[2]));
+  plan->co_chunk_div = FastDivmodU32(static_cast<uint32_t>(plan->co_chunk));
+  plan->taps_div = FastDivmodU32(static_cast<uint32_t>(problem.weight.plane()));
 }
 
 // Plans the tiled data-gradient kernel; false when it cannot run this problem (then the direct
 // kernel does).
 bool plan_data_grad_tiled(const detail::ConvTransposeProblem& problem, int tile_ci, int64_t accum_bytes,
-                          DataGradTilePlan* plan) {
+                          int64_t shared_bytes, DataGradTilePlan* plan) {
   const int64_t cin_per_group = problem.in_channels_per_group(), cout_per_group = problem.out_channels_per_group();
   if (cout_per_group == 0 || cin_per_group == 0) return false;  // nothing to stage: the direct kernel writes zeros
   int64_t positions_left = kTiledPositions;
@@ -147,18 +114,14 @@ bool plan_data_grad_tiled(const detail::ConvTransposeProblem& problem, int tile_
   const int64_t taps = problem.weight.plane();
   // Fit the staged tiles: fewer output channels per chunk first, then fewer channel groups.
   int64_t chunk = 0;
-  for (;;) {
-    const int64_t per_channel_bytes = (box_volume + taps * tile_ci * ci_groups) * accum_bytes;
-    chunk = std::min<int64_t>(cout_per_group, 16);
-    while (chunk > 1 && chunk * per_channel_bytes > kTiledSharedBytes) chunk /= 2;
-    if (chunk * per_channel_bytes <= kTiledSharedBytes) break;
-    if (ci_groups == 1) return false;
-    ci_groups /= 2;
-  }
+  if (!fit_staged_chunk(cout_per_group, 16, box_volume, taps, tile_ci, accum_bytes, shared_bytes, &ci_groups, &chunk))
+    return false;
   plan->co_chunk = static_cast<int>(chunk);
   plan->ci_groups = static_cast<int>(ci_groups);
   plan->ci_tiles = static_cast<int>(ceil_div64(cin_per_group, int64_t{tile_ci} * ci_groups));
+  plan->groups = problem.groups;
   plan->blocks = problem.input.n * problem.groups * plan->ci_tiles * plan->tiles[0] * plan->tiles[1] * plan->tiles[2];
+  plan_data_grad_divisors(problem, plan);
   return true;
 }
 
@@ -172,8 +135,8 @@ upsStatus_t launch_data_grad_tiled(const ConvDataGradParams<ElementT, IndexT>& p
   const int64_t taps = int64_t{p.geometry.weight.extent[0]} * p.geometry.weight.extent[1] * p.geometry.weight.extent[2];
   const size_t shared_bytes =
       static_cast<size_t>(plan.co_chunk * (box_volume + taps * TileCi * plan.ci_groups)) * sizeof(AccumT);
-  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(plan.blocks, int64_t{1} << 20)));  // unit-stride loop covers the rest
-  UPS_CUDA_CHECK(launch_kernel(conv_transpose_data_grad_tiled_kernel<ElementT, IndexT, TileCi>, grid, dim3(threads),
+  UPS_CUDA_CHECK(launch_kernel(conv_transpose_data_grad_tiled_kernel<ElementT, IndexT, TileCi>,
+                               grid_for_blocks(plan.blocks), dim3(threads),
                                shared_bytes, stream, params));
   return UPS_STATUS_SUCCESS;
 }
@@ -187,18 +150,21 @@ upsStatus_t launch_data_grad(const detail::ConvTransposeProblem& problem, const 
   p.dy = static_cast<const ElementT*>(dy);
   p.w = static_cast<const ElementT*>(w);
   p.dx = static_cast<ElementT*>(dx);
-  p.geometry = make_geometry<IndexT>(problem);
+  p.geometry = make_conv_transpose_geometry<IndexT>(problem);
   p.work = problem.input.elements();
-  const int tile_ci = choose_tile_ci(problem.in_channels_per_group());
+  SharedMemoryBudget budget;
+  UPS_RETURN_IF_ERROR(shared_memory_budget(&budget));
+  const int tile_ci = choose_channel_tile(problem.in_channels_per_group());
   DataGradTilePlan plan{};
-  if (plan_data_grad_tiled(problem, tile_ci, sizeof(AccumT), &plan) && plan.blocks > 0) {
+  if (plan_data_grad_tiled(problem, tile_ci, sizeof(AccumT), budget.default_bytes - kTiledReserveBytes, &plan) &&
+      plan.blocks > 0) {
     switch (tile_ci) {
       case 16: return launch_data_grad_tiled<ElementT, IndexT, 16>(p, plan, stream);
       case 4: return launch_data_grad_tiled<ElementT, IndexT, 4>(p, plan, stream);
       default: return launch_data_grad_tiled<ElementT, IndexT, 1>(p, plan, stream);
     }
   }
-  UPS_CUDA_CHECK(launch_kernel(conv_transpose_data_grad_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
+  UPS_CUDA_CHECK(launch_kernel(conv_transpose_data_grad_kernel<ElementT, IndexT>, grid_for(p.work),
                                dim3(kThreadsPerBlock), 0, stream, p));
   return UPS_STATUS_SUCCESS;
 }
@@ -231,17 +197,29 @@ WeightGradChoice plan_weight_grad(const detail::ConvTransposeProblem& problem, u
   plan_chunks(problem.input.n * problem.input.plane(), base_blocks, plan.stage, &plan.chunks, &plan.chunk_length);
   plan.blocks = base_blocks * plan.chunks;
   plan.epilogue = epilogue_for(algorithm, plan.chunks);
+  plan.chunks_div = FastDivmodU64(static_cast<uint64_t>(plan.chunks));
+  plan.taps_div = FastDivmodU64(static_cast<uint64_t>(plan.taps));
+  plan.co_tiles_div = FastDivmodU64(static_cast<uint64_t>(plan.co_tiles));
+  plan.ci_tiles_div = FastDivmodU64(static_cast<uint64_t>(plan.ci_tiles));
+  for (int a = 0; a < 3; ++a) plan.kernel_div[a] = FastDivmodU64(static_cast<uint64_t>(problem.weight.extent[a]));
+  plan.stage_div = FastDivmodU32(static_cast<uint32_t>(plan.stage));
+  plan.tile_ci_div = FastDivmodU32(static_cast<uint32_t>(plan.threads_ci * choice.micro));
+  plan.tile_co_div = FastDivmodU32(static_cast<uint32_t>(plan.threads_co * choice.micro));
   return choice;
 }
 
 template <typename ElementT, typename IndexT, int Micro>
 upsStatus_t launch_weight_grad_kernel(const WeightGradParams<ElementT, IndexT>& p, cudaStream_t stream) {
   using AccumT = typename ElementTraits<ElementT>::AccumT;
+  // The plans use at most about 33 KiB (stage x tiles + tree); the check guards the planner
+  // against the device's limit (NOTE [ Launch configuration ]), not the caller's input.
   const int64_t shared_bytes = weight_grad_shared_bytes<AccumT, IndexT>(p.plan, Micro);
-  if (shared_bytes > kSharedLimit)
-    return detail::fail(UPS_STATUS_INTERNAL_ERROR, "weight gradient: plan needs ", shared_bytes, " bytes of shared memory");
-  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(p.plan.blocks, int64_t{1} << 20)));  // unit-stride loop covers the rest
-  UPS_CUDA_CHECK(launch_kernel(conv_transpose_weight_grad_kernel<ElementT, IndexT, Micro>, grid,
+  SharedMemoryBudget budget;
+  UPS_RETURN_IF_ERROR(shared_memory_budget(&budget));
+  if (shared_bytes > budget.default_bytes)
+    return detail::fail(UPS_STATUS_INTERNAL_ERROR, "weight gradient: plan needs ", shared_bytes,
+                        " bytes of shared memory, the device allows ", budget.default_bytes);
+  UPS_CUDA_CHECK(launch_kernel(conv_transpose_weight_grad_kernel<ElementT, IndexT, Micro>, grid_for_blocks(p.plan.blocks),
                                dim3(kReductionThreads), static_cast<size_t>(shared_bytes), stream, p));
   return UPS_STATUS_SUCCESS;
 }
@@ -254,7 +232,7 @@ upsStatus_t launch_combine(const void* partial, void* out, int64_t elements, int
   p.out = static_cast<ElementT*>(out);
   p.elements = elements;
   p.chunks = chunks;
-  UPS_CUDA_CHECK(launch_kernel(grad_combine_kernel<ElementT>, grid_for(elements, kThreadsPerBlock),
+  UPS_CUDA_CHECK(launch_kernel(grad_combine_kernel<ElementT>, grid_for(elements),
                                dim3(kThreadsPerBlock), 0, stream, p));
   return UPS_STATUS_SUCCESS;
 }
@@ -271,7 +249,7 @@ upsStatus_t launch_weight_grad(const detail::ConvTransposeProblem& problem, upsA
   p.dy = static_cast<const ElementT*>(dy);
   p.dw = static_cast<ElementT*>(dw);
   p.partial = static_cast<AccumT*>(exec.workspace);
-  p.geometry = make_geometry<IndexT>(problem);
+  p.geometry = make_conv_transpose_geometry<IndexT>(problem);
   p.plan = choice.plan;
   // Atomics add onto what the accumulator holds: dw itself (f32/f64) or the float workspace.
   const bool atomic = choice.plan.epilogue == GradEpilogue::kAtomicAdd;
@@ -316,14 +294,15 @@ upsStatus_t launch_bias_grad(const detail::TensorGeometry& dy_geometry, upsAlgor
   p.output = make_device_tensor<IndexT>(dy_geometry);
   p.position_stride = dy_geometry.layout == UPS_LAYOUT_CHANNELS_LAST ? static_cast<IndexT>(dy_geometry.c) : 1;
   p.plan = plan_bias_grad(dy_geometry, algorithm);
+  p.plane_div = FastDivmod<IndexT>(dy_geometry.plane());
   const int64_t channels = dy_geometry.c;
   const bool atomic = p.plan.epilogue == GradEpilogue::kAtomicAdd;
   if (atomic) {
     if constexpr (std::is_same_v<AccumT, ElementT>) p.partial = reinterpret_cast<AccumT*>(db);
     UPS_CUDA_CHECK(cudaMemsetAsync(p.partial, 0, sizeof(AccumT) * static_cast<size_t>(channels), stream));
   }
-  const dim3 grid(static_cast<unsigned>(std::min<int64_t>(p.plan.blocks, int64_t{1} << 20)));
-  UPS_CUDA_CHECK(launch_kernel(conv_transpose_bias_grad_kernel<ElementT, IndexT>, grid, dim3(kBiasGradThreads), 0,
+  UPS_CUDA_CHECK(launch_kernel(conv_transpose_bias_grad_kernel<ElementT, IndexT>, grid_for_blocks(p.plan.blocks),
+                               dim3(kBiasGradThreads), 0,
                                stream, p));
   if (p.plan.epilogue == GradEpilogue::kStorePartial)
     return launch_combine<ElementT>(exec.workspace, db, channels, p.plan.chunks, stream);

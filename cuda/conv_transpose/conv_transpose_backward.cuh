@@ -1,5 +1,5 @@
 // Transposed-convolution backward kernels: the data, weight and bias gradients (1-, 2- and 3-D
-// through the canonical 3-D geometry: see NOTE [ Canonical 3-D geometry ] in src/problem.h).
+// through the canonical 3-D geometry: see NOTE [ Canonical 3-D geometry ] in core/problem.h).
 //
 //   data:   dx[n, ci, i]  = sum_{co in group g, k : o = i*stride - pad + k*dilation in dy}  dy[n, g*Cog + co, o] * w[ci, co, k]
 //   weight: dw[ci, co, k] = sum_{n, i : o = i*stride - pad + k*dilation in dy}            x[n, ci, i] * dy[n, g*Cog + co, o]
@@ -47,8 +47,10 @@
 #pragma once
 
 #include "cuda/common/element.cuh"
+#include "cuda/common/fast_divmod.cuh"
+#include "cuda/common/index_math.cuh"
 #include "cuda/common/tensor.cuh"
-#include "cuda/conv_transpose/conv_transpose_forward.cuh"  // ConvTransposeGeometry, floor_div, ceil_div
+#include "cuda/conv_transpose/conv_transpose_geometry.cuh"
 
 namespace upsample::cuda {
 
@@ -83,7 +85,7 @@ __global__ void conv_transpose_data_grad_kernel(ConvDataGradParams<ElementT, Ind
   for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
     const IndexT linear = static_cast<IndexT>(item);
     const Coordinates<IndexT> i = coordinates_of(g.input, linear);
-    const IndexT group = i.c / g.cin_per_group;
+    const IndexT group = g.cin_per_group_div.div(i.c);
     const IndexT base_d = i.d * g.stride[0] - g.pad_begin[0];
     const IndexT base_h = i.h * g.stride[1] - g.pad_begin[1];
     const IndexT base_w = i.w * g.stride[2] - g.pad_begin[2];
@@ -114,6 +116,9 @@ __global__ void conv_transpose_data_grad_kernel(ConvDataGradParams<ElementT, Ind
 }
 
 // The tiled kernel's launch-time plan (all block-uniform; chosen by conv_transpose_backward.cu).
+// The staged tiles have fixed shapes (co_chunk channels, box, all taps), so every index decoded
+// while staging is a division by a launch-time constant, done with the host-built divisors below
+// (NOTE [ Fast division ]); a last chunk with fewer channels leaves the rest of its tile unread.
 struct DataGradTilePlan {
   int tile[3];     // dx box extent per axis (positions); blockDim.x = tile product x ci_groups
   int tiles[3];    // boxes per axis
@@ -121,7 +126,12 @@ struct DataGradTilePlan {
   int co_chunk;    // output channels staged per step
   int ci_groups;   // thread groups per block, each owning TileCi input channels of every position
   int ci_tiles;    // tiles of TileCi * ci_groups input channels per group
+  int64_t groups;  // C_in / cin_per_group
   int64_t blocks;  // work units: n x groups x ci_tiles x boxes
+  // Work-unit decoding (once per block), thread decoding (once per thread), staging (per element).
+  FastDivmodU64 tiles_div[3], ci_tiles_div, groups_div;
+  FastDivmodU32 positions_div, tile_div[3];
+  FastDivmodU32 co_chunk_div, box_div[3], taps_div, kernel_div[3];
 };
 
 template <typename ElementT, typename IndexT>
@@ -130,12 +140,149 @@ struct DataGradTiledParams {
   DataGradTilePlan plan;
 };
 
+// One block work unit: (n, group, ci tile, box d, box h, box w), box w fastest.
+template <typename IndexT>
+struct DataGradUnit {
+  IndexT n, group, ci_tile;
+  int box[3];
+};
+
+template <typename IndexT>
+__device__ __forceinline__ DataGradUnit<IndexT> decode_data_grad_unit(uint64_t unit, const DataGradTilePlan& plan) {
+  DataGradUnit<IndexT> u;
+  uint64_t rest = unit, n;
+  for (int a = 2; a >= 0; --a) u.box[a] = static_cast<int>(plan.tiles_div[a].divmod(rest, &rest));
+  u.ci_tile = static_cast<IndexT>(plan.ci_tiles_div.divmod(rest, &rest));
+  u.group = static_cast<IndexT>(plan.groups_div.divmod(rest, &n));
+  u.n = static_cast<IndexT>(n);
+  return u;
+}
+
+// A thread's dx position in its block's box, the box's dy origin, and the taps landing inside dy.
+template <typename IndexT>
+struct DataGradBox {
+  IndexT i[3], origin[3], k_first[3], k_last[3];
+  bool has_output;
+};
+
+template <typename IndexT>
+__device__ __forceinline__ DataGradBox<IndexT> locate_data_grad_box(const ConvTransposeGeometry<IndexT>& g,
+                                                                   const DataGradTilePlan& plan,
+                                                                   const DataGradUnit<IndexT>& u, const int t[3]) {
+  DataGradBox<IndexT> b;
+  b.has_output = true;
+#pragma unroll
+  for (int a = 0; a < 3; ++a) {
+    const IndexT box_first = static_cast<IndexT>(u.box[a]) * plan.tile[a];
+    b.i[a] = box_first + t[a];
+    b.has_output = b.has_output && b.i[a] < g.input.extent[a];
+    b.origin[a] = box_first * g.stride[a] - g.pad_begin[a];
+    landing_taps(b.i[a] * g.stride[a] - g.pad_begin[a], g.dilation[a], g.weight.extent[a], g.output.extent[a],
+                 &b.k_first[a], &b.k_last[a]);
+  }
+  return b;
+}
+
+// Stages dy[n, the group's channels co0 .. co0+chunk, box] as dy_tile[co_chunk][box d][box h][box w]
+// (zeros outside dy, never read), coalesced for the layout.
+template <typename ElementT, typename IndexT>
+__device__ __forceinline__ void stage_dy_chunk(const ConvDataGradParams<ElementT, IndexT>& p,
+                                               const DataGradTilePlan& plan, const DataGradUnit<IndexT>& u,
+                                               const DataGradBox<IndexT>& b, IndexT co0, int chunk,
+                                               typename ElementTraits<ElementT>::AccumT* dy_tile) {
+  using Traits = ElementTraits<ElementT>;
+  const ConvTransposeGeometry<IndexT>& g = p.geometry;
+  const uint32_t elements = static_cast<uint32_t>(plan.co_chunk * plan.box[0] * plan.box[1] * plan.box[2]);
+  for (uint32_t e = threadIdx.x; e < elements; e += blockDim.x) {
+    uint32_t c, ed, eh, ew, rest;
+    if (g.output.channels_last) {
+      c = plan.co_chunk_div.divmod(e, &rest);
+      ew = plan.box_div[2].divmod(rest, &rest);
+      eh = plan.box_div[1].divmod(rest, &ed);
+    } else {
+      ew = plan.box_div[2].divmod(e, &rest);
+      eh = plan.box_div[1].divmod(rest, &rest);
+      ed = plan.box_div[0].divmod(rest, &c);
+    }
+    const IndexT od = b.origin[0] + static_cast<IndexT>(ed), oh = b.origin[1] + static_cast<IndexT>(eh),
+                 ow = b.origin[2] + static_cast<IndexT>(ew);
+    typename Traits::AccumT value = 0;
+    if (static_cast<int>(c) < chunk && od >= 0 && od < g.output.extent[0] && oh >= 0 && oh < g.output.extent[1] &&
+        ow >= 0 && ow < g.output.extent[2])
+      value = Traits::to_accum(
+          p.dy[g.output.offset(u.n, u.group * g.cout_per_group + co0 + static_cast<IndexT>(c), od, oh, ow)]);
+    dy_tile[((c * plan.box[0] + ed) * plan.box[1] + eh) * plan.box[2] + ew] = value;
+  }
+}
+
+// Stages the chunk's weights for the block's input channels as w_tile[co_chunk][tap][ci_span],
+// read in the weight's memory order (taps fastest channels-first, output channels fastest
+// channels-last).
+template <typename ElementT, typename IndexT>
+__device__ __forceinline__ void stage_data_grad_weights(const ConvDataGradParams<ElementT, IndexT>& p,
+                                                        const DataGradTilePlan& plan, IndexT group_ci,
+                                                        IndexT ci_local_first, int ci_span, IndexT co0, int chunk,
+                                                        typename ElementTraits<ElementT>::AccumT* w_tile) {
+  using Traits = ElementTraits<ElementT>;
+  const ConvTransposeGeometry<IndexT>& g = p.geometry;
+  const uint32_t taps = plan.taps_div.divisor;
+  const uint32_t elements = static_cast<uint32_t>(plan.co_chunk) * taps * static_cast<uint32_t>(ci_span);
+  for (uint32_t e = threadIdx.x; e < elements; e += blockDim.x) {
+    uint32_t c, tap, ci, rest;
+    if (g.weight.channels_last) {
+      c = plan.co_chunk_div.divmod(e, &rest);
+      tap = plan.taps_div.divmod(rest, &ci);
+    } else {
+      tap = plan.taps_div.divmod(e, &rest);
+      c = plan.co_chunk_div.divmod(rest, &ci);
+    }
+    uint32_t kd, kh;
+    const uint32_t kw = plan.kernel_div[2].divmod(tap, &rest);
+    kh = plan.kernel_div[1].divmod(rest, &kd);
+    typename Traits::AccumT value = 0;
+    if (static_cast<int>(c) < chunk && ci_local_first + static_cast<IndexT>(ci) < g.cin_per_group)
+      value = Traits::to_accum(p.w[g.weight.offset(group_ci + ci_local_first + static_cast<IndexT>(ci),
+                                                   co0 + static_cast<IndexT>(c), kd, kh, kw)]);
+    w_tile[(c * taps + tap) * static_cast<uint32_t>(ci_span) + ci] = value;
+  }
+}
+
+// The accumulation over one staged chunk in conv_transpose_data_grad_kernel's order (co
+// ascending, landing taps ascending, one FMA each), TileCi channels per term. No division.
+template <typename AccumT, typename IndexT, int TileCi>
+__device__ __forceinline__ void accumulate_data_grad_chunk(const ConvTransposeGeometry<IndexT>& g,
+                                                           const DataGradTilePlan& plan, const DataGradBox<IndexT>& b,
+                                                           const int t[3], int chunk, int ci_span,
+                                                           const AccumT* dy_tile, const AccumT* w_channels,
+                                                           AccumT acc[TileCi]) {
+  const int box_volume = plan.box[0] * plan.box[1] * plan.box[2];
+  const int kh_extent = static_cast<int>(g.weight.extent[1]), kw_extent = static_cast<int>(g.weight.extent[2]);
+  const int taps = static_cast<int>(plan.taps_div.divisor);
+  for (int c = 0; c < chunk; ++c) {
+    const AccumT* dy_channel = dy_tile + c * box_volume;
+    const AccumT* w_channel = w_channels + c * taps * ci_span;
+    for (IndexT kd = b.k_first[0]; kd <= b.k_last[0]; ++kd) {
+      const int ed = static_cast<int>(t[0] * g.stride[0] + kd * g.dilation[0]);
+      for (IndexT kh = b.k_first[1]; kh <= b.k_last[1]; ++kh) {
+        const int eh = static_cast<int>(t[1] * g.stride[1] + kh * g.dilation[1]);
+        const AccumT* dy_row = dy_channel + (ed * plan.box[1] + eh) * plan.box[2];
+        const AccumT* w_row = w_channel + static_cast<int>((kd * kh_extent + kh) * kw_extent) * ci_span;
+        for (IndexT kw = b.k_first[2]; kw <= b.k_last[2]; ++kw) {
+          const AccumT value = dy_row[t[2] * g.stride[2] + kw * g.dilation[2]];
+          const AccumT* weights = w_row + static_cast<int>(kw) * ci_span;
+#pragma unroll
+          for (int j = 0; j < TileCi; ++j) acc[j] = fused_multiply_add(value, weights[j], acc[j]);
+        }
+      }
+    }
+  }
+}
+
 // The data gradient with dy and w staged in shared memory. A block owns a box of dx positions of
 // one n and a tile of input channels of one group; per chunk of output channels it stages the dy
 // box those positions read (every landing of every tap) and the chunk's weights for its input
 // channels, and each thread accumulates TileCi channels of one position in registers. Its sums
-// run in conv_transpose_data_grad_kernel's order (co ascending, landing taps ascending, one fused
-// multiply-add each), so the two kernels give the same bits.
+// run in conv_transpose_data_grad_kernel's order, so the two kernels give the same bits.
 template <typename ElementT, typename IndexT, int TileCi>
 __global__ void conv_transpose_data_grad_tiled_kernel(DataGradTiledParams<ElementT, IndexT> params) {
   using Traits = ElementTraits<ElementT>;
@@ -145,128 +292,39 @@ __global__ void conv_transpose_data_grad_tiled_kernel(DataGradTiledParams<Elemen
   const DataGradTilePlan& plan = params.plan;
   UPS_DYNAMIC_SHARED(AccumT, shared);
 
-  const int threads = static_cast<int>(blockDim.x);
-  const int tid = static_cast<int>(threadIdx.x);
-  const int positions = plan.tile[0] * plan.tile[1] * plan.tile[2];
-  const int position = tid % positions;  // w fastest: a warp covers consecutive positions
-  const int ci_group = tid / positions;
-  const int t[3] = {position / (plan.tile[2] * plan.tile[1]), (position / plan.tile[2]) % plan.tile[1],
-                    position % plan.tile[2]};
+  uint32_t ci_group, rest, t_d;
+  const uint32_t position = plan.positions_div.divmod(threadIdx.x, &ci_group);  // w fastest
+  const uint32_t t_w = plan.tile_div[2].divmod(position, &rest);
+  const uint32_t t_h = plan.tile_div[1].divmod(rest, &t_d);
+  const int t[3] = {static_cast<int>(t_d), static_cast<int>(t_h), static_cast<int>(t_w)};
   const int ci_span = TileCi * plan.ci_groups;
-  const int box_volume = plan.box[0] * plan.box[1] * plan.box[2];
-  const int kd_extent = static_cast<int>(g.weight.extent[0]), kh_extent = static_cast<int>(g.weight.extent[1]),
-            kw_extent = static_cast<int>(g.weight.extent[2]);
-  const int taps = kd_extent * kh_extent * kw_extent;
-  AccumT* dy_tile = shared;                                            // [co_chunk][box d][box h][box w]
-  AccumT* w_tile = shared + static_cast<int64_t>(plan.co_chunk) * box_volume;  // [co_chunk][tap][ci_span]
-  const IndexT groups = g.input.c / g.cin_per_group;
+  AccumT* dy_tile = shared;                                                            // [co_chunk][box d][box h][box w]
+  AccumT* w_tile = shared + plan.co_chunk * plan.box[0] * plan.box[1] * plan.box[2];  // [co_chunk][tap][ci_span]
 
   for (int64_t unit = blockIdx.x; unit < plan.blocks; unit += gridDim.x) {
-    // Decode the work unit: (n, group, ci tile, box d, box h, box w), box w fastest.
-    int64_t rest = unit;
-    int box_index[3];
-    box_index[2] = static_cast<int>(rest % plan.tiles[2]);
-    rest /= plan.tiles[2];
-    box_index[1] = static_cast<int>(rest % plan.tiles[1]);
-    rest /= plan.tiles[1];
-    box_index[0] = static_cast<int>(rest % plan.tiles[0]);
-    rest /= plan.tiles[0];
-    const IndexT ci_tile = static_cast<IndexT>(rest % plan.ci_tiles);
-    rest /= plan.ci_tiles;
-    const IndexT group = static_cast<IndexT>(rest % groups);
-    const IndexT n = static_cast<IndexT>(rest / groups);
-
-    // This thread's position, the box's dy origin, and the taps whose landing lies inside dy.
-    IndexT i[3], origin[3], k_first[3], k_last[3];
-    bool has_output = true;
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-      const IndexT box_first = static_cast<IndexT>(box_index[a]) * plan.tile[a];
-      i[a] = box_first + t[a];
-      has_output = has_output && i[a] < g.input.extent[a];
-      origin[a] = box_first * g.stride[a] - g.pad_begin[a];
-      landing_taps(i[a] * g.stride[a] - g.pad_begin[a], g.dilation[a], g.weight.extent[a], g.output.extent[a],
-                   &k_first[a], &k_last[a]);
-    }
-    const IndexT ci_local_first = ci_tile * ci_span;  // the block's first channel within the group
-    const IndexT group_ci = group * g.cin_per_group;
+    const DataGradUnit<IndexT> u = decode_data_grad_unit<IndexT>(static_cast<uint64_t>(unit), plan);
+    const DataGradBox<IndexT> b = locate_data_grad_box(g, plan, u, t);
+    const IndexT ci_local_first = u.ci_tile * ci_span;  // the block's first channel within the group
+    const IndexT group_ci = u.group * g.cin_per_group;
     AccumT acc[TileCi];
 #pragma unroll
     for (int j = 0; j < TileCi; ++j) acc[j] = 0;
-
     for (IndexT co0 = 0; co0 < g.cout_per_group; co0 += plan.co_chunk) {
       const int chunk = static_cast<int>(g.cout_per_group - co0 < plan.co_chunk ? g.cout_per_group - co0 : plan.co_chunk);
       __syncthreads();  // the previous chunk's readers are done with the tiles
-      // Stage the dy box of `chunk` channels (zeros outside dy, never read), coalesced for the layout.
-      for (int e = tid; e < chunk * box_volume; e += threads) {
-        int c, ed, eh, ew;
-        if (g.output.channels_last) {
-          c = e % chunk;
-          const int spatial = e / chunk;
-          ew = spatial % plan.box[2];
-          eh = (spatial / plan.box[2]) % plan.box[1];
-          ed = spatial / (plan.box[2] * plan.box[1]);
-        } else {
-          ew = e % plan.box[2];
-          eh = (e / plan.box[2]) % plan.box[1];
-          ed = (e / (plan.box[2] * plan.box[1])) % plan.box[0];
-          c = e / box_volume;
-        }
-        const IndexT od = origin[0] + ed, oh = origin[1] + eh, ow = origin[2] + ew;
-        AccumT value = 0;
-        if (od >= 0 && od < g.output.extent[0] && oh >= 0 && oh < g.output.extent[1] && ow >= 0 &&
-            ow < g.output.extent[2])
-          value = Traits::to_accum(p.dy[g.output.offset(n, group * g.cout_per_group + co0 + c, od, oh, ow)]);
-        dy_tile[((c * plan.box[0] + ed) * plan.box[1] + eh) * plan.box[2] + ew] = value;
-      }
-      // Stage the chunk's weights for the block's input channels: [c][tap][ci], read in the
-      // weight's memory order (taps fastest channels-first, output channels fastest channels-last).
-      for (int e = tid; e < chunk * taps * ci_span; e += threads) {
-        int c, tap, ci;
-        if (g.weight.channels_last) {
-          c = e % chunk;
-          tap = (e / chunk) % taps;
-          ci = e / (chunk * taps);
-        } else {
-          tap = e % taps;
-          c = (e / taps) % chunk;
-          ci = e / (chunk * taps);
-        }
-        const int kw = tap % kw_extent, kh = (tap / kw_extent) % kh_extent, kd = tap / (kw_extent * kh_extent);
-        AccumT value = 0;
-        if (ci_local_first + ci < g.cin_per_group)
-          value = Traits::to_accum(p.w[g.weight.offset(group_ci + ci_local_first + ci, co0 + c, kd, kh, kw)]);
-        w_tile[(c * taps + tap) * ci_span + ci] = value;
-      }
+      stage_dy_chunk(p, plan, u, b, co0, chunk, dy_tile);
+      stage_data_grad_weights(p, plan, group_ci, ci_local_first, ci_span, co0, chunk, w_tile);
       __syncthreads();
-      if (has_output) {
-        for (int c = 0; c < chunk; ++c) {
-          const AccumT* dy_channel = dy_tile + c * box_volume;
-          const AccumT* w_channel = w_tile + c * taps * ci_span + ci_group * TileCi;
-          for (IndexT kd = k_first[0]; kd <= k_last[0]; ++kd) {
-            const int ed = static_cast<int>(t[0] * g.stride[0] + kd * g.dilation[0]);
-            for (IndexT kh = k_first[1]; kh <= k_last[1]; ++kh) {
-              const int eh = static_cast<int>(t[1] * g.stride[1] + kh * g.dilation[1]);
-              const AccumT* dy_row = dy_channel + (ed * plan.box[1] + eh) * plan.box[2];
-              const AccumT* w_row = w_channel + static_cast<int>((kd * kh_extent + kh) * kw_extent) * ci_span;
-              for (IndexT kw = k_first[2]; kw <= k_last[2]; ++kw) {
-                const AccumT value = dy_row[t[2] * g.stride[2] + kw * g.dilation[2]];
-                const AccumT* weights = w_row + static_cast<int>(kw) * ci_span;
-#pragma unroll
-                for (int j = 0; j < TileCi; ++j) acc[j] = fused_multiply_add(value, weights[j], acc[j]);
-              }
-            }
-          }
-        }
-      }
+      if (b.has_output)
+        accumulate_data_grad_chunk<AccumT, IndexT, TileCi>(g, plan, b, t, chunk, ci_span, dy_tile,
+                                                           w_tile + static_cast<int>(ci_group) * TileCi, acc);
     }
-
-    if (has_output) {
+    if (b.has_output) {
 #pragma unroll
       for (int j = 0; j < TileCi; ++j) {
-        const IndexT ci_local = ci_local_first + ci_group * TileCi + j;
+        const IndexT ci_local = ci_local_first + static_cast<IndexT>(ci_group) * TileCi + j;
         if (ci_local >= g.cin_per_group) break;
-        p.dx[g.input.offset(n, group_ci + ci_local, i[0], i[1], i[2])] = Traits::from_accum(acc[j]);
+        p.dx[g.input.offset(u.n, group_ci + ci_local, b.i[0], b.i[1], b.i[2])] = Traits::from_accum(acc[j]);
       }
     }
   }
@@ -294,6 +352,9 @@ struct WeightGradPlan {
   int64_t chunk_length;  // positions per run (a multiple of stage)
   int64_t blocks;        // work units: groups x ci_tiles x co_tiles x taps x chunks
   GradEpilogue epilogue;
+  // Work-unit decoding (once per block) and staging (per staged value): NOTE [ Fast division ].
+  FastDivmodU64 chunks_div, taps_div, co_tiles_div, ci_tiles_div, kernel_div[3];
+  FastDivmodU32 stage_div, tile_ci_div, tile_co_div;  // tile_ci = threads_ci * Micro, tile_co likewise
 };
 
 template <typename ElementT, typename IndexT>
@@ -317,161 +378,255 @@ __host__ __device__ __forceinline__ int64_t weight_grad_shared_bytes(const Weigh
          (tiles + tree) * static_cast<int64_t>(sizeof(AccumT));
 }
 
-// Micro: each thread owns a Micro x Micro tile of (ci, co), strided by the thread grid.
-template <typename ElementT, typename IndexT, int Micro>
-__global__ void conv_transpose_weight_grad_kernel(WeightGradParams<ElementT, IndexT> p) {
+// One reduction block's work: a tap k, a chunk of its positions, a (ci, co) tile of one group.
+template <typename IndexT>
+struct WeightGradUnit {
+  int64_t chunk;
+  IndexT k[3];
+  IndexT group, ci_tile, co_tile;
+};
+
+template <typename IndexT>
+__device__ __forceinline__ WeightGradUnit<IndexT> decode_weight_grad_unit(uint64_t unit, const WeightGradPlan& plan) {
+  // (group, ci tile, co tile, tap, chunk), chunk fastest; the tap as (kd, kh, kw), kw fastest.
+  WeightGradUnit<IndexT> u;
+  uint64_t rest = unit, tap, kd;
+  u.chunk = static_cast<int64_t>(plan.chunks_div.divmod(rest, &rest));
+  tap = plan.taps_div.divmod(rest, &rest);
+  u.co_tile = static_cast<IndexT>(plan.co_tiles_div.divmod(rest, &rest));
+  uint64_t group;
+  u.ci_tile = static_cast<IndexT>(plan.ci_tiles_div.divmod(rest, &group));
+  u.group = static_cast<IndexT>(group);
+  u.k[2] = static_cast<IndexT>(plan.kernel_div[2].divmod(tap, &tap));
+  u.k[1] = static_cast<IndexT>(plan.kernel_div[1].divmod(tap, &kd));
+  u.k[0] = static_cast<IndexT>(kd);
+  return u;
+}
+
+// The box of input positions whose landing for tap k lies inside dy, per axis, and the divisors
+// that turn a position index of the box into (n, d, h, w).
+template <typename IndexT>
+struct WeightGradBox {
+  IndexT first[3], extent[3], landing[3];  // o = i*stride + landing
+  int64_t positions;                       // n x box volume
+  FastDivmod<IndexT> extent_div[3];        // 32-bit path only: built per block
+};
+
+template <typename IndexT>
+__device__ __forceinline__ WeightGradBox<IndexT> locate_weight_grad_box(const ConvTransposeGeometry<IndexT>& g,
+                                                                       const IndexT k[3]) {
+  WeightGradBox<IndexT> b;
+  b.positions = g.input.n;
+#pragma unroll
+  for (int a = 0; a < 3; ++a) {
+    b.landing[a] = k[a] * g.dilation[a] - g.pad_begin[a];
+    IndexT first = ceil_div<IndexT>(-b.landing[a], g.stride[a]);
+    IndexT last = floor_div<IndexT>(g.output.extent[a] - 1 - b.landing[a], g.stride[a]);
+    if (first < 0) first = 0;
+    if (last > g.input.extent[a] - 1) last = g.input.extent[a] - 1;
+    b.first[a] = first;
+    b.extent[a] = last >= first ? last - first + 1 : 0;
+    b.positions *= b.extent[a];
+    // Once per block (NOTE [ Fast division ]): the 32-bit divisor is built here, where the box
+    // is known; the 64-bit path divides the rows with `/` below.
+    if constexpr (sizeof(IndexT) == 4) b.extent_div[a] = FastDivmod<IndexT>(b.extent[a]);
+  }
+  return b;
+}
+
+// Position q of the box (scan order n, d, h, w) as (n, d, h, w) offsets into the box.
+template <typename IndexT>
+__device__ __forceinline__ void box_position(const WeightGradBox<IndexT>& b, int64_t q, IndexT* n, IndexT* d,
+                                             IndexT* h, IndexT* w) {
+  if constexpr (sizeof(IndexT) == 4) {
+    IndexT rest;  // positions < 2^31 on the 32-bit path (they are input elements)
+    *w = b.extent_div[2].divmod(static_cast<IndexT>(q), &rest);
+    *h = b.extent_div[1].divmod(rest, &rest);
+    *d = b.extent_div[0].divmod(rest, n);
+  } else {
+    *w = static_cast<IndexT>(q % b.extent[2]);
+    q /= b.extent[2];
+    *h = static_cast<IndexT>(q % b.extent[1]);
+    q /= b.extent[1];
+    *d = static_cast<IndexT>(q % b.extent[0]);
+    *n = static_cast<IndexT>(q / b.extent[0]);
+  }
+}
+
+__host__ __device__ __forceinline__ int stage_rows(const WeightGradPlan& plan) {
+  return static_cast<int>(plan.stage_div.divisor);  // = plan.stage
+}
+
+// Shared memory of one reduction step: row offsets (x, dy) | x [stage][tile_ci] | dy [stage][tile_co] | tree.
+template <typename AccumT, typename IndexT>
+struct WeightGradShared {
+  IndexT* x_row;
+  IndexT* dy_row;
+  AccumT* x_tile;
+  AccumT* dy_tile;
+  AccumT* tree;
+};
+
+// One staging step: the x and dy offsets (at channel 0) of `rows` positions from step_begin, then
+// x [rows][tile_ci] and dy [rows][tile_co]: channel fastest in channels-last (those are
+// contiguous), position fastest in channels-first. Channels past the group stay zero and are
+// never written out.
+template <typename ElementT, typename IndexT>
+__device__ __forceinline__ void stage_weight_grad_step(
+    const WeightGradParams<ElementT, IndexT>& p, const WeightGradBox<IndexT>& b, int64_t step_begin, int rows,
+    int tile_ci, int tile_co, IndexT ci_first, IndexT co_first, IndexT ci_count, IndexT co_count,
+    const WeightGradShared<typename ElementTraits<ElementT>::AccumT, IndexT>& sh) {
   using Traits = ElementTraits<ElementT>;
   using AccumT = typename Traits::AccumT;
   const ConvTransposeGeometry<IndexT>& g = p.geometry;
+  const int threads = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x);
+  for (int r = tid; r < rows; r += threads) {
+    IndexT n, d, h, w;
+    box_position(b, step_begin + r, &n, &d, &h, &w);
+    const IndexT id = b.first[0] + d, ih = b.first[1] + h, iw = b.first[2] + w;
+    sh.x_row[r] = g.input.offset(n, 0, id, ih, iw);
+    sh.dy_row[r] = g.output.offset(n, 0, id * g.stride[0] + b.landing[0], ih * g.stride[1] + b.landing[1],
+                                   iw * g.stride[2] + b.landing[2]);
+  }
+  __syncthreads();
+  // The tiles as [stage][channels], indexed through the plan's divisors; in the last step rows
+  // past `rows` are skipped (never read).
+  const bool channels_last = g.input.channels_last;
   const WeightGradPlan& plan = p.plan;
-  const int threads = static_cast<int>(blockDim.x);
+  for (uint32_t e = tid; e < static_cast<uint32_t>(stage_rows(plan) * tile_ci); e += threads) {
+    uint32_t c, r;
+    if (channels_last) c = plan.tile_ci_div.divmod(e, &r);
+    else r = plan.stage_div.divmod(e, &c);
+    if (static_cast<int>(r) >= rows) continue;
+    sh.x_tile[r * tile_ci + c] = static_cast<IndexT>(c) < ci_count
+                                     ? Traits::to_accum(p.x[sh.x_row[r] + (ci_first + static_cast<IndexT>(c)) * g.input.stride_c])
+                                     : AccumT(0);
+  }
+  for (uint32_t e = tid; e < static_cast<uint32_t>(stage_rows(plan) * tile_co); e += threads) {
+    uint32_t c, r;
+    if (channels_last) c = plan.tile_co_div.divmod(e, &r);
+    else r = plan.stage_div.divmod(e, &c);
+    if (static_cast<int>(r) >= rows) continue;
+    sh.dy_tile[r * tile_co + c] = static_cast<IndexT>(c) < co_count
+                                      ? Traits::to_accum(p.dy[sh.dy_row[r] + (co_first + static_cast<IndexT>(c)) * g.output.stride_c])
+                                      : AccumT(0);
+  }
+}
+
+// A thread's Micro x Micro FMAs over the staged rows r = tr, tr + threads_r, ... (ascending).
+template <typename AccumT, int Micro>
+__device__ __forceinline__ void accumulate_weight_grad_step(const WeightGradPlan& plan, int rows, int ti, int tj,
+                                                            int tr, int tile_ci, int tile_co, const AccumT* x_tile,
+                                                            const AccumT* dy_tile, AccumT acc[Micro][Micro]) {
+  for (int r = tr; r < rows; r += plan.threads_r) {
+    AccumT a[Micro], b[Micro];
+#pragma unroll
+    for (int m = 0; m < Micro; ++m) a[m] = x_tile[r * tile_ci + ti + m * plan.threads_ci];
+#pragma unroll
+    for (int l = 0; l < Micro; ++l) b[l] = dy_tile[r * tile_co + tj + l * plan.threads_co];
+#pragma unroll
+    for (int m = 0; m < Micro; ++m)
+#pragma unroll
+      for (int l = 0; l < Micro; ++l) acc[m][l] = fused_multiply_add(a[m], b[l], acc[m][l]);
+  }
+}
+
+// The threads_r partial sums of each (ti, tj) meet in a fixed tree (tr is fastest in tid).
+template <typename AccumT, int Micro>
+__device__ __forceinline__ void reduce_weight_grad_tree(const WeightGradPlan& plan, int tr, AccumT* tree,
+                                                        AccumT acc[Micro][Micro]) {
+  const int threads = static_cast<int>(blockDim.x), tid = static_cast<int>(threadIdx.x);
+  __syncthreads();
+#pragma unroll
+  for (int m = 0; m < Micro; ++m)
+#pragma unroll
+    for (int l = 0; l < Micro; ++l) tree[(m * Micro + l) * threads + tid] = acc[m][l];
+  __syncthreads();
+  for (int half = plan.threads_r / 2; half > 0; half /= 2) {
+    if (tr < half) {
+#pragma unroll
+      for (int m = 0; m < Micro; ++m)
+#pragma unroll
+        for (int l = 0; l < Micro; ++l)
+          tree[(m * Micro + l) * threads + tid] += tree[(m * Micro + l) * threads + tid + half];
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int m = 0; m < Micro; ++m)
+#pragma unroll
+    for (int l = 0; l < Micro; ++l) acc[m][l] = tree[(m * Micro + l) * threads + tid];
+}
+
+// The plan's epilogue for one finished dw element (NOTE [ Weight-gradient reduction ], step 4).
+template <typename ElementT, typename IndexT>
+__device__ __forceinline__ void finish_weight_grad_element(const WeightGradParams<ElementT, IndexT>& p,
+                                                           int64_t chunk, IndexT element,
+                                                           typename ElementTraits<ElementT>::AccumT value) {
+  switch (p.plan.epilogue) {
+    case GradEpilogue::kStore: p.dw[element] = ElementTraits<ElementT>::from_accum(value); break;
+    case GradEpilogue::kStorePartial:
+      p.partial[chunk * (static_cast<int64_t>(p.geometry.weight.n) * p.geometry.weight.stride_n) + element] = value;
+      break;
+    case GradEpilogue::kAtomicAdd: atomicAdd(p.partial + element, value); break;
+  }
+}
+
+// Micro: each thread owns a Micro x Micro tile of (ci, co), strided by the thread grid.
+template <typename ElementT, typename IndexT, int Micro>
+__global__ void conv_transpose_weight_grad_kernel(WeightGradParams<ElementT, IndexT> p) {
+  using AccumT = typename ElementTraits<ElementT>::AccumT;
+  const ConvTransposeGeometry<IndexT>& g = p.geometry;
+  const WeightGradPlan& plan = p.plan;
   const int tid = static_cast<int>(threadIdx.x);
-  const int tr = tid % plan.threads_r;
+  const int tr = tid % plan.threads_r;  // once per thread: the thread grid's coordinates
   const int tj = (tid / plan.threads_r) % plan.threads_co;
   const int ti = tid / (plan.threads_r * plan.threads_co);
   const int tile_ci = plan.threads_ci * Micro, tile_co = plan.threads_co * Micro;
   const int stage = plan.stage;
-
-  // Shared layout: row offsets (x, dy) | x tile [stage][tile_ci] | dy tile [stage][tile_co] | tree.
   UPS_DYNAMIC_SHARED(unsigned char, shared_bytes);
-  IndexT* x_row = reinterpret_cast<IndexT*>(shared_bytes);
-  IndexT* dy_row = x_row + stage;
-  AccumT* x_tile = reinterpret_cast<AccumT*>(dy_row + stage);
-  AccumT* dy_tile = x_tile + stage * tile_ci;
-  AccumT* tree = dy_tile + stage * tile_co;
+  WeightGradShared<AccumT, IndexT> sh;
+  sh.x_row = reinterpret_cast<IndexT*>(shared_bytes);
+  sh.dy_row = sh.x_row + stage;
+  sh.x_tile = reinterpret_cast<AccumT*>(sh.dy_row + stage);
+  sh.dy_tile = sh.x_tile + stage * tile_ci;
+  sh.tree = sh.dy_tile + stage * tile_co;
 
-  const int64_t dw_elements = static_cast<int64_t>(g.weight.n) * g.weight.stride_n;
   for (int64_t unit = blockIdx.x; unit < plan.blocks; unit += gridDim.x) {
-    // Decode the work unit: (group, ci tile, co tile, tap, chunk), chunk fastest.
-    int64_t rest = unit;
-    const int64_t chunk = rest % plan.chunks;
-    rest /= plan.chunks;
-    const IndexT tap = static_cast<IndexT>(rest % plan.taps);
-    rest /= plan.taps;
-    const IndexT co_tile = static_cast<IndexT>(rest % plan.co_tiles);
-    rest /= plan.co_tiles;
-    const IndexT ci_tile = static_cast<IndexT>(rest % plan.ci_tiles);
-    const IndexT group = static_cast<IndexT>(rest / plan.ci_tiles);
-    const IndexT k[3] = {tap / (g.weight.extent[1] * g.weight.extent[2]), (tap / g.weight.extent[2]) % g.weight.extent[1],
-                         tap % g.weight.extent[2]};
-
-    // The box of input positions whose landing for tap k lies inside dy, per axis.
-    IndexT box_first[3], box_extent[3], landing[3];
-    int64_t positions = g.input.n;
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-      landing[a] = k[a] * g.dilation[a] - g.pad_begin[a];  // o = i*stride + landing
-      IndexT first = ceil_div<IndexT>(-landing[a], g.stride[a]);
-      IndexT last = floor_div<IndexT>(g.output.extent[a] - 1 - landing[a], g.stride[a]);
-      if (first < 0) first = 0;
-      if (last > g.input.extent[a] - 1) last = g.input.extent[a] - 1;
-      box_first[a] = first;
-      box_extent[a] = last >= first ? last - first + 1 : 0;
-      positions *= box_extent[a];
-    }
-    const int64_t begin = chunk * plan.chunk_length;
-    const int64_t end = begin + plan.chunk_length < positions ? begin + plan.chunk_length : positions;
-
-    const IndexT ci_first = group * g.cin_per_group + ci_tile * tile_ci;  // this tile's first channels
-    const IndexT co_first_local = co_tile * tile_co;
-    const IndexT co_first = group * g.cout_per_group + co_first_local;
-    const IndexT ci_count = g.cin_per_group - ci_tile * tile_ci;  // channels left in the group
+    const WeightGradUnit<IndexT> u = decode_weight_grad_unit<IndexT>(static_cast<uint64_t>(unit), plan);
+    const WeightGradBox<IndexT> b = locate_weight_grad_box(g, u.k);
+    const int64_t begin = u.chunk * plan.chunk_length;
+    const int64_t end = begin + plan.chunk_length < b.positions ? begin + plan.chunk_length : b.positions;
+    const IndexT ci_first = u.group * g.cin_per_group + u.ci_tile * tile_ci;  // this tile's first channels
+    const IndexT co_first_local = u.co_tile * tile_co;
+    const IndexT ci_count = g.cin_per_group - u.ci_tile * tile_ci;  // channels left in the group
     const IndexT co_count = g.cout_per_group - co_first_local;
-
     AccumT acc[Micro][Micro];
 #pragma unroll
     for (int m = 0; m < Micro; ++m)
 #pragma unroll
       for (int l = 0; l < Micro; ++l) acc[m][l] = 0;
-
     for (int64_t step_begin = begin; step_begin < end; step_begin += stage) {
       const int rows = static_cast<int>(end - step_begin < stage ? end - step_begin : stage);
       __syncthreads();  // the previous step's readers are done with the tiles and offsets
-      for (int r = tid; r < rows; r += threads) {
-        // Position -> (n, i in the box) in scan order, then the x and dy offsets at channel 0.
-        int64_t q = step_begin + r;
-        const IndexT w_ = static_cast<IndexT>(q % box_extent[2]);
-        q /= box_extent[2];
-        const IndexT h_ = static_cast<IndexT>(q % box_extent[1]);
-        q /= box_extent[1];
-        const IndexT d_ = static_cast<IndexT>(q % box_extent[0]);
-        const IndexT n = static_cast<IndexT>(q / box_extent[0]);
-        const IndexT id = box_first[0] + d_, ih = box_first[1] + h_, iw = box_first[2] + w_;
-        x_row[r] = g.input.offset(n, 0, id, ih, iw);
-        dy_row[r] = g.output.offset(n, 0, id * g.stride[0] + landing[0], ih * g.stride[1] + landing[1],
-                                    iw * g.stride[2] + landing[2]);
-      }
+      stage_weight_grad_step(p, b, step_begin, rows, tile_ci, tile_co, ci_first,
+                             u.group * g.cout_per_group + co_first_local, ci_count, co_count, sh);
       __syncthreads();
-      // Stage x [rows][tile_ci] and dy [rows][tile_co]: channel fastest in channels-last (those
-      // are contiguous), position fastest in channels-first. Channels past the group stay zero
-      // and are never written out.
-      const bool channels_last = g.input.channels_last;
-      for (int e = tid; e < rows * tile_ci; e += threads) {
-        const int c = channels_last ? e % tile_ci : e / rows;
-        const int r = channels_last ? e / tile_ci : e % rows;
-        x_tile[r * tile_ci + c] =
-            c < ci_count ? Traits::to_accum(p.x[x_row[r] + (ci_first + c) * g.input.stride_c]) : AccumT(0);
-      }
-      for (int e = tid; e < rows * tile_co; e += threads) {
-        const int c = channels_last ? e % tile_co : e / rows;
-        const int r = channels_last ? e / tile_co : e % rows;
-        dy_tile[r * tile_co + c] =
-            c < co_count ? Traits::to_accum(p.dy[dy_row[r] + (co_first + c) * g.output.stride_c]) : AccumT(0);
-      }
-      __syncthreads();
-      for (int r = tr; r < rows; r += plan.threads_r) {
-        AccumT a[Micro], b[Micro];
-#pragma unroll
-        for (int m = 0; m < Micro; ++m) a[m] = x_tile[r * tile_ci + ti + m * plan.threads_ci];
-#pragma unroll
-        for (int l = 0; l < Micro; ++l) b[l] = dy_tile[r * tile_co + tj + l * plan.threads_co];
-#pragma unroll
-        for (int m = 0; m < Micro; ++m)
-#pragma unroll
-          for (int l = 0; l < Micro; ++l) acc[m][l] = fused_multiply_add(a[m], b[l], acc[m][l]);
-      }
+      accumulate_weight_grad_step<AccumT, Micro>(plan, rows, ti, tj, tr, tile_ci, tile_co, sh.x_tile, sh.dy_tile, acc);
     }
-
-    // The threads_r partial sums of each (ti, tj) meet in a fixed tree (tr is fastest in tid).
-    if (plan.threads_r > 1) {
-      __syncthreads();
+    if (plan.threads_r > 1) reduce_weight_grad_tree<AccumT, Micro>(plan, tr, sh.tree, acc);
+    if (tr != 0) continue;
 #pragma unroll
-      for (int m = 0; m < Micro; ++m)
+    for (int m = 0; m < Micro; ++m) {
+      const int ci_local = ti + m * plan.threads_ci;
+      if (ci_local >= ci_count) continue;
 #pragma unroll
-        for (int l = 0; l < Micro; ++l) tree[(m * Micro + l) * threads + tid] = acc[m][l];
-      __syncthreads();
-      for (int half = plan.threads_r / 2; half > 0; half /= 2) {
-        if (tr < half) {
-#pragma unroll
-          for (int m = 0; m < Micro; ++m)
-#pragma unroll
-            for (int l = 0; l < Micro; ++l)
-              tree[(m * Micro + l) * threads + tid] += tree[(m * Micro + l) * threads + tid + half];
-        }
-        __syncthreads();
-      }
-#pragma unroll
-      for (int m = 0; m < Micro; ++m)
-#pragma unroll
-        for (int l = 0; l < Micro; ++l) acc[m][l] = tree[(m * Micro + l) * threads + tid];
-    }
-
-    if (tr == 0) {
-#pragma unroll
-      for (int m = 0; m < Micro; ++m) {
-        const int ci_local = ti + m * plan.threads_ci;
-        if (ci_local >= ci_count) continue;
-#pragma unroll
-        for (int l = 0; l < Micro; ++l) {
-          const int co_local = tj + l * plan.threads_co;
-          if (co_local >= co_count) continue;
-          const IndexT element = g.weight.offset(ci_first + ci_local, co_first_local + co_local, k[0], k[1], k[2]);
-          switch (plan.epilogue) {
-            case GradEpilogue::kStore: p.dw[element] = Traits::from_accum(acc[m][l]); break;
-            case GradEpilogue::kStorePartial: p.partial[chunk * dw_elements + element] = acc[m][l]; break;
-            case GradEpilogue::kAtomicAdd: atomicAdd(p.partial + element, acc[m][l]); break;
-          }
-        }
+      for (int l = 0; l < Micro; ++l) {
+        const int co_local = tj + l * plan.threads_co;
+        if (co_local >= co_count) continue;
+        finish_weight_grad_element(p, u.chunk,
+                                   g.weight.offset(ci_first + ci_local, co_first_local + co_local, u.k[0], u.k[1], u.k[2]),
+                                   acc[m][l]);
       }
     }
   }
@@ -500,6 +655,7 @@ struct BiasGradParams {
   AccumT* partial;  // kStorePartial: [chunks][C]; kAtomicAdd: the accumulator
   DeviceTensor<IndexT> output;  // dy
   IndexT position_stride;       // memory distance of consecutive (d, h, w) positions: 1 or C
+  FastDivmod<IndexT> plane_div;  // D * H * W of dy (NOTE [ Fast division ])
   BiasGradPlan plan;
 };
 
@@ -512,8 +668,8 @@ __global__ void conv_transpose_bias_grad_kernel(BiasGradParams<ElementT, IndexT>
   const int tid = static_cast<int>(threadIdx.x);
   const int tc = tid % plan.threads_c;  // channel fastest: a warp reads consecutive channels
   const int tr = tid / plan.threads_c;
-  const IndexT plane = p.output.extent[0] * p.output.extent[1] * p.output.extent[2];
-  const int64_t positions = static_cast<int64_t>(p.output.n) * plane;
+  // Not plane_div's divisor: an empty plane (0) is a divisor of 1 there.
+  const int64_t positions = static_cast<int64_t>(p.output.n) * p.output.extent[0] * p.output.extent[1] * p.output.extent[2];
   for (int64_t unit = blockIdx.x; unit < plan.blocks; unit += gridDim.x) {
     const int64_t chunk = unit % plan.chunks;
     const IndexT c = static_cast<IndexT>(unit / plan.chunks) * plan.threads_c + tc;
@@ -522,7 +678,8 @@ __global__ void conv_transpose_bias_grad_kernel(BiasGradParams<ElementT, IndexT>
     AccumT sum = 0;
     if (c < p.output.c)
       for (int64_t q = begin + tr; q < end; q += plan.threads_r) {
-        const IndexT n = static_cast<IndexT>(q / plane), position = static_cast<IndexT>(q % plane);
+        IndexT n;  // q < N * plane, which fits IndexT (NOTE [ Index width ])
+        const IndexT position = p.plane_div.divmod(static_cast<IndexT>(q), &n);
         sum += Traits::to_accum(p.dy[n * p.output.stride_n + c * p.output.stride_c + position * p.position_stride]);
       }
     __syncthreads();  // the previous unit's readers are done with the tree
