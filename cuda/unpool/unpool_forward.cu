@@ -13,6 +13,41 @@ namespace {
 constexpr int kThreadsPerBlock = 256;
 
 bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
+bool aligned_to(const void* pointer, size_t bytes) { return reinterpret_cast<uintptr_t>(pointer) % bytes == 0; }
+
+// The vector kernels: channels-last input-stationary (one input vector to its whole cell);
+// channels-first with the W scale fixed at compile time where one narrower vector load serves the
+// whole output vector (see unpool_forward.cuh), else read at run time.
+template <typename StorageT, typename IndexT>
+upsStatus_t launch_vec16(const detail::UnpoolProblem& problem, const UnpoolParams<StorageT, IndexT>& p,
+                         cudaStream_t stream) {
+  constexpr int kLanes = Pack16<StorageT>::kLanes;
+  const int64_t scale_w = problem.scale[2];
+  const bool channels_first = problem.output.layout == UPS_LAYOUT_CHANNELS_FIRST;
+  if (!channels_first) {
+    // Input-stationary: one thread per input vector (see unpool_forward.cuh).
+    UnpoolParams<StorageT, IndexT> spread = p;
+    spread.work = problem.input.elements() / kLanes;
+    UPS_CUDA_CHECK(launch_kernel(unpool_cl_spread_kernel<StorageT, IndexT>, grid_for(spread.work, kThreadsPerBlock),
+                                 dim3(kThreadsPerBlock), 0, stream, spread));
+    return UPS_STATUS_SUCCESS;
+  }
+  const dim3 grid = grid_for(p.work, kThreadsPerBlock);
+  if constexpr (kLanes % 2 == 0) {
+    if (channels_first && scale_w == 2 && aligned_to(p.x, 16 / 2)) {
+      UPS_CUDA_CHECK(launch_kernel(unpool_vec16_kernel<StorageT, IndexT, 2>, grid, dim3(kThreadsPerBlock), 0, stream, p));
+      return UPS_STATUS_SUCCESS;
+    }
+  }
+  if constexpr (kLanes % 4 == 0) {
+    if (channels_first && scale_w == 4 && aligned_to(p.x, 16 / 4)) {
+      UPS_CUDA_CHECK(launch_kernel(unpool_vec16_kernel<StorageT, IndexT, 4>, grid, dim3(kThreadsPerBlock), 0, stream, p));
+      return UPS_STATUS_SUCCESS;
+    }
+  }
+  UPS_CUDA_CHECK(launch_kernel(unpool_vec16_kernel<StorageT, IndexT, 0>, grid, dim3(kThreadsPerBlock), 0, stream, p));
+  return UPS_STATUS_SUCCESS;
+}
 
 template <typename StorageT, typename IndexT>
 upsStatus_t launch_unpool(const detail::UnpoolProblem& problem, const void* x, void* y, const ExecContext& exec) {
@@ -33,8 +68,7 @@ upsStatus_t launch_unpool(const detail::UnpoolProblem& problem, const void* x, v
   const auto stream = reinterpret_cast<cudaStream_t>(exec.stream);
   if (vectorizable) {
     p.work = problem.output.elements() / kLanes;
-    UPS_CUDA_CHECK(launch_kernel(unpool_vec16_kernel<StorageT, IndexT>, grid_for(p.work, kThreadsPerBlock),
-                                 dim3(kThreadsPerBlock), 0, stream, p));
+    UPS_RETURN_IF_ERROR(launch_vec16(problem, p, stream));
   } else {
     p.work = problem.output.elements();
     UPS_CUDA_CHECK(launch_kernel(unpool_scalar_kernel<StorageT, IndexT>, grid_for(p.work, kThreadsPerBlock),

@@ -3,16 +3,22 @@
 //   nearest:      y[n, c, o] = x[n, c, o / scale]
 //   bed-of-nails: y[n, c, o] = x[n, c, o / scale] where o % scale == 0 on every axis, else 0
 //
-// Both are output-stationary: each output element is written exactly once, zeros included, so
-// there is no separate fill pass. They move storage words (StorageT is an unsigned integer of the
+// Each output element is written exactly once, zeros included (by output-stationary kernels, or by
+// the channels-last spread kernel, whose cells tile the output), so there is no separate fill pass. They move storage words (StorageT is an unsigned integer of the
 // dtype's width: see NOTE [ Accumulation types ]); a zero word is +0.0 in every float dtype.
 //
 // Variants, picked by unpool.cu:
-// - unpool_vec16_kernel: one thread moves 16 bytes of output. Channels-last: 16 bytes of
-//   consecutive channels, loaded from the input as one 16-byte vector (needs C a multiple of the
-//   lane count and both pointers 16-byte aligned). Channels-first: 16 bytes of consecutive w
-//   positions of one output row, gathered from the input row with scalar loads (needs W_out a
-//   multiple of the lane count and y 16-byte aligned).
+// - unpool_vec16_kernel: channels-first; one thread moves 16 bytes of output: consecutive w
+//   positions of one output row (needs W_out a multiple of the lane count and y 16-byte aligned).
+//   kScaleW is the W scale when it is 2 or 4, divides the lane count and x is aligned to 16/kScaleW
+//   bytes: the vector's kLanes/kScaleW inputs are then one narrower vector load, duplicated in
+//   registers (lane l reads input l / kScaleW, a constant), with no division; kScaleW = 0 reads the
+//   scale at run time and gathers the inputs with scalar loads.
+// - unpool_cl_spread_kernel: channels-last (needs C a multiple of the lane count and both pointers
+//   16-byte aligned): input-stationary, one thread per 16-byte input vector (kLanes channels of one input position), which it loads
+//   once and stores to every output position of its cell (nearest) or to the cell's first position
+//   and zeros to the rest (bed-of-nails): one load and scale_d*scale_h*scale_w 16-byte stores, the
+//   position decoded once per input vector instead of once per output vector.
 // - unpool_scalar_kernel: one element per thread; always applicable, used for everything else.
 #pragma once
 
@@ -37,6 +43,12 @@ struct alignas(16) Pack16 {
   StorageT lane[kLanes];
 };
 
+// kLanes consecutive storage words, aligned to their size (an 8- or 4-byte vector).
+template <typename StorageT, int kLanes>
+struct alignas(sizeof(StorageT) * kLanes) PackN {
+  StorageT lane[kLanes];
+};
+
 template <typename StorageT, typename IndexT>
 __global__ void unpool_scalar_kernel(UnpoolParams<StorageT, IndexT> p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -51,7 +63,7 @@ __global__ void unpool_scalar_kernel(UnpoolParams<StorageT, IndexT> p) {
   }
 }
 
-template <typename StorageT, typename IndexT>
+template <typename StorageT, typename IndexT, int kScaleW>
 __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
   constexpr int kLanes = Pack16<StorageT>::kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -61,13 +73,17 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
     const IndexT id = o.d / p.scale[0], ih = o.h / p.scale[1];
     const bool row_on_nail = o.d % p.scale[0] == 0 && o.h % p.scale[1] == 0;
     Pack16<StorageT> pack;
-    if (p.output.channels_last) {
-      // kLanes consecutive channels of one position: one input position, one vector load.
-      if (!p.bed_of_nails || (row_on_nail && o.w % p.scale[2] == 0)) {
-        pack = *reinterpret_cast<const Pack16<StorageT>*>(p.x + p.input.offset(o.n, o.c, id, ih, o.w / p.scale[2]));
-      } else {
+    if constexpr (kScaleW != 0) {
+      // kLanes consecutive w positions of one output row, o.w a multiple of kLanes: they read the
+      // kLanes/kScaleW inputs from o.w/kScaleW on, one aligned vector, each duplicated kScaleW times.
+      static_assert(kLanes % kScaleW == 0, "the W scale must divide the lane count");
+      constexpr int kInputs = kLanes / kScaleW;
+      const PackN<StorageT, kInputs> in =
+          *reinterpret_cast<const PackN<StorageT, kInputs>*>(p.x + p.input.offset(o.n, o.c, id, ih, o.w / kScaleW));
 #pragma unroll
-        for (int l = 0; l < kLanes; ++l) pack.lane[l] = 0;
+      for (int l = 0; l < kLanes; ++l) {
+        const bool keep = !p.bed_of_nails || (row_on_nail && l % kScaleW == 0);  // o.w % kScaleW == 0
+        pack.lane[l] = keep ? in.lane[l / kScaleW] : StorageT{0};
       }
     } else {
       // kLanes consecutive w positions of one output row (W_out is a multiple of kLanes).
@@ -80,6 +96,37 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
       }
     }
     *reinterpret_cast<Pack16<StorageT>*>(p.y + first) = pack;
+  }
+}
+
+template <typename StorageT, typename IndexT>
+__global__ void unpool_cl_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
+  constexpr int kLanes = Pack16<StorageT>::kLanes;
+  const IndexT c_vectors = p.input.c / kLanes;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, id, ih, iw).
+    IndexT rest = static_cast<IndexT>(v);
+    const IndexT cv = rest % c_vectors;
+    rest /= c_vectors;
+    const IndexT iw = rest % p.input.extent[2];
+    rest /= p.input.extent[2];
+    const IndexT ih = rest % p.input.extent[1];
+    rest /= p.input.extent[1];
+    const IndexT id = rest % p.input.extent[0];
+    const IndexT n = rest / p.input.extent[0];
+    const Pack16<StorageT> value = *reinterpret_cast<const Pack16<StorageT>*>(p.x + static_cast<IndexT>(v) * kLanes);
+    Pack16<StorageT> zero;
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l) zero.lane[l] = 0;
+    StorageT* cell = p.y + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * p.scale[2]);
+    for (IndexT a = 0; a < p.scale[0]; ++a)
+      for (IndexT b = 0; b < p.scale[1]; ++b)
+        for (IndexT c = 0; c < p.scale[2]; ++c) {
+          const bool keep = !p.bed_of_nails || (a == 0 && b == 0 && c == 0);
+          *reinterpret_cast<Pack16<StorageT>*>(cell + a * p.output.stride[0] + b * p.output.stride[1] +
+                                               c * p.output.stride[2]) = keep ? value : zero;
+        }
   }
 }
 
