@@ -161,11 +161,9 @@ TEST(ReferenceUnpoolProperty, DataMovementKeepsSpecialValuesBitForBit) {
     expect_data_movement_keeps_bits(ref, dtype, special_bits(dtype));
 }
 
-// NaN payloads (and signalling NaNs) should move unchanged too: the CUDA kernels copy elements
-// as read (see cuda/max_pool.cuh), so the reference must, for the backends to agree bit for bit.
-// DISABLED: the reference moves every element through double (src/reference_element.h), and
-// float_to_half() returns sign | 0x7e00 for every NaN, so f16 payloads are lost (and x86
-// float->double conversion quiets signalling NaNs in f32/bf16). Enable when that is fixed.
+// NaN payloads (and signalling NaNs) move unchanged too: the CUDA kernels copy elements as read,
+// and the reference's data-movement ops copy element bytes (copy_element), not values through
+// double (which would quiet signalling NaNs and lose f16 payloads), so the backends agree bit for bit.
 TEST(ReferenceUnpoolProperty, DataMovementKeepsNaNPayloads) {
   UPS_REFERENCE_HANDLE(h);
   const Target ref{h.get(), UPS_BACKEND_REFERENCE};
