@@ -121,8 +121,17 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
     p.slot = slot;
     p.escaped = escaped;
     p.work = inputs;
-    UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
-                                 dim3(kBlockThreads), 0, stream, p));
+    constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
+    const bool vectorizable = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST && problem.input.c % kLanes == 0 &&
+                              reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+    if (vectorizable) {
+      p.work = inputs / kLanes;
+      UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_vec16_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
+                                   dim3(kBlockThreads), 0, stream, p));
+    } else {
+      UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
+                                   dim3(kBlockThreads), 0, stream, p));
+    }
   }
 
   // The general path: always for overlapping windows; behind the tiled kernel, only if it escaped.

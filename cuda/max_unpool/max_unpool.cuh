@@ -16,6 +16,10 @@
 //   scan order per output element (the documented duplicate rule, independent of thread timing),
 //   max_unpool_write_kernel writes every output element from its winner or 0. Guarded by `escaped`
 //   when it backs the tiled kernel (each kernel returns at once when the flag is clear).
+//   max_unpool_tiled_vec16_kernel — the tiled kernel for channels-last with C a multiple of the
+//     16-byte lane count and x, y 16-byte aligned: one thread per 16 bytes of channels of one input
+//     position; one 16-byte load of x and the lanes' indices (all in flight before the first store),
+//     then one 16-byte store per window position, each lane x or 0 by its own index.
 // Backward: max_unpool_backward_kernel, a gather: dx[p] = dy[indices[p]] (0 for a bad index).
 #pragma once
 
@@ -79,6 +83,61 @@ __global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p
         }
       }
     if (valid && !placed) atomicOr(p.escaped, 1u);
+  }
+}
+
+template <typename StorageT>
+struct alignas(16) UnpoolVector16 {
+  static constexpr int kLanes = 16 / sizeof(StorageT);
+  StorageT lane[kLanes];
+};
+
+template <typename StorageT, typename IndexT>
+__global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
+  constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
+  const IndexT c_vectors = p.input.c / kLanes;
+  const IndexT out_h = p.output.extent[1], out_w = p.output.extent[2];
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, d, h, w).
+    IndexT rest = static_cast<IndexT>(v);
+    const IndexT cv = rest % c_vectors;
+    rest /= c_vectors;
+    const IndexT qw = rest % p.input.extent[2];
+    rest /= p.input.extent[2];
+    const IndexT qh = rest % p.input.extent[1];
+    rest /= p.input.extent[1];
+    const IndexT qd = rest % p.input.extent[0];
+    const IndexT n = rest / p.input.extent[0];
+    const IndexT first = static_cast<IndexT>(v) * kLanes;  // the linear position of lane 0
+    const UnpoolVector16<StorageT> value = *reinterpret_cast<const UnpoolVector16<StorageT>*>(p.x + first);
+    int64_t index[kLanes];
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l) index[l] = p.indices[first + l];
+    unsigned valid = 0u;
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l)
+      valid |= check_index(index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot) ? 1u << l : 0u;
+    IndexT d0, d1, h0, h1, w0, w1;
+    tile_range(qd, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0], &d0, &d1);
+    tile_range(qh, p.input.extent[1], out_h, p.stride[1], p.padding[1], &h0, &h1);
+    tile_range(qw, p.input.extent[2], out_w, p.stride[2], p.padding[2], &w0, &w1);
+    unsigned placed = 0u;
+    for (IndexT od = d0; od < d1; ++od)
+      for (IndexT oh = h0; oh < h1; ++oh) {
+        const int64_t row = (static_cast<int64_t>(od) * out_h + oh) * out_w;
+        for (IndexT ow = w0; ow < w1; ++ow) {
+          UnpoolVector16<StorageT> out;
+#pragma unroll
+          for (int l = 0; l < kLanes; ++l) {
+            const bool here = index[l] == row + ow;
+            placed |= here ? 1u << l : 0u;
+            out.lane[l] = here ? value.lane[l] : StorageT(0);
+          }
+          *reinterpret_cast<UnpoolVector16<StorageT>*>(p.y + p.output.offset(n, cv * kLanes, od, oh, ow)) = out;
+        }
+      }
+    if ((valid & ~placed) != 0u) atomicOr(p.escaped, 1u);
   }
 }
 

@@ -1,0 +1,144 @@
+// Max-unpool forward where the windows tile the output (kernel == stride): every path the launcher
+// picks (cuda/max_unpool/max_unpool.cu) — the channels-last 16-byte kernel, the scalar tiled kernel
+// (channels-first, C not a multiple of the lanes, or x shifted off 16 bytes), and the general path
+// behind either when an index leaves its own window — for every dtype, against a scatter written
+// here from the definition (zeros, then y[n, c, index] = x[n, c, p] in scan order: the latest wins).
+// Indices: a real max-pool's (each inside its window), arbitrary positions with duplicates, and,
+// under UPS_INDEX_CHECK_ASYNC, bad ones (skipped; the query names the first).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tests/test_util.h"
+
+namespace upsample::test {
+namespace {
+
+upsPoolDesc_t tiled_pool(int64_t k, int64_t padding) {
+  upsPoolDesc_t d{};
+  d.spatial_dims = 2;
+  for (int a = 0; a < 2; ++a) {
+    d.kernel[a] = d.stride[a] = k;
+    d.padding[a] = padding;
+    d.dilation[a] = 1;
+  }
+  return d;
+}
+
+int64_t plane_of(const upsTensorDesc_t& d) { return element_count(d) / std::max<int64_t>(1, d.n * d.c); }
+
+int64_t offset_in(const upsTensorDesc_t& d, int64_t n, int64_t c, int64_t p) {
+  const int64_t plane = plane_of(d);
+  return d.layout == UPS_LAYOUT_CHANNELS_LAST ? (n * plane + p) * d.c + c : (n * d.c + c) * plane + p;
+}
+
+// The definition, skipping bad indices (what an asynchronous check leaves).
+HostTensor scatter(const HostTensor& x, const HostTensor& indices, const upsTensorDesc_t& y_desc) {
+  HostTensor y(y_desc);
+  for (int64_t i = 0; i < y.size(); ++i) y.set(i, 0.0);
+  const int64_t in_plane = plane_of(x.desc), out_plane = plane_of(y_desc);
+  for (int64_t n = 0; n < x.desc.n; ++n)
+    for (int64_t c = 0; c < x.desc.c; ++c)
+      for (int64_t p = 0; p < in_plane; ++p) {
+        const int64_t index = indices.as_i64()[offset_in(x.desc, n, c, p)];
+        if (index < 0 || index >= out_plane) continue;
+        std::memcpy(static_cast<char*>(y.data()) + offset_in(y_desc, n, c, index) * dtype_bytes(y_desc.dtype),
+                    static_cast<const char*>(x.data()) + offset_in(x.desc, n, c, p) * dtype_bytes(x.desc.dtype),
+                    static_cast<size_t>(dtype_bytes(x.desc.dtype)));
+      }
+  return y;
+}
+
+TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  auto rng = make_rng();
+  struct Case {
+    int64_t k, padding, c;
+    upsLayout_t layout;
+    size_t x_shift;  // elements
+    bool larger_output;
+    const char* path;
+  };
+  const Case cases[] = {
+      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 0, false, "vec16, SegNet 2x2"},
+      {2, 1, 8, UPS_LAYOUT_CHANNELS_LAST, 0, false, "vec16, padded"},
+      {3, 0, 8, UPS_LAYOUT_CHANNELS_LAST, 0, true, "vec16, 3x3, output_size adds a tail"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_LAST, 0, false, "scalar tiled, C odd"},
+      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 1, false, "scalar tiled, x shifted"},
+      {2, 1, 4, UPS_LAYOUT_CHANNELS_FIRST, 0, true, "scalar tiled, channels-first"},
+  };
+  for (const Case& k : cases)
+    for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
+      for (int source = 0; source < 3; ++source) {
+        SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) +
+                     (source == 0 ? " max-pool indices" : source == 1 ? " arbitrary indices" : " bad indices, ASYNC"));
+        const upsPoolDesc_t pool = tiled_pool(k.k, k.padding);
+        const upsTensorDesc_t x_desc = make_desc(dtype, k.layout, 2, k.c, {3, 4});
+        upsTensorDesc_t y_desc{};
+        UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc));
+        if (k.larger_output) {
+          const int64_t size[2] = {y_desc.spatial[0] + k.k - 1, y_desc.spatial[1] + 1};
+          UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, size, &y_desc));
+        }
+        upsTensorDesc_t i_desc = x_desc;
+        i_desc.dtype = UPS_DTYPE_I64;
+        HostTensor x(x_desc), indices(i_desc);
+        x.fill_random(rng, -50.0, 50.0);
+        const int64_t out_plane = plane_of(y_desc);
+        if (source == 0) {
+          // Max-pool of a random y-shaped tensor (its output is x's shape when no tail was added).
+          HandleGuard ref(UPS_BACKEND_REFERENCE);
+          upsTensorDesc_t src = y_desc;
+          src.dtype = UPS_DTYPE_F64;
+          HostTensor ys(src);
+          ys.fill_random(rng);
+          upsTensorDesc_t pd{}, id{};
+          UPS_ASSERT_OK(upsMaxPoolOutputDesc(&pool, &src, &pd, &id));
+          if (pd.spatial[0] != x_desc.spatial[0] || pd.spatial[1] != x_desc.spatial[1]) continue;
+          HostTensor pooled(pd);
+          UPS_ASSERT_OK(upsMaxPoolForward(ref.get(), &pool, &src, ys.data(), &pd, pooled.data(), &id, indices.as_i64()));
+        } else {
+          std::uniform_int_distribution<int64_t> any(0, out_plane - 1);
+          for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = any(rng);
+          if (source == 2) {
+            indices.as_i64()[5] = out_plane;  // bad
+            indices.as_i64()[indices.size() - 1] = -3;
+          }
+        }
+        const HostTensor expected = scatter(x, indices, y_desc);
+        HandleGuard h(UPS_BACKEND_CUDA);
+        if (source == 2) UPS_ASSERT_OK(upsSetIndexCheckMode(h.get(), UPS_INDEX_CHECK_ASYNC));
+        const size_t shift = k.x_shift * static_cast<size_t>(dtype_bytes(dtype));
+        Buffer bx(UPS_BACKEND_CUDA, x.bytes.size() + 16), bi(UPS_BACKEND_CUDA, indices);
+        HostTensor actual(y_desc);
+        actual.poison();
+        Buffer by(UPS_BACKEND_CUDA, actual);
+        char* x_ptr = static_cast<char*>(bx.get()) + shift;
+        ASSERT_EQ(cudaMemcpy(x_ptr, x.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+        UPS_ASSERT_OK(upsMaxUnpoolForward(h.get(), &pool, &x_desc, x_ptr, &i_desc,
+                                          static_cast<const int64_t*>(bi.get()), &y_desc, by.get()));
+        by.download(&actual);
+        EXPECT_TRUE(tensors_identical(actual, expected));
+        upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
+        UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
+        if (source == 2) {
+          EXPECT_EQ(runtime, UPS_STATUS_INDEX_OUT_OF_RANGE);
+          // Element 5 (n = 0) comes before the last element (n = 1) in (n, c, d, h, w) order in both
+          // layouts: its value is the one reported.
+          EXPECT_NE(std::string(upsGetLastErrorString()).find("= " + std::to_string(out_plane) + " is outside"),
+                    std::string::npos)
+              << upsGetLastErrorString();
+        } else {
+          EXPECT_EQ(runtime, UPS_STATUS_SUCCESS);
+        }
+      }
+}
+
+}  // namespace
+}  // namespace upsample::test
