@@ -15,7 +15,7 @@
 // extent floor((out + 2*pad - dilation*(k-1) - 1) / stride) + 1 must be our input extent: true
 // whenever output_padding < stride (every built-in shape), checked before each convolution row,
 // which is unavailable otherwise. The forward rows have no bias (dgrad has none; upsample rows run
-// without one too). tests/cudnn_test.cpp and tests/cudnn_backward_test.cpp check these mappings
+// without one too). tests/conv_transpose/conv_transpose_cudnn_test.cpp checks these mappings
 // against upsample on every geometry.
 //
 // Math: fp32 rows run with CUDNN_FMA_MATH (no TF32: a like-for-like fp32 comparison); the
