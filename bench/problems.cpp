@@ -106,9 +106,13 @@ Operands operands_of(Op op) {
       return {{Tensor::kY}, Tensor::kBias};
     case Op::kNearest:
     case Op::kBedOfNails:
+    case Op::kInterpolateLinear:
+    case Op::kPixelShuffle:
       return {{Tensor::kX}, Tensor::kY};
     case Op::kNearestBackward:
     case Op::kBedOfNailsBackward:
+    case Op::kInterpolateLinearBackward:
+    case Op::kPixelShuffleBackward:
       return {{Tensor::kY}, Tensor::kX};
     case Op::kMaxUnpool:
     case Op::kMaxPoolBackward:
@@ -251,6 +255,20 @@ bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescr
       d->indices.dtype = UPS_DTYPE_I64;
       return true;
     }
+    case Op::kInterpolateLinear: {
+      if (upsInterpolateDescInit(&d->interpolate, UPS_INTERPOLATE_LINEAR, s.dims) != UPS_STATUS_SUCCESS)
+        return set_error(error, "interpolation");
+      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a)
+        d->interpolate.scale_factor[a] = static_cast<double>(s.stride[a]);
+      if (upsInterpolateOutputDesc(&d->interpolate, &d->x, &d->y) != UPS_STATUS_SUCCESS)
+        return set_error(error, "interpolation");
+      return true;
+    }
+    case Op::kPixelShuffle:
+      if (upsPixelShuffleDescInit(&d->shuffle, UPS_PIXEL_SHUFFLE, s.dims, s.stride[0]) != UPS_STATUS_SUCCESS ||
+          upsPixelShuffleOutputDesc(&d->shuffle, &d->x, &d->y) != UPS_STATUS_SUCCESS)
+        return set_error(error, "pixel shuffle");
+      return true;
     default:
       break;  // a shape's op is a layer's forward op (shape.h)
   }
@@ -298,6 +316,11 @@ Work count_work(const Problem& problem) {
     work.flops = static_cast<double>(element_count(d.y));  // one add per dy element
     return work;
   }
+  if (layer_of(problem.op) == Op::kInterpolateLinear) {
+    // One multiply-add per tap: 2^dims taps per y element, forward and backward alike.
+    work.flops = 2.0 * static_cast<double>(int64_t{1} << s.dims) * static_cast<double>(element_count(d.y));
+    return work;
+  }
   double macs = static_cast<double>(s.n) * static_cast<double>(s.c) * static_cast<double>(s.cout / s.groups);
   for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a)
     macs *=
@@ -306,7 +329,9 @@ Work count_work(const Problem& problem) {
   return work;
 }
 
-bool moves_data_only(Op op) { return layer_of(op) != Op::kConvTranspose && op != Op::kNearestBackward; }
+bool moves_data_only(Op op) {
+  return layer_of(op) != Op::kConvTranspose && op != Op::kNearestBackward && layer_of(op) != Op::kInterpolateLinear;
+}
 
 Shape reduce_shape(const Shape& shape, const ReduceLimits& limits) {
   Shape s = shape;
@@ -323,6 +348,12 @@ Shape reduce_shape(const Shape& shape, const ReduceLimits& limits) {
   s.groups = std::min(groups, limits.max_groups);
   s.c = cin_per_group * s.groups;
   s.cout = s.op == Op::kConvTranspose ? cout_per_group * s.groups : s.c;
+  if (s.op == Op::kPixelShuffle) {  // cout = c / r^dims; the capped c keeps its residue mod 8, r^dims divides 8 here
+    int64_t block = 1;
+    for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) block *= s.stride[a];
+    s.c -= s.c % block;
+    s.cout = s.c / block;
+  }
 
   auto output_elements = [](const Shape& t) {
     const Extents out = t.out();

@@ -67,6 +67,8 @@ struct OpDescriptors {
   upsConvTransposeDesc_t conv{};
   upsUnpoolDesc_t unpool{};
   upsPoolDesc_t pool{};  // max-unpooling (and the max-pool that makes its switches)
+  upsInterpolateDesc_t interpolate{};  // interpolate_linear: scale factor = stride
+  upsPixelShuffleDesc_t shuffle{};     // pixel_shuffle: factor = stride
 };
 // algorithm, math_mode: for transposed convolution and its gradients, the algorithm to force
 // (algorithm_of) and the math mode (math_mode_of).

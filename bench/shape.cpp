@@ -27,7 +27,11 @@ constexpr OpName kOpNames[] = {{Op::kConvTranspose, "conv_transpose", Op::kConvT
                                {Op::kBedOfNailsBackward, "bed_of_nails_backward", Op::kBedOfNails},
                                {Op::kMaxUnpool, "max_unpool", Op::kMaxUnpool},
                                {Op::kMaxUnpoolBackward, "max_unpool_backward", Op::kMaxUnpool},
-                               {Op::kMaxPoolBackward, "max_pool_backward", Op::kMaxUnpool}};
+                               {Op::kMaxPoolBackward, "max_pool_backward", Op::kMaxUnpool},
+                               {Op::kInterpolateLinear, "interpolate_linear", Op::kInterpolateLinear},
+                               {Op::kInterpolateLinearBackward, "interpolate_linear_backward", Op::kInterpolateLinear},
+                               {Op::kPixelShuffle, "pixel_shuffle", Op::kPixelShuffle},
+                               {Op::kPixelShuffleBackward, "pixel_shuffle_backward", Op::kPixelShuffle}};
 
 const OpName& entry_of(Op op) {
   for (const OpName& entry : kOpNames)
@@ -281,6 +285,15 @@ bool parse_shape_line(const std::string& line, Shape* shape, bool* is_shape, std
     s.stride = {2, 2, 2};
     if (!per_axis("scale", false, &s.stride)) return false;
     s.kernel = s.stride;
+    if (s.op == Op::kPixelShuffle) {  // c packed channels -> cout = c / scale^dims
+      int64_t block = 1;
+      for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) block *= s.stride[a];
+      if (block < 1 || s.c % block != 0) {
+        *error = "c: pixel_shuffle needs c divisible by scale^dims = " + std::to_string(block);
+        return false;
+      }
+      s.cout = s.c / block;
+    }
   }
   if (!values.empty()) {
     *error = "unknown key '" + values.begin()->first + "' for op " + op_name(s.op);

@@ -52,7 +52,13 @@ enum class Op {
   kNearestBackward,
   kBedOfNailsBackward,
   kMaxUnpoolBackward,
-  kMaxPoolBackward
+  kMaxPoolBackward,
+  // issue 13: F.interpolate(scale_factor=stride, mode='bilinear'/'trilinear', align_corners=False) and
+  // PixelShuffle(stride) (c = C*r^dims packed channels, cout = C), each with its gradient.
+  kInterpolateLinear,
+  kInterpolateLinearBackward,
+  kPixelShuffle,
+  kPixelShuffleBackward
 };
 enum class Direction { kForward, kBackward };
 

@@ -6,7 +6,9 @@
 // Every layer here is isotropic (the same extent, kernel, stride and padding on every spatial
 // axis), so one number per column describes it; shapes a user adds (NOTE [ Shape text format ]
 // in shape.h) may differ per axis. Unpooling rows use `stride` as the scale (and max-unpooling
-// undoes a pool with window = stride = scale); their `cout` is `c`.
+// undoes a pool with window = stride = scale); their `cout` is `c`. Interpolation rows
+// (interpolate_linear: bilinear in 2-D, trilinear in 3-D, align_corners=False) scale by `stride`
+// too; pixel-shuffle rows shuffle by r = `stride`, `c` the packed channels and `cout` = c / r^dims.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +47,9 @@ inline constexpr BuiltinShape kBuiltinShapes[] = {
   {"esrgan.nearest",       Op::kNearest,       2,   1,   64,  512,   64, 2, 2, 0, 0,   1, "ESRGAN (Wang et al. 2018) upsampling: nearest x2 before conv, 64 ch, 512x512 -> 1024x1024"},
   {"vae.bed_of_nails",     Op::kBedOfNails,    2,   1,  512,  128,  512, 2, 2, 0, 0,   1, "Bed-of-nails unpooling x2 on the VAE decoder shape, 512 ch, 128x128 -> 256x256"},
   {"vae.max_unpool",       Op::kMaxUnpool,     2,   1,  512,  128,  512, 2, 2, 0, 0,   1, "Max-unpooling 2x2 (SegNet-style switches from a 2x2 max-pool) on the VAE decoder shape, 128x128 -> 256x256"},
+  {"unet.bilinear",        Op::kInterpolateLinear, 2, 2, 640,  32,  640, 2, 2, 0, 0,   1, "Diffusion U-Net up block resampling with F.interpolate(scale_factor=2, mode='bilinear') (the bilinear variant of the U-Net's Upsample), 640 ch, 32x32 -> 64x64, batch 2 (a classifier-free-guidance pair)"},
+  {"esrgan.pixel_shuffle", Op::kPixelShuffle, 2,  16,  256,   32,   64, 2, 2, 0, 0,   1, "ESRGAN/BasicSR sub-pixel upsampler (Shi et al. 2016 ESPCN; BasicSR's Upsample): conv to 4*64 channels then PixelShuffle(2), batch 16, 256 ch 32x32 -> 64 ch 64x64"},
+  {"unet3d.trilinear",     Op::kInterpolateLinear, 3, 2,  64,   32,   64, 2, 2, 0, 0,   1, "3-D U-Net decoder upsampling by F.interpolate(scale_factor=2, mode='trilinear') instead of an up-convolution, 64 ch, 32^3 -> 64^3"},
 };
 // clang-format on
 

@@ -75,6 +75,18 @@ void UpsampleRunner::enqueue(const TensorSet& set) {
     case Op::kMaxUnpoolBackward:
       check(upsMaxUnpoolBackward(h, &d.pool, &d.y, set.y, &d.indices, set.indices, &d.x, set.x));
       return;
+    case Op::kInterpolateLinear:
+      check(upsInterpolateForward(h, &d.interpolate, &d.x, set.x, &d.y, set.y));
+      return;
+    case Op::kInterpolateLinearBackward:
+      check(upsInterpolateBackward(h, &d.interpolate, &d.y, set.y, &d.x, set.x));
+      return;
+    case Op::kPixelShuffle:
+      check(upsPixelShuffleForward(h, &d.shuffle, &d.x, set.x, &d.y, set.y));
+      return;
+    case Op::kPixelShuffleBackward:
+      check(upsPixelShuffleBackward(h, &d.shuffle, &d.y, set.y, &d.x, set.x));
+      return;
     case Op::kMaxPoolBackward:  // the pool maps y-shaped tensors to x-shaped ones: dy is x-shaped
       check(upsMaxPoolBackward(h, &d.pool, &d.x, set.x, &d.indices, set.indices, &d.y, set.y));
       return;
