@@ -52,7 +52,37 @@ def conv(dims, dtype, layout, x, w, stride, dil, pb, pe, op, groups, algorithm, 
     return b + [value(v) for v in xs] + [value(v) for v in ws] + [value(v) for v in bs]
 
 
+def interpolate(backward, dims, dtype, layout, x, mode, how, sizes, scale_indices, align, aa, recompute, values):
+    # issue 13, ops 10 (forward) and 11 (backward): fuzzed_interpolate's bytes, then the two tensors.
+    b = header(11 if backward else 10, dims, dtype, layout, x) + [mode, how]
+    for i in range(3):
+        if how in (0, 2):
+            b += [sizes[i]]
+        if how in (1, 2):
+            b += [scale_indices[i]]  # into {0.3, 0.5, 1.0, 1.7, 2.0, 7/3, 0, -1, NaN, inf}
+    return b + [align, aa, recompute, 0, KEEP, 0] + [value(v) for v in values] + [0]
+
+
+def pixel_shuffle(backward, dims, dtype, layout, x, direction, factor, values):
+    # issue 13, ops 12 (forward) and 13 (backward).
+    return header(13 if backward else 12, dims, dtype, layout, x) + [direction, factor, KEEP, 0] + \
+        [value(v) for v in values] + [0]
+
+
 seeds = {
+    # issue 13: bilinear 2x2 -> 4x4 (PyTorch's documented example), its gradient, nearest-exact at
+    # scale 1.7, antialiased bicubic 6x6 -> 3x3, and PixelShuffle(2) on (1, 4, 1, 2) and its gradient.
+    "interpolate_bilinear_2x2_to_4x4": interpolate(False, 2, F32, NCHW, (1, 1, 2, 2, 0), 2, 0, (4, 4, 0), None,
+                                                   0, 0, 0, [1, 2, 3, 4]),
+    "interpolate_bilinear_backward_align": interpolate(True, 2, F64, NHWC, (1, 2, 2, 2, 0), 2, 0, (4, 4, 0), None,
+                                                       1, 0, 0, list(range(-8, 8)) * 2),
+    "interpolate_nearest_exact_scale": interpolate(False, 1, F16, NCHW, (2, 1, 4, 0, 0), 1, 1, None, (3, 3, 3),
+                                                   0, 0, 0, [0, 1, 2, 3, -1, -2, -3, -4]),
+    "interpolate_bicubic_antialias": interpolate(False, 2, BF16, NHWC, (1, 1, 6, 6, 0), 3, 0, (3, 3, 0), None,
+                                                 0, 1, 0, [(i * 5) % 17 - 8 for i in range(36)]),
+    "pixel_shuffle_2x": pixel_shuffle(False, 2, F32, NCHW, (1, 4, 1, 2, 0), 0, 2, [0, 1, 2, 3, 4, 5, 6, 7]),
+    "pixel_unshuffle_backward_nhwc": pixel_shuffle(True, 2, F16, NHWC, (1, 1, 2, 4, 0), 1, 2,
+                                                   [1, -1, 2, -2, 3, -3, 4, -4]),
     # The course notes' worked example: [[2,0],[4,1]] (*) [[4,2,1],[1,0,3],[0,5,2]], stride 1.
     "conv_worked_example": conv(2, F32, NCHW, (1, 1, 2, 2, 0), (1, 1, 3, 3, 0), (1, 1, 1), (1, 1, 1), (0, 0, 0),
                                 (0, 0, 0), (0, 0, 0), 1, GATHER, False, [2, 0, 4, 1], [4, 2, 1, 1, 0, 3, 0, 5, 2], []),
@@ -77,16 +107,18 @@ seeds = {
 
 # Inputs the fuzzer once stopped on, kept as found (base64 of the raw bytes, decoded by the fuzzer's
 # current reader: a change to that reader may change what they test, so each names its finding).
+# Their first byte (the op) is stored as the op number itself since the reader took 14 ops (issue 13:
+# byte % 14): as found it was 0xFF and 0x61, which byte % 10 read as ops 5 and 7.
 regressions = {
     # Max-pool backward, stride 2^31-1 on a one-window axis: 32-bit indices must wait until stride and
     # dilation fit on their own (27cb47e).
     "regression_max_pool_backward_huge_stride":
-        "/wMADwICgwAAAgH/BAAAAAECAgECAQEAAAABAQAAAAEAAM9n9gAQYQAAAAEAAAD+////AQEBArsCAtYAAQICAgE=",
+        "BQMADwICgwAAAgH/BAAAAAECAgECAQEAAAABAQAAAAEAAM9n9gAQYQAAAAEAAAD+////AQEBArsCAtYAAQICAgE=",
     # Transposed-convolution data gradient, dilation 2^31-1 on a one-tap axis with padding 1:
     # ceil_div(1, 2^31-1) formed 1 + 2147483647 in int32 on the 32-bit path (issue 9). Fixed by the
     # overflow-free index helpers (cuda/common/index_math.cuh) and a rule that bounds dilation itself.
     "regression_conv_transpose_backward_data_huge_dilation":
-        "YQ0HAG1tbcBtbQEBAQkAAgICKgIBAQAANwAAAAAAACdFAM9n9lsQYQAAAExMRUwBAQACAgLPZ/YAEGEAAABMTExMAQEAAgICKgIA",
+        "Bw0HAG1tbcBtbQEBAQkAAgICKgIBAQAANwAAAAAAACdFAM9n9lsQYQAAAExMRUwBAQACAgLPZ/YAEGEAAABMTExMAQEAAgICKgIA",
 }
 
 here = os.path.dirname(os.path.abspath(__file__))
