@@ -140,8 +140,8 @@ struct FastDivmod {
   FastDivmodUnsigned<UnsignedT> unsigned_divmod;
 
   FastDivmod() = default;
-  // Host only; `d` >= 1.
-  explicit FastDivmod(int64_t d) : unsigned_divmod(static_cast<UnsignedT>(d < 1 ? 1 : d)) {}
+  // `d` >= 1. Host, or device for int32_t (see FastDivmodUnsigned's constructor).
+  __host__ __device__ explicit FastDivmod(int64_t d) : unsigned_divmod(static_cast<UnsignedT>(d < 1 ? 1 : d)) {}
 
   __host__ __device__ __forceinline__ IndexT divisor() const { return static_cast<IndexT>(unsigned_divmod.divisor); }
   __host__ __device__ __forceinline__ IndexT div(IndexT n) const {
