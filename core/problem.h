@@ -78,6 +78,7 @@ struct ConvTransposeProblem {
   int64_t groups = 1;
   bool has_bias = false;
   upsAlgorithm_t algorithm = UPS_ALGO_GATHER;  // resolved by dispatch: never AUTO
+  bool auto_algorithm = false;                 // the algorithm was AUTO's choice, not the caller's
   bool deterministic = false;                  // the caller asked for run-to-run deterministic algorithms only
   bool allow_tf32 = false;                     // UPS_MATH_ALLOW_TF32: f32 may run on TF32 tensor cores
   TensorGeometry bias;     // C_out values of the output's dtype (set by validation)

@@ -61,6 +61,14 @@ ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& 
             nullptr};
   if (backend != UPS_BACKEND_CUDA)
     return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
+  // The engine pads C_in/groups to its K tile (32 f16 channels per tap) and C_out/groups to at
+  // least a 32-wide N tile: below 8 channels on either side (depthwise, small heads) more than 3/4
+  // of every mma would multiply padding, while GATHER does only the real multiply-adds.
+  constexpr int64_t kFewChannels = 8;
+  if (p.in_channels_per_group() < kFewChannels || p.out_channels_per_group() < kFewChannels)
+    return {UPS_ALGO_GATHER,
+            "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
+            nullptr};
   const cuda::ImplicitGemmSupport engine = implicit_gemm_support(p, compute_capability);
   if (engine.status == UPS_STATUS_SUCCESS)
     return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's can_implement accepts the problem", engine.reason};

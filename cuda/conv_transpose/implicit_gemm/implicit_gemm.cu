@@ -386,6 +386,12 @@ size_t conv_transpose_implicit_gemm_workspace_bytes(const ::upsample::detail::Co
   return align_up(plan.packed_weight_bytes) + align_up(plan.packed_input_bytes);
 }
 
+bool conv_transpose_implicit_gemm_needs_aligned_input(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                      bool allow_tf32) {
+  Plan plan;
+  return make_plan(problem, allow_tf32, &plan).status == UPS_STATUS_SUCCESS && !plan.pack_input;
+}
+
 upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32,
                                                  const void* x, const void* w, const void* bias, void* y,
                                                  const ExecContext& exec) {

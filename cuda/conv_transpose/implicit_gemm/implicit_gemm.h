@@ -38,6 +38,11 @@ ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement(const ::upsample:
 
 size_t conv_transpose_implicit_gemm_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32);
 
+// True when the engine reads x in place (channels-last, C/groups a multiple of 16 bytes): x must
+// then be 16-byte aligned. Callers that chose the engine themselves (AUTO) check this first.
+bool conv_transpose_implicit_gemm_needs_aligned_input(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                      bool allow_tf32);
+
 // x must be 16-byte aligned when the input is channels-last with C/groups a multiple of 16 bytes
 // (it is then read in place; UPS_STATUS_MISALIGNED otherwise). w, bias and y need only their
 // element alignment. Deterministic: every output is summed in a fixed order (taps, then input

@@ -1,6 +1,7 @@
 // The transposed-convolution family's C entry points: one Op row per entry point, run by the one
 // entry path (NOTE [ Entry path ] in src/entry.h). Algorithms are resolved and checked by
 // src/dispatch (choose_* and conv_transpose_can_implement).
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -36,6 +37,7 @@ struct ConvTransposeForwardOp : OpDefaults {
     return UPS_STATUS_SUCCESS;
   }
   static void resolve(Problem* p, upsBackend_t backend) {
+    p->auto_algorithm = p->algorithm == UPS_ALGO_AUTO;
     p->algorithm = choose_conv_transpose_algorithm(*p, p->algorithm, p->deterministic, backend).algorithm;
   }
   static upsStatus_t can_implement(const Problem& p, upsBackend_t backend) {
@@ -56,8 +58,15 @@ struct ConvTransposeForwardOp : OpDefaults {
     return cuda::conv_transpose_workspace_bytes(p, p.algorithm);
   }
   static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
-    if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM)
-      return cuda::conv_transpose_implicit_gemm_forward(p, p.allow_tf32, a.x, a.w, a.bias, a.y, exec);
+    if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM) {
+      // AUTO promised any element-aligned x a result: an x the engine would read in place but that
+      // is not 16-byte aligned (a view into a larger tensor, say) runs GATHER, which needs no
+      // workspace. A caller who forced IMPLICIT_GEMM gets the engine's MISALIGNED instead.
+      const bool x_misaligned = reinterpret_cast<uintptr_t>(a.x) % 16 != 0;
+      if (!(p.auto_algorithm && x_misaligned && cuda::conv_transpose_implicit_gemm_needs_aligned_input(p, p.allow_tf32)))
+        return cuda::conv_transpose_implicit_gemm_forward(p, p.allow_tf32, a.x, a.w, a.bias, a.y, exec);
+      return cuda::conv_transpose_forward(p, UPS_ALGO_GATHER, a.x, a.w, a.bias, a.y, exec);
+    }
     return cuda::conv_transpose_forward(p, p.algorithm, a.x, a.w, a.bias, a.y, exec);
   }
 };
