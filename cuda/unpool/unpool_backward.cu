@@ -26,8 +26,30 @@ UnpoolBackwardParams<ElementT, IndexT> make_params(const detail::UnpoolProblem& 
   return p;
 }
 
+// The channels-last 16-byte kernel where every vector stays in one position's channels and both
+// pointers are 16-byte aligned (see unpool_backward.cuh); false: the caller runs the scalar kernel.
+template <typename ElementT, typename IndexT, bool kBedOfNails>
+bool launch_cl_vec16(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec,
+                     upsStatus_t* status) {
+  constexpr int kLanes = BackwardVector16<ElementT>::kLanes;
+  const bool applies = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST && problem.input.c % kLanes == 0 &&
+                       reinterpret_cast<uintptr_t>(dy) % 16 == 0 && reinterpret_cast<uintptr_t>(dx) % 16 == 0;
+  if (!applies) return false;
+  auto p = make_params<ElementT, IndexT>(problem, dy, dx);
+  p.work = problem.input.elements() / kLanes;
+  const cudaError_t error =
+      launch_kernel(unpool_backward_cl_vec16_kernel<ElementT, IndexT, kBedOfNails>, grid_for(p.work, kThreadsPerBlock),
+                    dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p);
+  *status = error == cudaSuccess ? UPS_STATUS_SUCCESS
+                                 : cuda_failure(error, "launch_kernel(unpool_backward_cl_vec16_kernel)", __FILE__,
+                                                __LINE__);
+  return true;
+}
+
 template <typename ElementT, typename IndexT>
 upsStatus_t launch_nearest(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec) {
+  upsStatus_t status = UPS_STATUS_SUCCESS;
+  if (launch_cl_vec16<ElementT, IndexT, false>(problem, dy, dx, exec, &status)) return status;
   const auto p = make_params<ElementT, IndexT>(problem, dy, dx);
   UPS_CUDA_CHECK(launch_kernel(unpool_nearest_backward_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
                                dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
@@ -37,6 +59,8 @@ upsStatus_t launch_nearest(const detail::UnpoolProblem& problem, const void* dy,
 template <typename StorageT, typename IndexT>
 upsStatus_t launch_bed_of_nails(const detail::UnpoolProblem& problem, const void* dy, void* dx,
                                 const ExecContext& exec) {
+  upsStatus_t status = UPS_STATUS_SUCCESS;
+  if (launch_cl_vec16<StorageT, IndexT, true>(problem, dy, dx, exec, &status)) return status;
   const auto p = make_params<StorageT, IndexT>(problem, dy, dx);
   UPS_CUDA_CHECK(launch_kernel(unpool_bed_of_nails_backward_kernel<StorageT, IndexT>,
                                grid_for(p.work, kThreadsPerBlock), dim3(kThreadsPerBlock), 0,

@@ -12,8 +12,12 @@
 //   integer of the dtype's width), so it is bit-exact.
 // Both are scalar (one element per thread). Consecutive threads take consecutive dx elements in
 // memory order: channels-last reads of dy are then contiguous; channels-first reads are `scale`
-// apart along w. A 16-byte channels-last variant like the forward's unpool_vec16_kernel is the
-// natural next step if these show up in profiles.
+// apart along w.
+// - unpool_backward_cl_vec16_kernel: channels-last with C a multiple of the 16-byte lane count and
+//   dy, dx 16-byte aligned: one thread per 16 bytes of dx channels of one position; nearest loads
+//   the cell's 16-byte dy vectors and sums each lane in the same (d, h, w) order and accumulation
+//   type as the scalar kernel (so the results are the same bits), bed-of-nails copies the cell's
+//   first vector; one 16-byte store. The position is decoded once per vector.
 #pragma once
 
 #include "cuda/common/element.cuh"
@@ -57,6 +61,56 @@ __global__ void unpool_bed_of_nails_backward_kernel(UnpoolBackwardParams<Storage
     const IndexT linear = static_cast<IndexT>(item);
     const Coordinates<IndexT> i = coordinates_of(p.input, linear);
     p.dx[linear] = p.dy[p.output.offset(i.n, i.c, i.d * p.scale[0], i.h * p.scale[1], i.w * p.scale[2])];
+  }
+}
+
+template <typename ElementT>
+struct alignas(16) BackwardVector16 {
+  static constexpr int kLanes = 16 / sizeof(ElementT);
+  ElementT lane[kLanes];
+};
+
+template <typename ElementT, typename IndexT, bool kBedOfNails>
+__global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, IndexT> p) {
+  // ElementT: the float type (nearest sums), or a storage word (bed-of-nails copies).
+  using Vector = BackwardVector16<ElementT>;
+  constexpr int kLanes = Vector::kLanes;
+  const IndexT c_vectors = p.input.c / kLanes;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    // Dense channels-last dx: vector v is channels [cv*kLanes, +kLanes) of position (n, d, h, w).
+    IndexT rest = static_cast<IndexT>(v);
+    const IndexT cv = rest % c_vectors;
+    rest /= c_vectors;
+    const IndexT iw = rest % p.input.extent[2];
+    rest /= p.input.extent[2];
+    const IndexT ih = rest % p.input.extent[1];
+    rest /= p.input.extent[1];
+    const IndexT id = rest % p.input.extent[0];
+    const IndexT n = rest / p.input.extent[0];
+    const ElementT* cell =
+        p.dy + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * p.scale[2]);
+    Vector out;
+    if constexpr (kBedOfNails) {
+      out = *reinterpret_cast<const Vector*>(cell);
+    } else {
+      using Traits = ElementTraits<ElementT>;
+      using AccumT = typename Traits::AccumT;
+      AccumT sum[kLanes];
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) sum[l] = 0;
+      for (IndexT jd = 0; jd < p.scale[0]; ++jd)
+        for (IndexT jh = 0; jh < p.scale[1]; ++jh)
+          for (IndexT jw = 0; jw < p.scale[2]; ++jw) {
+            const Vector in = *reinterpret_cast<const Vector*>(cell + jd * p.output.stride[0] +
+                                                               jh * p.output.stride[1] + jw * p.output.stride[2]);
+#pragma unroll
+            for (int l = 0; l < kLanes; ++l) sum[l] += Traits::to_accum(in.lane[l]);
+          }
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(sum[l]);
+    }
+    *reinterpret_cast<Vector*>(p.dx + static_cast<IndexT>(v) * kLanes) = out;
   }
 }
 

@@ -109,5 +109,51 @@ TEST(UnpoolVectorPaths, ChannelsLastSpreadAndScalarFallback) {
       }
 }
 
+// Backward, channels-last: the 16-byte kernel (C a multiple of the lanes, dy and dx aligned) and the
+// scalar one (C odd, or dy shifted), both modes, every dtype, against the reference: bed-of-nails
+// bit for bit, nearest within the sum's bound (small integers: exact here as well).
+TEST(UnpoolVectorPaths, BackwardChannelsLastVectorAndScalar) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  auto rng = make_rng();
+  struct Case {
+    std::vector<int64_t> spatial, scale;
+    int64_t c;
+    size_t dy_shift_elements;
+    const char* path;
+  };
+  const Case cases[] = {
+      {{5, 3}, {2, 2}, 16, 0, "vector, x2"},    {{2, 3, 2}, {1, 3, 2}, 8, 0, "vector, 3-D"},
+      {{7}, {4}, 24, 0, "vector, 1-D"},         {{5, 3}, {2, 2}, 5, 0, "scalar: C odd"},
+      {{5, 3}, {2, 2}, 16, 1, "scalar: dy shifted"},
+  };
+  HandleGuard cuda(UPS_BACKEND_CUDA), reference(UPS_BACKEND_REFERENCE);
+  for (const Case& k : cases)
+    for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
+      for (upsUnpoolMode_t mode : {UPS_UNPOOL_NEAREST, UPS_UNPOOL_BED_OF_NAILS}) {
+        SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) +
+                     (mode == UPS_UNPOOL_NEAREST ? " nearest" : " bed-of-nails"));
+        const int dims = static_cast<int>(k.spatial.size());
+        upsUnpoolDesc_t desc{};
+        UPS_ASSERT_OK(upsUnpoolDescInit(&desc, mode, dims, k.scale.data()));
+        const upsTensorDesc_t dx_desc = make_desc(dtype, UPS_LAYOUT_CHANNELS_LAST, 2, k.c, k.spatial);
+        upsTensorDesc_t dy_desc{};
+        UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &dx_desc, &dy_desc));
+        HostTensor dy(dy_desc), expected(dx_desc), actual(dx_desc);
+        dy.fill_random(rng, -8.0, 8.0, true);  // small integers: every partial sum is exact in f16/bf16
+        expected.poison();
+        UPS_ASSERT_OK(upsUnpoolBackward(reference.get(), &desc, &dy_desc, dy.data(), &dx_desc, expected.data()));
+        const size_t shift = k.dy_shift_elements * static_cast<size_t>(dtype_bytes(dtype));
+        Buffer bdy(UPS_BACKEND_CUDA, dy.bytes.size() + 16), bdx(UPS_BACKEND_CUDA, actual.bytes.size());
+        char* dy_ptr = static_cast<char*>(bdy.get()) + shift;
+        ASSERT_EQ(cudaMemcpy(dy_ptr, dy.data(), dy.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+        actual.poison();
+        bdx.upload(actual);
+        UPS_ASSERT_OK(upsUnpoolBackward(cuda.get(), &desc, &dy_desc, dy_ptr, &dx_desc, bdx.get()));
+        bdx.download(&actual);
+        EXPECT_TRUE(tensors_identical(actual, expected));
+      }
+}
+
 }  // namespace
 }  // namespace upsample::test
