@@ -174,8 +174,17 @@ upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void*
   p.plane = problem.output.plane();
   p.slot = slot_of(exec, kAsyncSlot);
   p.work = problem.input.elements();
-  UPS_CUDA_CHECK(launch_kernel(max_unpool_backward_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
-                               dim3(kBlockThreads), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
+  constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
+  const bool vectorizable = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST && problem.input.c % kLanes == 0 &&
+                            reinterpret_cast<uintptr_t>(dx) % 16 == 0;  // dy is gathered lane by lane
+  if (vectorizable) {
+    p.work /= kLanes;
+    UPS_CUDA_CHECK(launch_kernel(max_unpool_backward_vec16_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
+                                 dim3(kBlockThreads), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
+  } else {
+    UPS_CUDA_CHECK(launch_kernel(max_unpool_backward_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
+                                 dim3(kBlockThreads), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
+  }
   return launch_commit(problem, indices, kAsyncSlot, kIndexErrorBackward, nullptr, exec);
 }
 

@@ -20,7 +20,8 @@
 //     16-byte lane count and x, y 16-byte aligned: one thread per 16 bytes of channels of one input
 //     position; one 16-byte load of x and the lanes' indices (all in flight before the first store),
 //     then one 16-byte store per window position, each lane x or 0 by its own index.
-// Backward: max_unpool_backward_kernel, a gather: dx[p] = dy[indices[p]] (0 for a bad index).
+// Backward: max_unpool_backward_kernel, a gather: dx[p] = dy[indices[p]] (0 for a bad index);
+//   max_unpool_backward_vec16_kernel, the same for channels-last 16 bytes of channels at a time.
 #pragma once
 
 #include <cstdint>
@@ -225,19 +226,48 @@ struct MaxUnpoolBackwardParams {
 template <typename StorageT, typename IndexT>
 __global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const IndexT out_hw = p.output.extent[1] * p.output.extent[2];
   for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
     const IndexT linear = static_cast<IndexT>(item);
     const int64_t raw = p.indices[linear];
     StorageT value = StorageT(0);
     if (check_index(raw, p.plane, p.input, linear, p.slot)) {
+      // Dense dy: plane position `index` lies index * stride_w past its (n, c) origin in either
+      // layout, so the index needs no decomposition.
       const Coordinates<IndexT> q = coordinates_of(p.input, linear);
-      const IndexT index = static_cast<IndexT>(raw);
-      const IndexT od = index / out_hw, oh = (index / p.output.extent[2]) % p.output.extent[1],
-                   ow = index % p.output.extent[2];
-      value = p.dy[p.output.offset(q.n, q.c, od, oh, ow)];
+      value = p.dy[p.output.offset(q.n, q.c, 0, 0, 0) + static_cast<IndexT>(raw) * p.output.stride[2]];
     }
     p.dx[linear] = value;
+  }
+}
+
+// Backward, channels-last with C a multiple of the 16-byte lane count and dx 16-byte aligned:
+// one thread per 16 bytes of dx channels of one position; the lanes' indices are loaded and
+// checked together, each lane gathers its dy element (plane position index, channel c + l: index*C
+// + c + l past the sample's origin), and dx is one 16-byte store.
+template <typename StorageT, typename IndexT>
+__global__ void max_unpool_backward_vec16_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
+  constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
+  const IndexT c = p.input.c;
+  const IndexT c_vectors = c / kLanes;
+  const IndexT in_plane = p.input.extent[0] * p.input.extent[1] * p.input.extent[2];
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    IndexT rest = static_cast<IndexT>(v);
+    const IndexT cv = rest % c_vectors;
+    rest /= c_vectors;
+    const IndexT n = rest / in_plane;  // rest = n * plane + position
+    const IndexT first = static_cast<IndexT>(v) * kLanes;
+    int64_t index[kLanes];
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l) index[l] = p.indices[first + l];
+    const StorageT* origin = p.dy + n * p.output.stride_n + cv * kLanes;
+    UnpoolVector16<StorageT> out;
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l)
+      out.lane[l] = check_index(index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot)
+                        ? origin[static_cast<IndexT>(index[l]) * c + l]
+                        : StorageT(0);
+    *reinterpret_cast<UnpoolVector16<StorageT>*>(p.dx + first) = out;
   }
 }
 

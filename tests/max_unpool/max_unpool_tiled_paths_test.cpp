@@ -140,5 +140,76 @@ TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
       }
 }
 
+// Backward: the channels-last 16-byte gather (C a multiple of the lanes, dx aligned) and the scalar
+// one (C odd, dx shifted, channels-first), every dtype, with valid indices (synchronous) and with
+// bad ones under UPS_INDEX_CHECK_ASYNC (their dx is 0, the query names the first), against
+// dx[n, c, p] = dy[n, c, indices[n, c, p]] written here.
+TEST(MaxUnpoolTiledPaths, BackwardEveryPathEveryDtype) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  auto rng = make_rng();
+  struct Case {
+    int64_t c;
+    upsLayout_t layout;
+    size_t dx_shift;
+    const char* path;
+  };
+  const Case cases[] = {{16, UPS_LAYOUT_CHANNELS_LAST, 0, "vec16"},
+                        {8, UPS_LAYOUT_CHANNELS_LAST, 0, "vec16, C 8"},
+                        {3, UPS_LAYOUT_CHANNELS_LAST, 0, "scalar, C odd"},
+                        {16, UPS_LAYOUT_CHANNELS_LAST, 1, "scalar, dx shifted"},
+                        {4, UPS_LAYOUT_CHANNELS_FIRST, 0, "scalar, channels-first"}};
+  const upsPoolDesc_t pool = tiled_pool(2, 0);
+  for (const Case& k : cases)
+    for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
+      for (bool bad : {false, true}) {
+        SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) + (bad ? " bad indices, ASYNC" : ""));
+        const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, {3, 4});
+        upsTensorDesc_t dy_desc{};
+        UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &dx_desc, nullptr, &dy_desc));
+        upsTensorDesc_t i_desc = dx_desc;
+        i_desc.dtype = UPS_DTYPE_I64;
+        HostTensor dy(dy_desc), indices(i_desc), expected(dx_desc), actual(dx_desc);
+        dy.fill_random(rng, -50.0, 50.0);
+        const int64_t out_plane = plane_of(dy_desc), in_plane = plane_of(dx_desc);
+        std::uniform_int_distribution<int64_t> any(0, out_plane - 1);
+        for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = any(rng);
+        if (bad) {
+          indices.as_i64()[7] = -1;
+          indices.as_i64()[indices.size() - 2] = out_plane + 4;
+        }
+        const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
+        for (int64_t n = 0; n < dx_desc.n; ++n)
+          for (int64_t c = 0; c < dx_desc.c; ++c)
+            for (int64_t p = 0; p < in_plane; ++p) {
+              const int64_t at = offset_in(dx_desc, n, c, p), index = indices.as_i64()[at];
+              if (index < 0 || index >= out_plane) {
+                expected.set(at, 0.0);
+                continue;
+              }
+              std::memcpy(static_cast<char*>(expected.data()) + at * bytes,
+                          static_cast<const char*>(dy.data()) + offset_in(dy_desc, n, c, index) * bytes, bytes);
+            }
+        HandleGuard h(UPS_BACKEND_CUDA);
+        if (bad) UPS_ASSERT_OK(upsSetIndexCheckMode(h.get(), UPS_INDEX_CHECK_ASYNC));
+        Buffer bdy(UPS_BACKEND_CUDA, dy), bi(UPS_BACKEND_CUDA, indices),
+            bdx(UPS_BACKEND_CUDA, actual.bytes.size() + 16);
+        char* dx_ptr = static_cast<char*>(bdx.get()) + k.dx_shift * bytes;
+        actual.poison();
+        ASSERT_EQ(cudaMemcpy(dx_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+        UPS_ASSERT_OK(upsMaxUnpoolBackward(h.get(), &pool, &dy_desc, bdy.get(), &i_desc,
+                                           static_cast<const int64_t*>(bi.get()), &dx_desc, dx_ptr));
+        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+        ASSERT_EQ(cudaMemcpy(actual.data(), dx_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+        EXPECT_TRUE(tensors_identical(actual, expected));
+        upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
+        UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
+        EXPECT_EQ(runtime, bad ? UPS_STATUS_INDEX_OUT_OF_RANGE : UPS_STATUS_SUCCESS);
+        if (bad)  // element 7 (n = 0) precedes the other bad one (n = 1)
+          EXPECT_NE(std::string(upsGetLastErrorString()).find("] = -1 is outside"), std::string::npos)
+              << upsGetLastErrorString();
+      }
+}
+
 }  // namespace
 }  // namespace upsample::test
