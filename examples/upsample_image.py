@@ -2,7 +2,7 @@
 """Upsamples a procedurally generated picture 4x with upsample's Python package and saves the
 results side by side as a PNG:
 
-  input | nearest | bed-of-nails | transposed conv, bilinear kernel | transposed conv, random kernel
+  input | nearest | bed-of-nails | bilinear | transposed conv, bilinear kernel | transposed conv, random kernel
 
 The transposed convolutions are depthwise (groups = 3), stride 4. A bilinear-initialised kernel
 interpolates smoothly; a random kernel of the same size shows the checkerboard artifacts of
@@ -65,18 +65,20 @@ def main(out_path="upsample_image.png"):
     c = x.shape[1]
     nearest = upsample.unpool(x, FACTOR, "nearest")
     nails = upsample.unpool(x, FACTOR, "bed_of_nails")
+    bilinear = upsample.interpolate(x, scale_factor=FACTOR, mode="bilinear", align_corners=False)
     w_bil, k = bilinear_kernel(FACTOR, c)
     pad = (k - FACTOR) // 2  # output extent (in-1)*f - 2*pad + k = in*f
     geometry = dict(stride=FACTOR, padding=pad, groups=c)
     smooth = upsample.conv_transpose(x, w_bil, **geometry)
     rng = np.random.default_rng(0)
     checker = upsample.conv_transpose(x, random_kernel(k, FACTOR, c, rng), **geometry)
-    assert nearest.shape == nails.shape == smooth.shape == checker.shape
+    assert nearest.shape == nails.shape == bilinear.shape == smooth.shape == checker.shape
 
     big = x.shape[2] * FACTOR
     panels = [("input (48x48)", to_image(x).resize((big, big), Image.NEAREST)),
               ("nearest", to_image(nearest)),
               ("bed-of-nails", to_image(nails)),
+              ("bilinear", to_image(bilinear)),
               ("conv_transpose, bilinear", to_image(smooth)),
               ("conv_transpose, random", to_image(checker))]
     gap, label = 8, 16
