@@ -10,8 +10,6 @@
 namespace upsample::cuda {
 namespace {
 
-constexpr int kThreadsPerBlock = 256;
-
 bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
 
 template <typename CoordT, typename IndexT>

@@ -12,8 +12,6 @@
 namespace upsample::cuda {
 namespace {
 
-constexpr int kThreadsPerBlock = 256;
-
 template <typename ElementT, typename IndexT>
 upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices,
                                      void* dx, const ExecContext& exec) {

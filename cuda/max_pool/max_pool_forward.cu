@@ -12,8 +12,6 @@
 namespace upsample::cuda {
 namespace {
 
-constexpr int kThreadsPerBlock = 256;
-
 template <typename ElementT, typename IndexT>
 upsStatus_t launch_max_pool(const detail::MaxPoolProblem& problem, const void* x, void* y, int64_t* indices,
                             const ExecContext& exec) {

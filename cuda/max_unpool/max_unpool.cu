@@ -228,8 +228,10 @@ struct Backward {
 }  // namespace
 
 upsStatus_t max_unpool_can_implement(const detail::MaxUnpoolProblem& problem) {
-  // Winners are elected as input plane position + 1 in 32 bits.
-  if (problem.input.plane() >= static_cast<int64_t>(std::numeric_limits<unsigned int>::max()))
+  // Winners are elected as input plane position + 1 in 32 bits. An empty x elects nothing (and
+  // the op then launches nothing): any plane is fine, as on the reference backend.
+  if (problem.input.elements() > 0 &&
+      problem.input.plane() >= static_cast<int64_t>(std::numeric_limits<unsigned int>::max()))
     return detail::fail(UPS_STATUS_NOT_SUPPORTED, "x: the CUDA max-unpool supports input planes (D*H*W) below 2^32 - 1 "
                         "elements, got ", problem.input.plane());
   return UPS_STATUS_SUCCESS;

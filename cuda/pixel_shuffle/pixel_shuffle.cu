@@ -10,8 +10,6 @@
 namespace upsample::cuda {
 namespace {
 
-constexpr int kThreadsPerBlock = 256;
-
 template <typename StorageT, typename IndexT>
 upsStatus_t launch(const detail::PixelShuffleProblem& problem, const void* source, void* destination,
                    const ExecContext& exec) {

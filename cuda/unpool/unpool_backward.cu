@@ -12,8 +12,6 @@
 namespace upsample::cuda {
 namespace {
 
-constexpr int kThreadsPerBlock = 256;
-
 template <typename ElementT, typename IndexT>
 UnpoolBackwardParams<ElementT, IndexT> make_params(const detail::UnpoolProblem& problem, const void* dy, void* dx) {
   UnpoolBackwardParams<ElementT, IndexT> p;
