@@ -52,19 +52,317 @@ namespace upsample::cuda::implicit_gemm {
 __device__ __forceinline__ int floor_div_int(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 __device__ __forceinline__ int ceil_div_int(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-template <typename Config, typename EpilogueT>
-__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
-    conv_transpose_implicit_gemm_kernel(ImplicitGemmParams<typename Config::Element, EpilogueT> p) {
+// The kernel is split as decode (CtaPhase), stage (PhaseTables + OperandLoader), accumulate
+// (run_mainloop over the warp tile of implicit_gemm_mainloop.cuh) and epilogue
+// (store_output_tile). Every piece is __forceinline__: the split is for reading, the generated
+// code is the one-function kernel's (the pieces' state lives in registers after inlining).
+
+// The CTA's GEMM: its stride phase r = (rd, rh, rw) and group (from blockIdx.z), the dense q grid
+// of that phase per axis (NOTE [ Implicit GEMM over stride phases ]), M = N x q positions, and the
+// CTA's first M row and output channel. The divisions here run once per CTA.
+struct CtaPhase {
+  int phase, group, n0;
+  int r[3], q_first[3], q_count[3];
+  int64_t m0, m_total;  // m0 >= m_total: this phase has fewer M tiles than the grid
+};
+
+template <typename Config, typename ParamsT>
+__device__ __forceinline__ CtaPhase decode_cta_phase(const ParamsT& p, unsigned block_m, int block_n, int block_z) {
+  CtaPhase cta;
+  cta.phase = block_z % p.num_phases;
+  cta.group = block_z / p.num_phases;
+  cta.r[2] = cta.phase % p.stride[2];
+  cta.r[1] = (cta.phase / p.stride[2]) % p.stride[1];
+  cta.r[0] = cta.phase / (p.stride[2] * p.stride[1]);
+#pragma unroll
+  for (int a = 0; a < 3; ++a) {
+    cta.q_first[a] = ceil_div_int(p.pad[a] - cta.r[a], p.stride[a]);
+    const int q_last = floor_div_int(p.out_extent[a] - 1 + p.pad[a] - cta.r[a], p.stride[a]);
+    cta.q_count[a] = q_last >= cta.q_first[a] ? q_last - cta.q_first[a] + 1 : 0;
+  }
+  cta.m_total = int64_t{p.batch} * cta.q_count[0] * cta.q_count[1] * cta.q_count[2];
+  cta.m0 = static_cast<int64_t>(block_m) * Config::kBlockM;
+  cta.n0 = block_n * Config::kBlockN;
+  return cta;
+}
+
+// The CTA's shared tables, declared as static __shared__ arrays in the kernel (their only legal
+// home) and handed to the pieces by reference.
+template <int kBlockM>
+struct PhaseTables {
+  int (&axis_m)[3][kMaxAxisTaps];        // per axis: input shift m of each tap of the phase
+  int (&axis_count)[3];                  // per axis: taps of the phase
+  int (&tap_m)[3][kMaxPhaseTaps];        // per tap of the phase (taps-outer K order)
+  int64_t (&tap_delta)[kMaxPhaseTaps];   // offset of x[q - m] relative to x[q]
+  int64_t (&row_out)[kBlockM];           // y offset of each tile row, -1 past M
+};
+
+// The y offset of output row m of the CTA's phase (m < m_total): m = ((n * qd + ld) * qh + lh) *
+// qw + lw, output coordinate o = (q_first + l) * stride + r - pad per axis. Prologue only.
+template <typename ParamsT>
+__device__ __forceinline__ int64_t output_row_offset(const ParamsT& p, const CtaPhase& cta, int64_t m) {
+  int64_t rest = m;
+  const int lw = static_cast<int>(rest % cta.q_count[2]);
+  rest /= cta.q_count[2];
+  const int lh = static_cast<int>(rest % cta.q_count[1]);
+  rest /= cta.q_count[1];
+  const int ld = static_cast<int>(rest % cta.q_count[0]);
+  const int64_t n = rest / cta.q_count[0];
+  const int od = (cta.q_first[0] + ld) * p.stride[0] + cta.r[0] - p.pad[0];
+  const int oh = (cta.q_first[1] + lh) * p.stride[1] + cta.r[1] - p.pad[1];
+  const int ow = (cta.q_first[2] + lw) * p.stride[2] + cta.r[2] - p.pad[2];
+  return n * p.y_stride_n + od * p.y_stride[0] + oh * p.y_stride[1] + ow * p.y_stride[2];
+}
+
+// Prologue: fills the per-axis taps of the phase (threads 0..2), the y offset of every tile row,
+// then (after a barrier) the phase's tap table in taps-outer K order, so that the main loop walks
+// taps by table lookups instead of divisions. Returns the phase's tap count. The caller's barrier
+// after the loader's setup publishes the tap table.
+template <typename Config, typename ParamsT>
+__device__ __forceinline__ int fill_phase_tables(const ParamsT& p, const CtaPhase& cta,
+                                                 const PhaseTables<Config::kBlockM>& tables, int thread) {
+  if (thread < 3) {
+    const int a = thread;
+    const int r_a = a == 0 ? cta.r[0] : (a == 1 ? cta.r[1] : cta.r[2]);  // a select: r stays in registers
+    int count = 0;
+    for (int k = 0; k < p.kernel[a] && count < kMaxAxisTaps; ++k) {
+      const int shifted = k * p.dilation[a] - r_a;
+      if (shifted >= 0 && shifted % p.stride[a] == 0) tables.axis_m[a][count++] = shifted / p.stride[a];
+    }
+    tables.axis_count[a] = count;
+  }
+  for (int row = thread; row < Config::kBlockM; row += Config::kThreads) {
+    const int64_t m = cta.m0 + row;
+    tables.row_out[row] = m < cta.m_total ? output_row_offset(p, cta, m) : int64_t{-1};
+  }
+  __syncthreads();
+  const int taps = tables.axis_count[0] * tables.axis_count[1] * tables.axis_count[2];
+  for (int t = thread; t < taps; t += Config::kThreads) {
+    const int jw = t % tables.axis_count[2];
+    const int jh = (t / tables.axis_count[2]) % tables.axis_count[1];
+    const int jd = t / (tables.axis_count[2] * tables.axis_count[1]);
+    const int md = tables.axis_m[0][jd], mh = tables.axis_m[1][jh], mw = tables.axis_m[2][jw];
+    tables.tap_m[0][t] = md;
+    tables.tap_m[1][t] = mh;
+    tables.tap_m[2][t] = mw;
+    tables.tap_delta[t] = -((int64_t{md} * p.in_extent[1] + mh) * p.in_extent[2] + mw) * p.x_row;
+  }
+  return taps;
+}
+
+// One thread's share of the cp.async staging of both operands (NOTE [ Implicit GEMM stage layout ]).
+// A row i of this thread is tile row thread/4 + i*kRowsPerPass, chunk thread % 4: its q
+// coordinates (an out-of-range marker past M) and the offset of x[n, q, chunk]. B row j is the
+// packed weights of output channel co, advanced one K tile per stage. The loader's position in K
+// is tap `load_tap`, channel `load_ci`; a change of tap (once per cig_pad / kTileK tiles)
+// recomputes each A row's source x[n, q - m_t, chunk] and whether it lies inside the input, in
+// between sources advance by one K tile: no division in the main loop.
+template <typename Config>
+struct OperandLoader {
+  using ElementT = typename Config::Element;
+  static constexpr int kVec = kChunkElements<ElementT>;
+  static constexpr int kTileK = implicit_gemm::kTileK<ElementT>;
+  static constexpr int kRowsPerPass = Config::kThreads / kChunksPerRow;  // rows one loader pass covers
+  static constexpr int kARows = Config::kBlockM / kRowsPerPass;          // A rows per thread per stage
+  static constexpr int kBRows = Config::kBlockN / kRowsPerPass;
+  static_assert(Config::kBlockM % kRowsPerPass == 0 && Config::kBlockN % kRowsPerPass == 0,
+                "loader covers the tile");
+
+  int thread, chunk, taps;
+  int load_tap, load_ci;
+  int a_q[kARows][3];
+  int64_t a_base[kARows];
+  const ElementT* a_source[kARows];
+  bool a_inside[kARows];
+  const ElementT* b_source[kBRows];
+  bool b_valid[kBRows];
+
+  // M decodes in 32-bit arithmetic whenever the phase's M fits (the usual case: 64-bit division
+  // is a subroutine call), once per CTA.
+  template <typename ParamsT>
+  __device__ __forceinline__ void init_a_rows(const ParamsT& p, const CtaPhase& cta) {
+    const bool m_fits_32bit = cta.m_total <= int64_t{0x7fffffff};
+#pragma unroll
+    for (int i = 0; i < kARows; ++i) {
+      const int64_t m = cta.m0 + thread / kChunksPerRow + i * kRowsPerPass;
+      a_base[i] = 0;
+      a_q[i][0] = -(1 << 30);  // fails every bounds check: the row is zero-filled
+      a_q[i][1] = a_q[i][2] = 0;
+      if (m < cta.m_total) {
+        int64_t n;
+        if (m_fits_32bit) {
+          int rest = static_cast<int>(m);
+          a_q[i][2] = cta.q_first[2] + rest % cta.q_count[2];
+          rest /= cta.q_count[2];
+          a_q[i][1] = cta.q_first[1] + rest % cta.q_count[1];
+          rest /= cta.q_count[1];
+          a_q[i][0] = cta.q_first[0] + rest % cta.q_count[0];
+          n = rest / cta.q_count[0];
+        } else {
+          int64_t rest = m;
+          a_q[i][2] = cta.q_first[2] + static_cast<int>(rest % cta.q_count[2]);
+          rest /= cta.q_count[2];
+          a_q[i][1] = cta.q_first[1] + static_cast<int>(rest % cta.q_count[1]);
+          rest /= cta.q_count[1];
+          a_q[i][0] = cta.q_first[0] + static_cast<int>(rest % cta.q_count[0]);
+          n = rest / cta.q_count[0];
+        }
+        a_base[i] = n * p.x_stride_n +
+                    ((int64_t{a_q[i][0]} * p.in_extent[1] + a_q[i][1]) * p.in_extent[2] + a_q[i][2]) * p.x_row +
+                    cta.group * p.x_group + chunk * kVec;
+      }
+    }
+  }
+
+  // Sets the loader at K = 0. Reads no shared table: set_tap(0) follows the caller's barrier.
+  template <typename ParamsT>
+  __device__ __forceinline__ void init(const ParamsT& p, const CtaPhase& cta, int thread_, int taps_) {
+    thread = thread_;
+    chunk = thread % kChunksPerRow;
+    taps = taps_;
+    load_tap = 0;
+    load_ci = 0;
+    init_a_rows(p, cta);
+#pragma unroll
+    for (int j = 0; j < kBRows; ++j) {
+      const int co = cta.n0 + thread / kChunksPerRow + j * kRowsPerPass;
+      b_valid[j] = co < p.cog;
+      b_source[j] = b_valid[j] ? p.w_packed + (int64_t{cta.group} * p.num_phases + cta.phase) * p.w_phase +
+                                     int64_t{co} * p.w_row + chunk * kVec
+                               : p.w_packed;
+    }
+  }
+
+  // Points each A row at x[n, q - m_t, chunk] for tap t, zero-filling rows outside the input.
+  template <typename ParamsT>
+  __device__ __forceinline__ void set_tap(const ParamsT& p, const PhaseTables<Config::kBlockM>& tables, int t) {
+    const int md = tables.tap_m[0][t], mh = tables.tap_m[1][t], mw = tables.tap_m[2][t];
+    const int64_t delta = tables.tap_delta[t];
+#pragma unroll
+    for (int i = 0; i < kARows; ++i) {
+      a_inside[i] = static_cast<unsigned>(a_q[i][0] - md) < static_cast<unsigned>(p.in_extent[0]) &&
+                    static_cast<unsigned>(a_q[i][1] - mh) < static_cast<unsigned>(p.in_extent[1]) &&
+                    static_cast<unsigned>(a_q[i][2] - mw) < static_cast<unsigned>(p.in_extent[2]);
+      a_source[i] = a_inside[i] ? p.x + (a_base[i] + delta) : p.x;
+    }
+  }
+
+  // Issues this thread's copies of the next K tile into pipeline stage `stage`, then advances K.
+  template <typename ParamsT>
+  __device__ __forceinline__ void load_stage(const ParamsT& p, const PhaseTables<Config::kBlockM>& tables,
+                                             unsigned char* shared, int stage) {
+    unsigned char* stage_a = shared + stage * stage_bytes<Config>();
+    unsigned char* stage_b = stage_a + Config::kBlockM * kStageRowBytes;
+    const bool chunk_valid = load_ci + chunk * kVec < p.cig_valid;
+#pragma unroll
+    for (int i = 0; i < kARows; ++i) {
+      const int row = thread / kChunksPerRow + i * kRowsPerPass;
+      const bool valid = chunk_valid && a_inside[i];
+      stage_copy_16(stage_a + stage_offset(row, chunk), valid ? a_source[i] : p.x, valid ? 16 : 0);
+      if (a_inside[i]) a_source[i] += kTileK;
+    }
+#pragma unroll
+    for (int j = 0; j < kBRows; ++j) {
+      const int row = thread / kChunksPerRow + j * kRowsPerPass;
+      stage_copy_16(stage_b + stage_offset(row, chunk), b_source[j], b_valid[j] ? 16 : 0);
+      if (b_valid[j]) b_source[j] += kTileK;
+    }
+    // Advance to the next K tile: the next channels of this tap, or the next tap.
+    load_ci += kTileK;
+    if (load_ci == p.cig_pad) {
+      load_ci = 0;
+      ++load_tap;
+      if (load_tap < taps) set_tap(p, tables, load_tap);
+    }
+  }
+};
+
+// The pipelined main loop: kStages - 1 K tiles in flight, one barrier per tile (it both publishes
+// the landed tile and frees the stage the next load overwrites). Ends with the pipeline drained
+// and a barrier, so the caller may reuse the stages' shared memory as the output tile.
+template <typename Config, typename ParamsT>
+__device__ __forceinline__ void run_mainloop(const ParamsT& p, const PhaseTables<Config::kBlockM>& tables,
+                                             OperandLoader<Config>& loader, WarpTileFor<Config>& tile,
+                                             unsigned char* shared, int k_tiles) {
+  constexpr int kStages = Config::kStages;
+  int write_stage = 0;
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < k_tiles) loader.load_stage(p, tables, shared, write_stage);
+    stage_commit();
+    write_stage = write_stage + 1 == kStages ? 0 : write_stage + 1;
+  }
+  int read_stage = 0;
+  for (int kt = 0; kt < k_tiles; ++kt) {
+    stage_wait<kStages - 2>();  // tile kt has landed (this thread's copies)...
+    __syncthreads();            // ...and everyone's; the stage written below is no longer read
+    if (kt + kStages - 1 < k_tiles) loader.load_stage(p, tables, shared, write_stage);
+    stage_commit();
+    write_stage = write_stage + 1 == kStages ? 0 : write_stage + 1;
+    const unsigned char* stage_a = shared + read_stage * stage_bytes<Config>();
+    tile.compute(stage_a, stage_a + Config::kBlockM * kStageRowBytes);
+    read_stage = read_stage + 1 == kStages ? 0 : read_stage + 1;
+  }
+  stage_wait_all();
+  __syncthreads();  // the pipeline's shared memory becomes the output tile
+}
+
+// Epilogue: accumulators -> EpilogueT -> rounded once into a shared tile -> whole rows of y, so
+// stores are coalesced whatever the warp tile's accumulator layout. Three store paths: 16-byte
+// channels-last, element-wise channels-last, channels-first.
+template <typename Config, typename EpilogueT, typename ParamsT>
+__device__ __forceinline__ void store_output_tile(const ParamsT& p, const WarpTileFor<Config>& tile,
+                                                  unsigned char* shared, const int64_t (&row_out)[Config::kBlockM],
+                                                  const CtaPhase& cta, int thread) {
   using ElementT = typename Config::Element;
   using Traits = ElementTraits<ElementT>;
   constexpr int kBlockM = Config::kBlockM, kBlockN = Config::kBlockN, kThreads = Config::kThreads;
-  constexpr int kStages = Config::kStages;
   constexpr int kVec = kChunkElements<ElementT>;
-  constexpr int kTileK = implicit_gemm::kTileK<ElementT>;
-  constexpr int kRowsPerPass = kThreads / kChunksPerRow;  // operand rows one loader pass covers
-  constexpr int kARows = kBlockM / kRowsPerPass;          // A rows each thread loads per stage
-  constexpr int kBRows = kBlockN / kRowsPerPass;
-  static_assert(kBlockM % kRowsPerPass == 0 && kBlockN % kRowsPerPass == 0, "loader covers the tile");
+  constexpr int kRowElements = epilogue_row_elements<Config>();
+  const int n0 = cta.n0;
+  ElementT* out_tile = reinterpret_cast<ElementT*>(shared);
+  const int64_t channel0 = int64_t{cta.group} * p.cog + n0;
+  tile.for_each([&](int row, int col, typename Traits::AccumT value) {
+    if (n0 + col < p.cog)
+      out_tile[row * kRowElements + col] = Traits::from_accum(EpilogueT::apply(p.epilogue, value, channel0 + col));
+  });
+  __syncthreads();
+  if (p.y_vector) {
+    // Channels-last, 16-byte aligned: one 16-byte store per chunk; C_out/groups is a multiple
+    // of kVec, so a chunk is wholly inside or wholly outside the group.
+    constexpr int kRowChunks = kBlockN / kVec;
+    for (int e = thread; e < kBlockM * kRowChunks; e += kThreads) {
+      const int row = e / kRowChunks, col = (e % kRowChunks) * kVec;
+      const int64_t offset = row_out[row];
+      if (offset < 0 || n0 + col >= p.cog) continue;
+      *reinterpret_cast<uint4*>(p.y + offset + channel0 + col) =
+          *reinterpret_cast<const uint4*>(out_tile + row * kRowElements + col);
+    }
+  } else if (p.y_stride_c == 1) {
+    // Channels-last, unaligned: consecutive threads store consecutive channels of a row.
+    for (int e = thread; e < kBlockM * kBlockN; e += kThreads) {
+      const int row = e / kBlockN, col = e % kBlockN;
+      const int64_t offset = row_out[row];
+      if (offset < 0 || n0 + col >= p.cog) continue;
+      p.y[offset + channel0 + col] = out_tile[row * kRowElements + col];
+    }
+  } else {
+    // Channels-first: consecutive threads store consecutive positions of the phase (every
+    // stride-th element of an output row; the other phases' CTAs fill the rest of its sectors).
+    for (int e = thread; e < kBlockM * kBlockN; e += kThreads) {
+      const int col = e / kBlockM, row = e % kBlockM;
+      const int64_t offset = row_out[row];
+      if (offset < 0 || n0 + col >= p.cog) continue;
+      p.y[offset + (channel0 + col) * p.y_stride_c] = out_tile[row * kRowElements + col];
+    }
+  }
+}
+
+// The kernel: thin entry that owns the shared memory and runs the pieces above in order.
+template <typename Config, typename EpilogueT>
+__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
+    conv_transpose_implicit_gemm_kernel(ImplicitGemmParams<typename Config::Element, EpilogueT> p) {
+  constexpr int kBlockM = Config::kBlockM;
 #if !UPS_HAS_WARP_MMA
   if constexpr (Config::kTensorOp) {
     __trap();  // never launched: can_implement requires sm_80 for the tensor-op path
@@ -72,234 +370,28 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
   } else
 #endif
   {
-    __shared__ int s_axis_m[3][kMaxAxisTaps];  // per axis: input shift m of each tap of the phase
+    __shared__ int s_axis_m[3][kMaxAxisTaps];
     __shared__ int s_axis_count[3];
-    __shared__ int s_tap_m[3][kMaxPhaseTaps];  // per tap of the phase (taps-outer K order)
-    __shared__ int64_t s_tap_delta[kMaxPhaseTaps];  // offset of x[q - m] relative to x[q]
-    __shared__ int64_t s_row_out[kBlockM];          // y offset of each tile row, -1 past M
+    __shared__ int s_tap_m[3][kMaxPhaseTaps];
+    __shared__ int64_t s_tap_delta[kMaxPhaseTaps];
+    __shared__ int64_t s_row_out[kBlockM];
     UPS_DYNAMIC_SHARED(unsigned char, shared);
+    const PhaseTables<kBlockM> tables{s_axis_m, s_axis_count, s_tap_m, s_tap_delta, s_row_out};
 
     const int thread = static_cast<int>(threadIdx.x);
-    // --- prologue: the CTA's phase, group, q ranges, tap table and rows (divisions happen here) --
-    const int phase = static_cast<int>(blockIdx.z) % p.num_phases;
-    const int group = static_cast<int>(blockIdx.z) / p.num_phases;
-    int r[3];
-    r[2] = phase % p.stride[2];
-    r[1] = (phase / p.stride[2]) % p.stride[1];
-    r[0] = phase / (p.stride[2] * p.stride[1]);
-    int q_first[3], q_count[3];
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-      q_first[a] = ceil_div_int(p.pad[a] - r[a], p.stride[a]);
-      const int q_last = floor_div_int(p.out_extent[a] - 1 + p.pad[a] - r[a], p.stride[a]);
-      q_count[a] = q_last >= q_first[a] ? q_last - q_first[a] + 1 : 0;
-    }
-    const int64_t m_total = int64_t{p.batch} * q_count[0] * q_count[1] * q_count[2];
-    const int64_t m0 = static_cast<int64_t>(blockIdx.x) * kBlockM;
-    if (m0 >= m_total) return;  // the whole CTA: this phase has fewer M tiles than the grid
-    const int n0 = static_cast<int>(blockIdx.y) * kBlockN;
-
-    if (thread < 3) {
-      const int a = thread;
-      const int r_a = a == 0 ? r[0] : (a == 1 ? r[1] : r[2]);  // a select: r stays in registers
-      int count = 0;
-      for (int k = 0; k < p.kernel[a] && count < kMaxAxisTaps; ++k) {
-        const int shifted = k * p.dilation[a] - r_a;
-        if (shifted >= 0 && shifted % p.stride[a] == 0) s_axis_m[a][count++] = shifted / p.stride[a];
-      }
-      s_axis_count[a] = count;
-    }
-    for (int row = thread; row < kBlockM; row += kThreads) {
-      const int64_t m = m0 + row;
-      int64_t offset = -1;
-      if (m < m_total) {
-        int64_t rest = m;
-        const int lw = static_cast<int>(rest % q_count[2]);
-        rest /= q_count[2];
-        const int lh = static_cast<int>(rest % q_count[1]);
-        rest /= q_count[1];
-        const int ld = static_cast<int>(rest % q_count[0]);
-        const int64_t n = rest / q_count[0];
-        const int od = (q_first[0] + ld) * p.stride[0] + r[0] - p.pad[0];
-        const int oh = (q_first[1] + lh) * p.stride[1] + r[1] - p.pad[1];
-        const int ow = (q_first[2] + lw) * p.stride[2] + r[2] - p.pad[2];
-        offset = n * p.y_stride_n + od * p.y_stride[0] + oh * p.y_stride[1] + ow * p.y_stride[2];
-      }
-      s_row_out[row] = offset;
-    }
-    __syncthreads();
-    const int taps = s_axis_count[0] * s_axis_count[1] * s_axis_count[2];
-    for (int t = thread; t < taps; t += kThreads) {
-      const int jw = t % s_axis_count[2];
-      const int jh = (t / s_axis_count[2]) % s_axis_count[1];
-      const int jd = t / (s_axis_count[2] * s_axis_count[1]);
-      const int md = s_axis_m[0][jd], mh = s_axis_m[1][jh], mw = s_axis_m[2][jw];
-      s_tap_m[0][t] = md;
-      s_tap_m[1][t] = mh;
-      s_tap_m[2][t] = mw;
-      s_tap_delta[t] =
-          -((int64_t{md} * p.in_extent[1] + mh) * p.in_extent[2] + mw) * p.x_row;
-    }
-
-    // The loader's rows: A row i of this thread is tile row thread/4 + i*kRowsPerPass, chunk
-    // thread % 4; its q coordinates (an out-of-range marker past M) and the offset of x[n, q, chunk].
-    // M decodes in 32-bit arithmetic whenever the phase's M fits (the usual case: 64-bit division
-    // is a subroutine call), once per CTA.
-    const bool m_fits_32bit = m_total <= int64_t{0x7fffffff};
-    const int chunk = thread % kChunksPerRow;
-    int a_q[kARows][3];
-    int64_t a_base[kARows];
-#pragma unroll
-    for (int i = 0; i < kARows; ++i) {
-      const int64_t m = m0 + thread / kChunksPerRow + i * kRowsPerPass;
-      a_base[i] = 0;
-      a_q[i][0] = -(1 << 30);  // fails every bounds check: the row is zero-filled
-      a_q[i][1] = a_q[i][2] = 0;
-      if (m < m_total) {
-        int64_t n;
-        if (m_fits_32bit) {
-          int rest = static_cast<int>(m);
-          a_q[i][2] = q_first[2] + rest % q_count[2];
-          rest /= q_count[2];
-          a_q[i][1] = q_first[1] + rest % q_count[1];
-          rest /= q_count[1];
-          a_q[i][0] = q_first[0] + rest % q_count[0];
-          n = rest / q_count[0];
-        } else {
-          int64_t rest = m;
-          a_q[i][2] = q_first[2] + static_cast<int>(rest % q_count[2]);
-          rest /= q_count[2];
-          a_q[i][1] = q_first[1] + static_cast<int>(rest % q_count[1]);
-          rest /= q_count[1];
-          a_q[i][0] = q_first[0] + static_cast<int>(rest % q_count[0]);
-          n = rest / q_count[0];
-        }
-        a_base[i] = n * p.x_stride_n +
-                    ((int64_t{a_q[i][0]} * p.in_extent[1] + a_q[i][1]) * p.in_extent[2] + a_q[i][2]) * p.x_row +
-                    group * p.x_group + chunk * kVec;
-      }
-    }
-    // B rows: the packed weights of output channel co, advanced one K tile per stage.
-    const ElementT* b_source[kBRows];
-    bool b_valid[kBRows];
-#pragma unroll
-    for (int j = 0; j < kBRows; ++j) {
-      const int co = n0 + thread / kChunksPerRow + j * kRowsPerPass;
-      b_valid[j] = co < p.cog;
-      b_source[j] = b_valid[j] ? p.w_packed + (int64_t{group} * p.num_phases + phase) * p.w_phase +
-                                     int64_t{co} * p.w_row + chunk * kVec
-                               : p.w_packed;
-    }
+    const CtaPhase cta = decode_cta_phase<Config>(p, blockIdx.x, static_cast<int>(blockIdx.y),
+                                                  static_cast<int>(blockIdx.z));
+    if (cta.m0 >= cta.m_total) return;  // the whole CTA: this phase has fewer M tiles than the grid
+    const int taps = fill_phase_tables<Config>(p, cta, tables, thread);
+    OperandLoader<Config> loader;
+    loader.init(p, cta, thread, taps);
     __syncthreads();  // the tap table is complete
-
-    const int k_tiles = taps * (p.cig_pad / kTileK);
-    // The loader's position in K: tap `load_tap`, channel `load_ci`. A change of tap (once per
-    // cig_pad / kTileK tiles) recomputes each A row's source x[n, q - m_t, chunk] and whether it
-    // lies inside the input; in between, sources advance by one K tile.
-    int load_tap = 0, load_ci = 0;
-    const ElementT* a_source[kARows];
-    bool a_inside[kARows];
-    auto set_tap = [&](int t) {
-      const int md = s_tap_m[0][t], mh = s_tap_m[1][t], mw = s_tap_m[2][t];
-      const int64_t delta = s_tap_delta[t];
-#pragma unroll
-      for (int i = 0; i < kARows; ++i) {
-        a_inside[i] = static_cast<unsigned>(a_q[i][0] - md) < static_cast<unsigned>(p.in_extent[0]) &&
-                      static_cast<unsigned>(a_q[i][1] - mh) < static_cast<unsigned>(p.in_extent[1]) &&
-                      static_cast<unsigned>(a_q[i][2] - mw) < static_cast<unsigned>(p.in_extent[2]);
-        a_source[i] = a_inside[i] ? p.x + (a_base[i] + delta) : p.x;
-      }
-    };
-    if (taps > 0) set_tap(0);
-    auto load_stage = [&](int stage) {
-      unsigned char* stage_a = shared + stage * stage_bytes<Config>();
-      unsigned char* stage_b = stage_a + kBlockM * kStageRowBytes;
-      const bool chunk_valid = load_ci + chunk * kVec < p.cig_valid;
-#pragma unroll
-      for (int i = 0; i < kARows; ++i) {
-        const int row = thread / kChunksPerRow + i * kRowsPerPass;
-        const bool valid = chunk_valid && a_inside[i];
-        stage_copy_16(stage_a + stage_offset(row, chunk), valid ? a_source[i] : p.x, valid ? 16 : 0);
-        if (a_inside[i]) a_source[i] += kTileK;
-      }
-#pragma unroll
-      for (int j = 0; j < kBRows; ++j) {
-        const int row = thread / kChunksPerRow + j * kRowsPerPass;
-        stage_copy_16(stage_b + stage_offset(row, chunk), b_source[j], b_valid[j] ? 16 : 0);
-        if (b_valid[j]) b_source[j] += kTileK;
-      }
-      // Advance to the next K tile: the next channels of this tap, or the next tap.
-      load_ci += kTileK;
-      if (load_ci == p.cig_pad) {
-        load_ci = 0;
-        ++load_tap;
-        if (load_tap < taps) set_tap(load_tap);
-      }
-    };
+    if (taps > 0) loader.set_tap(p, tables, 0);
 
     WarpTileFor<Config> tile(thread);
     tile.clear();
-
-    // --- main loop: kStages - 1 tiles in flight ------------------------------------------------
-    int write_stage = 0;
-#pragma unroll
-    for (int s = 0; s < kStages - 1; ++s) {
-      if (s < k_tiles) load_stage(write_stage);
-      stage_commit();
-      write_stage = write_stage + 1 == kStages ? 0 : write_stage + 1;
-    }
-    int read_stage = 0;
-    for (int kt = 0; kt < k_tiles; ++kt) {
-      stage_wait<kStages - 2>();  // tile kt has landed (this thread's copies)...
-      __syncthreads();            // ...and everyone's; the stage written below is no longer read
-      if (kt + kStages - 1 < k_tiles) load_stage(write_stage);
-      stage_commit();
-      write_stage = write_stage + 1 == kStages ? 0 : write_stage + 1;
-      const unsigned char* stage_a = shared + read_stage * stage_bytes<Config>();
-      tile.compute(stage_a, stage_a + kBlockM * kStageRowBytes);
-      read_stage = read_stage + 1 == kStages ? 0 : read_stage + 1;
-    }
-    stage_wait_all();
-    __syncthreads();  // the pipeline's shared memory becomes the output tile
-
-    // --- epilogue: accumulators -> EpilogueT -> rounded into a shared tile -> whole rows of y ----
-    constexpr int kRowElements = epilogue_row_elements<Config>();
-    ElementT* out_tile = reinterpret_cast<ElementT*>(shared);
-    const int64_t channel0 = int64_t{group} * p.cog + n0;
-    tile.for_each([&](int row, int col, typename Traits::AccumT value) {
-      if (n0 + col < p.cog)
-        out_tile[row * kRowElements + col] = Traits::from_accum(EpilogueT::apply(p.epilogue, value, channel0 + col));
-    });
-    __syncthreads();
-    if (p.y_vector) {
-      // Channels-last, 16-byte aligned: one 16-byte store per chunk; C_out/groups is a multiple
-      // of kVec, so a chunk is wholly inside or wholly outside the group.
-      constexpr int kRowChunks = kBlockN / kVec;
-      for (int e = thread; e < kBlockM * kRowChunks; e += kThreads) {
-        const int row = e / kRowChunks, col = (e % kRowChunks) * kVec;
-        const int64_t offset = s_row_out[row];
-        if (offset < 0 || n0 + col >= p.cog) continue;
-        *reinterpret_cast<uint4*>(p.y + offset + channel0 + col) =
-            *reinterpret_cast<const uint4*>(out_tile + row * kRowElements + col);
-      }
-    } else if (p.y_stride_c == 1) {
-      // Channels-last, unaligned: consecutive threads store consecutive channels of a row.
-      for (int e = thread; e < kBlockM * kBlockN; e += kThreads) {
-        const int row = e / kBlockN, col = e % kBlockN;
-        const int64_t offset = s_row_out[row];
-        if (offset < 0 || n0 + col >= p.cog) continue;
-        p.y[offset + channel0 + col] = out_tile[row * kRowElements + col];
-      }
-    } else {
-      // Channels-first: consecutive threads store consecutive positions of the phase (every
-      // stride-th element of an output row; the other phases' CTAs fill the rest of its sectors).
-      for (int e = thread; e < kBlockM * kBlockN; e += kThreads) {
-        const int col = e / kBlockM, row = e % kBlockM;
-        const int64_t offset = s_row_out[row];
-        if (offset < 0 || n0 + col >= p.cog) continue;
-        p.y[offset + (channel0 + col) * p.y_stride_c] = out_tile[row * kRowElements + col];
-      }
-    }
+    run_mainloop<Config>(p, tables, loader, tile, shared, taps * (p.cig_pad / OperandLoader<Config>::kTileK));
+    store_output_tile<Config, EpilogueT>(p, tile, shared, s_row_out, cta, thread);
   }
 }
 
