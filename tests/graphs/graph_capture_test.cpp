@@ -369,6 +369,84 @@ TEST(GraphCapture, ConvTransposeEveryAlgorithmAndGradientReplay) {
 
 // ---- the handle under capture ------------------------------------------------------------------
 
+TEST(GraphCapture, InterpolateEveryModeForwardAndBackwardReplay) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  auto rng = make_rng();
+  struct ModeCase {
+    upsInterpolateMode_t mode;
+    const char* name;
+    double scale;
+    bool align_corners, antialias;
+  };
+  // Up and down scaling, the corner rule and the antialias filter: each changes the kernels' path.
+  const ModeCase modes[] = {{UPS_INTERPOLATE_NEAREST, "nearest", 1.7, false, false},
+                            {UPS_INTERPOLATE_NEAREST_EXACT, "nearest_exact", 0.6, false, false},
+                            {UPS_INTERPOLATE_LINEAR, "bilinear", 2.0, false, false},
+                            {UPS_INTERPOLATE_LINEAR, "bilinear_corners", 1.5, true, false},
+                            {UPS_INTERPOLATE_LINEAR, "bilinear_antialias", 0.5, false, true},
+                            {UPS_INTERPOLATE_BICUBIC, "bicubic", 2.0, false, false},
+                            {UPS_INTERPOLATE_AREA, "area", 0.5, false, false}};
+  for (const ModeCase& m : modes)
+    for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F16})
+      for (upsLayout_t layout : kLayouts)
+        for (const Shape& shape : kShapes) {
+          upsInterpolateDesc_t desc{};
+          UPS_ASSERT_OK(upsInterpolateDescInit(&desc, m.mode, 2));
+          desc.scale_factor[0] = desc.scale_factor[1] = m.scale;
+          desc.align_corners = m.align_corners;
+          desc.antialias = m.antialias;
+          const upsTensorDesc_t x = make_desc(dtype, layout, 2, shape.c, {8, 10});
+          upsTensorDesc_t y{};
+          UPS_ASSERT_OK(upsInterpolateOutputDesc(&desc, &x, &y));
+          const std::string name =
+              std::string(m.name) + "_C" + std::to_string(shape.c) + "_" + label(dtype, layout);
+          OpCase forward{name + "_forward", {HostTensor(x)}, {HostTensor(y)},
+                         [=](upsHandle_t h, const std::vector<void*>& in, const std::vector<void*>& out) {
+                           return upsInterpolateForward(h, &desc, &x, in[0], &y, out[0]);
+                         }};
+          forward.exact = m.mode == UPS_INTERPOLATE_NEAREST || m.mode == UPS_INTERPOLATE_NEAREST_EXACT;
+          capture_and_replay(forward, rng);
+          OpCase backward{name + "_backward", {HostTensor(y)}, {HostTensor(x)},
+                          [=](upsHandle_t h, const std::vector<void*>& in, const std::vector<void*>& out) {
+                            return upsInterpolateBackward(h, &desc, &y, in[0], &x, out[0]);
+                          }};
+          backward.exact = false;  // sums of weighted dy
+          capture_and_replay(backward, rng);
+        }
+}
+
+TEST(GraphCapture, PixelShuffleAndUnshuffleReplay) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  auto rng = make_rng();
+  for (upsPixelShuffleDirection_t direction : {UPS_PIXEL_SHUFFLE, UPS_PIXEL_UNSHUFFLE})
+    for (upsDataType_t dtype : kDtypes)
+      for (upsLayout_t layout : kLayouts)
+        for (int64_t channels : {3, 8}) {
+          upsPixelShuffleDesc_t desc{};
+          UPS_ASSERT_OK(upsPixelShuffleDescInit(&desc, direction, 2, 2));
+          const bool shuffle = direction == UPS_PIXEL_SHUFFLE;
+          const upsTensorDesc_t x =
+              make_desc(dtype, layout, 2, shuffle ? channels * 4 : channels, shuffle ? std::vector<int64_t>{3, 5}
+                                                                                     : std::vector<int64_t>{6, 10});
+          upsTensorDesc_t y{};
+          UPS_ASSERT_OK(upsPixelShuffleOutputDesc(&desc, &x, &y));
+          const std::string name = std::string(shuffle ? "shuffle" : "unshuffle") + "_C" + std::to_string(channels) +
+                                   "_" + label(dtype, layout);
+          capture_and_replay({name + "_forward", {HostTensor(x)}, {HostTensor(y)},
+                              [=](upsHandle_t h, const std::vector<void*>& in, const std::vector<void*>& out) {
+                                return upsPixelShuffleForward(h, &desc, &x, in[0], &y, out[0]);
+                              }},
+                             rng);
+          capture_and_replay({name + "_backward", {HostTensor(y)}, {HostTensor(x)},
+                              [=](upsHandle_t h, const std::vector<void*>& in, const std::vector<void*>& out) {
+                                return upsPixelShuffleBackward(h, &desc, &y, in[0], &x, out[0]);
+                              }},
+                             rng);
+        }
+}
+
 TEST(GraphCapture, WorkspaceGrowthDuringCaptureIsRefusedWithoutBreakingTheCapture) {
   UPS_SKIP_WITHOUT_CUDA();
   HandleGuard h(UPS_BACKEND_CUDA);
