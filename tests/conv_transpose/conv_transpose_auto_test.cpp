@@ -91,5 +91,25 @@ TEST(CudaConvTransposeAuto, MisalignedInputRunsGatherUnderAutoAndIsRefusedWhenFo
   EXPECT_TRUE(tensors_identical(after, untouched)) << "a refused call writes nothing";
 }
 
+// An input without channels: K is empty, so the output is the bias alone. The engine must not form
+// operand pointers from the null x and the empty packed weights (the fuzzer found that under UBSan;
+// the sanitize preset runs this test with it).
+TEST(CudaConvTransposeAuto, ForcedEngineWithNoInputChannelsWritesTheBias) {
+  UPS_SKIP_WITHOUT_CUDA();
+  Backends backends;
+  auto rng = make_rng("engine-no-channels");
+  upsConvTransposeDesc_t conv = conv2d_stride2();
+  conv.algorithm = UPS_ALGO_IMPLICIT_GEMM;
+  for (upsDataType_t dtype : {UPS_DTYPE_F16, UPS_DTYPE_F32}) {
+    const HostTensor x(make_desc(dtype, UPS_LAYOUT_CHANNELS_LAST, 2, 0, {3, 4}));
+    const HostTensor w(make_desc(dtype, UPS_LAYOUT_CHANNELS_LAST, 0, 16, {4, 4}));
+    HostTensor bias(make_desc(dtype, UPS_LAYOUT_CHANNELS_FIRST, 1, 16, {1}));
+    bias.fill_random(rng);
+    const HostTensor expected = conv_forward(backends.reference(), conv, x, w, &bias);
+    const HostTensor actual = conv_forward(backends.cuda(), conv, x, w, &bias);
+    EXPECT_TRUE(tensors_identical(actual, expected)) << dtype_label(dtype);
+  }
+}
+
 }  // namespace
 }  // namespace upsample::test

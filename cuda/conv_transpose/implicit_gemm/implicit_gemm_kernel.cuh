@@ -383,14 +383,17 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
                                                   static_cast<int>(blockIdx.z));
     if (cta.m0 >= cta.m_total) return;  // the whole CTA: this phase has fewer M tiles than the grid
     const int taps = fill_phase_tables<Config>(p, cta, tables, thread);
+    // K is empty for an input without channels (cig_pad 0): nothing is loaded, and the operand
+    // pointers (null for an empty x and for empty packed weights) are never offset.
+    const int k_tiles = taps * (p.cig_pad / OperandLoader<Config>::kTileK);
     OperandLoader<Config> loader;
-    loader.init(p, cta, thread, taps);
+    if (k_tiles > 0) loader.init(p, cta, thread, taps);
     __syncthreads();  // the tap table is complete
-    if (taps > 0) loader.set_tap(p, tables, 0);
+    if (k_tiles > 0) loader.set_tap(p, tables, 0);
 
     WarpTileFor<Config> tile(thread);
     tile.clear();
-    run_mainloop<Config>(p, tables, loader, tile, shared, taps * (p.cig_pad / OperandLoader<Config>::kTileK));
+    run_mainloop<Config>(p, tables, loader, tile, shared, k_tiles);
     store_output_tile<Config, EpilogueT>(p, tile, shared, s_row_out, cta, thread);
   }
 }
