@@ -56,7 +56,7 @@ struct Plan {
 };
 
 Plan plan(const Problem& p, int compute_capability) {
-  upsAlgorithm_t algorithm = static_cast<upsAlgorithm_t>(-1);
+  upsAlgorithm_t algorithm = UPS_ALGO_AUTO;  // a plan never returns AUTO: a valid sentinel (UBSan checks enum loads)
   const char* reason = nullptr;
   const upsStatus_t status =
       upsConvTransposePlanAlgorithm(&p.conv, &p.x, &p.w, &p.y, compute_capability, &algorithm, &reason);
@@ -167,7 +167,7 @@ TEST(ConvTransposePlan, BadArgumentsGetAStatusAndAMessageNamingThem) {
   EXPECT_EQ(upsConvTransposePlanAlgorithm(&bad.conv, &bad.x, &bad.w, &bad.y, 90, &algorithm, nullptr),
             UPS_STATUS_BAD_GROUPS);
   // A null reason is allowed; the algorithm is still written.
-  algorithm = static_cast<upsAlgorithm_t>(-1);
+  algorithm = UPS_ALGO_AUTO;  // never returned by a plan
   EXPECT_EQ(upsConvTransposePlanAlgorithm(&p.conv, &p.x, &p.w, &p.y, 90, &algorithm, nullptr), UPS_STATUS_SUCCESS);
   EXPECT_EQ(algorithm, UPS_ALGO_IMPLICIT_GEMM);
 }
