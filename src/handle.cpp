@@ -123,9 +123,11 @@ upsStatus_t upsDestroy(upsHandle_t handle) {
   if (handle->backend == UPS_BACKEND_CUDA) {
     // Freeing memory a capture may be recording into a graph (and synchronizing) is what capture
     // forbids: the handle stays alive and usable.
+    // A query that fails (the caller destroyed the stream before the handle, say) means nothing
+    // can be capturing on it: the handle is destroyed all the same, and the error returned.
     bool capturing = false;
-    UPS_RETURN_IF_ERROR(upsample::cuda::stream_capturing(handle->stream, &capturing));
-    if (capturing)
+    status = upsample::cuda::stream_capturing(handle->stream, &capturing);
+    if (status == UPS_STATUS_SUCCESS && capturing)
       return fail(UPS_STATUS_STREAM_CAPTURING, "handle: its stream is capturing a CUDA graph, which may use the "
                   "handle's memory; destroy it after cudaStreamEndCapture (nothing was freed)");
   }
@@ -134,7 +136,7 @@ upsStatus_t upsDestroy(upsHandle_t handle) {
     upsample::detail::live_handles().erase(handle);
   }
   if (handle->backend == UPS_BACKEND_CUDA) {
-    status = upsample::cuda::synchronize_stream(handle->stream);
+    if (status == UPS_STATUS_SUCCESS) status = upsample::cuda::synchronize_stream(handle->stream);
     if (handle->own_workspace != nullptr) upsample::cuda::free_workspace(handle->own_workspace);
     for (void* retired : handle->retired_workspaces) upsample::cuda::free_workspace(retired);
     upsample::cuda::destroy_error_record(handle->error_record);

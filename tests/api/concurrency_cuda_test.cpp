@@ -61,9 +61,10 @@ TEST(CudaConcurrency, SeparateHandlesOnSeveralThreadsAllCorrect) {
         break;
       }
     }
-    cudaStreamDestroy(stream);
-    upsDestroy(cuda);
+    // The handle first: upsDestroy synchronizes the handle's stream, which must still exist.
+    if (upsDestroy(cuda) != UPS_STATUS_SUCCESS) ++failures;
     upsDestroy(reference);
+    cudaStreamDestroy(stream);
   };
   std::vector<std::thread> threads;
   for (int id = 0; id < kThreads; ++id) threads.emplace_back(worker, id);

@@ -73,9 +73,9 @@ std::vector<HostTensor> reference_outputs(const OpCase& op) {
 void capture_and_replay(OpCase op, std::mt19937_64& rng, int replays = 3) {
   SCOPED_TRACE(op.name);
   if (!op.refill) op.refill = default_refill;
+  Stream s;  // declared first: the handle, destroyed before it, synchronizes its stream on upsDestroy
   HandleGuard h(UPS_BACKEND_CUDA);
   ASSERT_EQ(h.status(), UPS_STATUS_SUCCESS);
-  Stream s;
   UPS_ASSERT_OK(upsSetStream(h.get(), reinterpret_cast<upsStream_t>(s.stream)));
   op.refill(rng, op.inputs);
   std::vector<std::unique_ptr<Buffer>> in_buffers, out_buffers;
@@ -449,8 +449,8 @@ TEST(GraphCapture, PixelShuffleAndUnshuffleReplay) {
 
 TEST(GraphCapture, WorkspaceGrowthDuringCaptureIsRefusedWithoutBreakingTheCapture) {
   UPS_SKIP_WITHOUT_CUDA();
+  Stream s;  // outlives the handle (see capture_and_replay)
   HandleGuard h(UPS_BACKEND_CUDA);
-  Stream s;
   UPS_ASSERT_OK(upsSetStream(h.get(), reinterpret_cast<upsStream_t>(s.stream)));
   const upsPoolDesc_t pool = pool_desc(2, 2, 0);
   const upsTensorDesc_t x = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 2, {2, 2});
@@ -501,8 +501,8 @@ TEST(GraphCapture, WorkspaceOutgrownAfterCaptureStaysValidForTheGraph) {
   UPS_SKIP_WITHOUT_CUDA();
   UPS_SEED_TRACE();
   auto rng = make_rng();
+  Stream s;  // outlives the handle (see capture_and_replay)
   HandleGuard h(UPS_BACKEND_CUDA);
-  Stream s;
   UPS_ASSERT_OK(upsSetStream(h.get(), reinterpret_cast<upsStream_t>(s.stream)));
   const upsPoolDesc_t pool = pool_desc(3, 2, 1);  // overlapping: uses the workspace's winners
   const upsTensorDesc_t small = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 2, {3, 3});
@@ -550,8 +550,8 @@ TEST(GraphCapture, BadIndexInReplayIsReportedByTheQuery) {
   for (bool backward : {false, true})
     for (int64_t kernel : {2, 3}) {
       SCOPED_TRACE(std::string(backward ? "backward" : "forward") + " kernel " + std::to_string(kernel));
+      Stream s;  // outlives the handle (see capture_and_replay)
       HandleGuard h(UPS_BACKEND_CUDA);
-      Stream s;
       UPS_ASSERT_OK(upsSetStream(h.get(), reinterpret_cast<upsStream_t>(s.stream)));
       const upsPoolDesc_t pool = pool_desc(kernel, 2, 0);
       const upsTensorDesc_t x = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, 2, 3, {2, 2});
