@@ -152,8 +152,10 @@ ImplicitGemmSupport make_plan(const ::upsample::detail::ConvTransposeProblem& p,
 }
 
 // NOTE [ Implicit GEMM tile choice ]
-// Tensor cores: 128x128 (8 warps of 64x32) is the workhorse: each K tile's 16-byte operand chunks
-// feed 16 mma per warp per k-step. A group with C_out/groups <= 32 or <= 64 would waste half or
+// Tensor cores: 128x128 (8 warps of 32x64, 4 along M by 2 along N) is the workhorse: each K tile's
+// 16-byte operand chunks feed 16 mma per warp per k-step from 6 ldmatrix.x4. (2 x 4 warps of 64x32
+// issue the same ldmatrix and mma but spilled 12 bytes in TF32 on sm_80 at the 128-register cap of
+// two CTAs per SM; 4 x 2 fits every dtype in 128 registers on sm_80 and sm_90 without spilling.) A group with C_out/groups <= 32 or <= 64 would waste half or
 // more of a 128-wide N tile, so it gets 128x32 or 128x64 (4 warps). When the 128x128 tiles of all
 // phases, N tiles and groups are fewer than the GPU's SMs, 64x64 tiles (4 warps) give four times
 // the CTAs. SIMT f32: 128x128 with an 8x8 register tile per thread (256 threads), 64x64 (64
@@ -350,7 +352,7 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
       case Tile::k64x64:
         return launch_main<TensorOpConfig<ElementT, 64, 64, 2, 2, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
       default:
-        return launch_main<TensorOpConfig<ElementT, 128, 128, 2, 4, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 128, 128, 4, 2, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
     }
   } else if constexpr (!std::is_same_v<ElementT, float>) {
     // f64, and f16/bf16 (16-byte chunks of 8 values, widened to f32): 4x4 per thread fits the
