@@ -14,6 +14,22 @@ cuda::ImplicitGemmSupport implicit_gemm_support(const ConvTransposeProblem& p, i
              : cuda::conv_transpose_implicit_gemm_can_implement_on(p, p.allow_tf32, compute_capability);
 }
 
+cuda::ImplicitGemmSupport data_gradient_support(const ConvTransposeProblem& p, int compute_capability) {
+  return compute_capability == kCurrentDevice
+             ? cuda::conv_transpose_implicit_gemm_backward_data_can_implement(p, p.allow_tf32)
+             : cuda::conv_transpose_implicit_gemm_backward_data_can_implement_on(p, p.allow_tf32, compute_capability);
+}
+
+// The engine pads the channels of its K side to its K tile (32 f16 channels per tap) and those of
+// its N side to at least a 32-wide N tile: below 8 channels per group on either side (depthwise,
+// small heads) more than 3/4 of every mma would multiply padding, while GATHER does only the real
+// multiply-adds. The forward's and the data gradient's GEMMs exchange the two sides; the rule is
+// symmetric.
+bool few_channels_per_group(const ConvTransposeProblem& p) {
+  constexpr int64_t kFewChannels = 8;
+  return p.in_channels_per_group() < kFewChannels || p.out_channels_per_group() < kFewChannels;
+}
+
 }  // namespace
 
 // AUTO for transposed convolution.
@@ -61,11 +77,7 @@ ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& 
             nullptr};
   if (backend != UPS_BACKEND_CUDA)
     return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
-  // The engine pads C_in/groups to its K tile (32 f16 channels per tap) and C_out/groups to at
-  // least a 32-wide N tile: below 8 channels on either side (depthwise, small heads) more than 3/4
-  // of every mma would multiply padding, while GATHER does only the real multiply-adds.
-  constexpr int64_t kFewChannels = 8;
-  if (p.in_channels_per_group() < kFewChannels || p.out_channels_per_group() < kFewChannels)
+  if (few_channels_per_group(p))
     return {UPS_ALGO_GATHER,
             "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
             nullptr};
@@ -74,6 +86,38 @@ ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& 
     return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's can_implement accepts the problem", engine.reason};
   return {UPS_ALGO_GATHER, "AUTO: the implicit GEMM's can_implement refuses the problem, GATHER runs any shape",
           engine.reason};
+}
+
+// AUTO for the data gradient: the forward's rule without its SCATTER_ATOMIC exception (the data
+// gradient is a gather; it has no scatter variant). IMPLICIT_GEMM where the engine's data-gradient
+// can_implement accepts the problem (NOTE [ Data gradient on the engine ] in
+// cuda/conv_transpose/implicit_gemm/implicit_gemm.cu) and both sides have 8 channels per group or
+// more; GATHER otherwise. Both are deterministic, so the deterministic flag changes nothing.
+ConvTransposeChoice choose_conv_transpose_data_gradient_algorithm(const ConvTransposeProblem& p,
+                                                                  upsAlgorithm_t requested, upsBackend_t backend,
+                                                                  int compute_capability) {
+  if (requested != UPS_ALGO_AUTO) return {requested, "requested by the caller (desc.algorithm)", nullptr};
+  if (backend != UPS_BACKEND_CUDA)
+    return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
+  if (few_channels_per_group(p))
+    return {UPS_ALGO_GATHER,
+            "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
+            nullptr};
+  const cuda::ImplicitGemmSupport engine = data_gradient_support(p, compute_capability);
+  if (engine.status == UPS_STATUS_SUCCESS)
+    return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's data-gradient can_implement accepts the problem",
+            engine.reason};
+  return {UPS_ALGO_GATHER,
+          "AUTO: the implicit GEMM's data-gradient can_implement refuses the problem, GATHER runs any shape",
+          engine.reason};
+}
+
+upsStatus_t conv_transpose_data_gradient_can_implement(const ConvTransposeProblem& p, upsBackend_t backend,
+                                                       int compute_capability) {
+  if (backend != UPS_BACKEND_CUDA || p.algorithm != UPS_ALGO_IMPLICIT_GEMM) return UPS_STATUS_SUCCESS;
+  const cuda::ImplicitGemmSupport support = data_gradient_support(p, compute_capability);
+  if (support.status != UPS_STATUS_SUCCESS) return fail(support.status, "algorithm IMPLICIT_GEMM: ", support.reason);
+  return UPS_STATUS_SUCCESS;
 }
 
 // AUTO for the weight and bias gradients: GATHER. Its blocked reduction differs from
@@ -108,9 +152,9 @@ upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& p, upsBacke
   return UPS_STATUS_SUCCESS;
 }
 
-// The gradients run on the CUDA-core designs (a gather for the data gradient, blocked reductions
-// for weight and bias); the implicit-GEMM engine serves the forward pass only, so a gradient forced
-// onto IMPLICIT_GEMM is refused rather than silently run by another algorithm.
+// The weight and bias gradients run on the CUDA-core blocked reductions; the implicit-GEMM engine
+// serves the forward pass and the data gradient only, so these gradients forced onto IMPLICIT_GEMM
+// are refused rather than silently run by another algorithm.
 upsStatus_t conv_transpose_gradient_can_implement(upsAlgorithm_t algorithm, const char* gradient) {
   if (algorithm == UPS_ALGO_IMPLICIT_GEMM)
     return fail(UPS_STATUS_NOT_SUPPORTED, "algorithm: the transposed convolution's ", gradient,

@@ -26,6 +26,17 @@ ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& 
                                                     bool deterministic, upsBackend_t backend,
                                                     int compute_capability = kCurrentDevice);
 
+// The algorithm of a transposed convolution's data gradient (the problem as
+// validate_conv_transpose_backward_data fills it): the caller's choice, or AUTO resolved to
+// IMPLICIT_GEMM or GATHER (see dispatch.cpp), with the reason.
+ConvTransposeChoice choose_conv_transpose_data_gradient_algorithm(const ConvTransposeProblem& problem,
+                                                                  upsAlgorithm_t requested, upsBackend_t backend,
+                                                                  int compute_capability = kCurrentDevice);
+// Whether the data gradient's algorithm can run the problem: IMPLICIT_GEMM by the engine's rules,
+// GATHER always.
+upsStatus_t conv_transpose_data_gradient_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend,
+                                                       int compute_capability = kCurrentDevice);
+
 // The algorithm of a transposed convolution's weight or bias gradient: the caller's choice, or AUTO
 // resolved (to GATHER; see dispatch.cpp).
 upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested);
@@ -36,7 +47,7 @@ upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested);
 upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend,
                                          int compute_capability = kCurrentDevice);
 
-// The same for a gradient of transposed convolution (data, weight or bias) run by `algorithm`.
+// The same for the weight or bias gradient run by `algorithm` (IMPLICIT_GEMM is refused).
 upsStatus_t conv_transpose_gradient_can_implement(upsAlgorithm_t algorithm, const char* gradient);
 
 }  // namespace upsample::detail

@@ -480,11 +480,32 @@ UPS_API upsStatus_t upsMaxUnpoolBackward(upsHandle_t handle, const upsPoolDesc_t
  * It reads dy only at those positions: no inserted zero is multiplied. dx: x's shape; dy: y's.
  * upsConvTransposeBackwardDataOutputDesc gives dx from dy and w: per axis
  * in = (out - 1 - output_padding + pad_begin + pad_end - dilation*(k-1)) / stride + 1, which must
- * divide exactly. GATHER only (see above); no workspace.
+ * divide exactly.
+ * Algorithms (both deterministic: every dx is summed once, in a fixed order):
+ *   IMPLICIT_GEMM: the same engine as the forward's, as the GEMM M = N x input positions,
+ *     N = C_in/groups, K = taps x C_out/groups (tensor cores for f16/bf16 and, with
+ *     UPS_MATH_ALLOW_TF32, f32; its CUDA-core twin for f32/f64); kernels of at most 16 taps per
+ *     axis and 64 in all. Needs a workspace (upsConvTransposeBackwardDataWorkspaceSize: the
+ *     repacked weights, and a packed copy of dy when dy is channels-first or C_out/groups is not a
+ *     multiple of 16 bytes); dy read in place must be 16-byte aligned.
+ *   GATHER: the direct gather, any shape, no workspace.
+ *   AUTO: IMPLICIT_GEMM where it can run the problem and both sides have 8 or more channels per
+ *     group, GATHER otherwise (upsConvTransposeBackwardDataChooseAlgorithm says which).
+ *   SCATTER_ATOMIC: refused (UPS_STATUS_NOT_SUPPORTED): the data gradient has no scatter.
  */
 UPS_API upsStatus_t upsConvTransposeBackwardDataOutputDesc(const upsConvTransposeDesc_t* desc,
                                                            const upsTensorDesc_t* dy, const upsTensorDesc_t* w,
                                                            upsTensorDesc_t* dx);
+UPS_API upsStatus_t upsConvTransposeBackwardDataWorkspaceSize(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                              const upsTensorDesc_t* dy_desc,
+                                                              const upsTensorDesc_t* w_desc,
+                                                              const upsTensorDesc_t* dx_desc, size_t* workspace_bytes);
+/* The algorithm AUTO would run for this data gradient on this handle (never AUTO). */
+UPS_API upsStatus_t upsConvTransposeBackwardDataChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                                const upsTensorDesc_t* dy_desc,
+                                                                const upsTensorDesc_t* w_desc,
+                                                                const upsTensorDesc_t* dx_desc,
+                                                                upsAlgorithm_t* algorithm);
 UPS_API upsStatus_t upsConvTransposeBackwardData(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                                  const upsTensorDesc_t* dy_desc, const void* dy,
                                                  const upsTensorDesc_t* w_desc, const void* w,

@@ -353,6 +353,12 @@ class Handle {
     check(upsConvTransposeWorkspaceSize(handle_, &conv.desc(), &x_desc, &w_desc, &y_desc, &bytes));
     return bytes;
   }
+  size_t conv_transpose_backward_data_workspace_size(const ConvTranspose& conv, const upsTensorDesc_t& dy_desc,
+                                                     const upsTensorDesc_t& w_desc, const upsTensorDesc_t& dx_desc) {
+    size_t bytes = 0;
+    check(upsConvTransposeBackwardDataWorkspaceSize(handle_, &conv.desc(), &dy_desc, &w_desc, &dx_desc, &bytes));
+    return bytes;
+  }
   size_t conv_transpose_backward_weight_workspace_size(const ConvTranspose& conv, const upsTensorDesc_t& x_desc,
                                                        const upsTensorDesc_t& dy_desc, const upsTensorDesc_t& dw_desc) {
     size_t bytes = 0;
@@ -387,6 +393,13 @@ class Handle {
                                   const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc) {
     upsAlgorithm_t algorithm;
     check(upsConvTransposeChooseAlgorithm(handle_, &conv.desc(), &x_desc, &w_desc, &y_desc, &algorithm));
+    return algorithm;
+  }
+  // The algorithm AUTO would run for its data gradient.
+  upsAlgorithm_t choose_backward_data_algorithm(const ConvTranspose& conv, const upsTensorDesc_t& dy_desc,
+                                                const upsTensorDesc_t& w_desc, const upsTensorDesc_t& dx_desc) {
+    upsAlgorithm_t algorithm;
+    check(upsConvTransposeBackwardDataChooseAlgorithm(handle_, &conv.desc(), &dy_desc, &w_desc, &dx_desc, &algorithm));
     return algorithm;
   }
   // The algorithm AUTO would run for its weight (and bias) gradient.

@@ -895,6 +895,7 @@ def conv_transpose_backward_data(dy, weight, out=None, **geometry):
     out, dxv = _output(out, dyv, dxd, layout, dev, "dx")
     _resolve([dyv, wv, dxv], "conv_transpose_backward_data")
     with _Call(dev, dyv, "conv_transpose_backward_data") as c:
+        c.workspace(lib.upsConvTransposeBackwardDataWorkspaceSize, byref(desc), byref(dyd), byref(wd), byref(dxd))
         c(lib.upsConvTransposeBackwardData, byref(desc), byref(dyd), _p(dyv), byref(wd), _p(wv),
           byref(dxd), _p(dxv))
     return out

@@ -242,6 +242,16 @@ std::vector<Call> every_call() {
       {"upsConvTransposeBackwardDataOutputDesc",
        {conv_arg(), arg("dy", &P::cy), arg("w", &P::cw)},
        [](upsHandle_t, P& p) { return upsConvTransposeBackwardDataOutputDesc(&p.conv, &p.cy, &p.cw, &p.out); }});
+  calls.push_back({"upsConvTransposeBackwardDataWorkspaceSize",
+                   {conv_arg(), arg("dy", &P::cy), arg("w", &P::cw), arg("dx", &P::cx)},
+                   [](upsHandle_t h, P& p) {
+                     return upsConvTransposeBackwardDataWorkspaceSize(h, &p.conv, &p.cy, &p.cw, &p.cx, &p.workspace);
+                   }});
+  calls.push_back({"upsConvTransposeBackwardDataChooseAlgorithm",
+                   {conv_arg(), arg("dy", &P::cy), arg("w", &P::cw), arg("dx", &P::cx)},
+                   [](upsHandle_t h, P& p) {
+                     return upsConvTransposeBackwardDataChooseAlgorithm(h, &p.conv, &p.cy, &p.cw, &p.cx, &p.algorithm);
+                   }});
   calls.push_back({"upsConvTransposeBackwardData",
                    {conv_arg(), arg("dy", &P::cy), arg("w", &P::cw), arg("dx", &P::cx)},
                    [](upsHandle_t h, P& p) {
@@ -823,6 +833,13 @@ void expect_cpp_matches_c(upsBackend_t backend) {
     upsAlgorithm_t chosen{};
     ASSERT_EQ(upsConvTransposeChooseAlgorithm(h, &p.conv, &p.cx, &p.cw, &p.cy, &chosen), UPS_STATUS_SUCCESS);
     EXPECT_EQ(handle.choose_algorithm(conv, p.cx, p.cw, p.cy), chosen);
+    if (algorithm != UPS_ALGO_SCATTER_ATOMIC) {  // the data gradient has no scatter variant
+      ASSERT_EQ(upsConvTransposeBackwardDataWorkspaceSize(h, &p.conv, &p.cy, &p.cw, &p.cx, &bytes), UPS_STATUS_SUCCESS);
+      EXPECT_EQ(handle.conv_transpose_backward_data_workspace_size(conv, p.cy, p.cw, p.cx), bytes);
+      ASSERT_EQ(upsConvTransposeBackwardDataChooseAlgorithm(h, &p.conv, &p.cy, &p.cw, &p.cx, &chosen),
+                UPS_STATUS_SUCCESS);
+      EXPECT_EQ(handle.choose_backward_data_algorithm(conv, p.cy, p.cw, p.cx), chosen);
+    }
     ASSERT_EQ(upsConvTransposeBackwardWeightWorkspaceSize(h, &p.conv, &p.cx, &p.cy, &p.cw, &bytes), UPS_STATUS_SUCCESS);
     EXPECT_EQ(handle.conv_transpose_backward_weight_workspace_size(conv, p.cx, p.cy, p.cw), bytes);
     ASSERT_EQ(upsConvTransposeBackwardWeightChooseAlgorithm(h, &p.conv, &p.cx, &p.cy, &p.cw, &chosen),

@@ -454,5 +454,99 @@ TEST(CudaConvTransposeBackwardEdge, UserWorkspaceOfQueriedSize) {
   }
 }
 
+// The data gradient on the implicit-GEMM engine through the public API: forced IMPLICIT_GEMM on
+// every hand-picked geometry the engine accepts (it refuses kernels above 16 taps per axis or 64 in
+// all), in each dtype and both layouts, against the reference backend (integers: exact for
+// f32/f64, within tolerance for f16/bf16 where dy values up to 3 times sums exceed the 11-bit or
+// 8-bit significands), and run twice for identical bits.
+TEST(CudaConvTransposeBackwardEdge, DataGradientImplicitGemmMatchesReference) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  int accepted = 0;
+  struct Variant {
+    upsDataType_t dtype;
+    upsLayout_t layout;
+    upsMathMode_t math;
+  };
+  const Variant variants[] = {{UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, UPS_MATH_DEFAULT},
+                              {UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST, UPS_MATH_DEFAULT},
+                              {UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, UPS_MATH_ALLOW_TF32},
+                              {UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, UPS_MATH_DEFAULT},
+                              {UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_LAST, UPS_MATH_DEFAULT}};
+  for (const ConvGeometry& g : backward_edge_geometries())
+    for (const Variant& v : variants) {
+      SCOPED_TRACE(g.text() + " " + layout_label(v.layout) + " " + dtype_label(v.dtype) +
+                   (v.math == UPS_MATH_ALLOW_TF32 ? " tf32" : ""));
+      upsConvTransposeDesc_t conv = g.desc(UPS_ALGO_IMPLICIT_GEMM);
+      conv.math_mode = v.math;
+      const ConvData t = random_conv_data(g, v.dtype, v.layout, rng, /*integers=*/true);
+      size_t bytes = 0;
+      const upsStatus_t status =
+          upsConvTransposeBackwardDataWorkspaceSize(be.cuda().handle, &conv, &t.dy.desc, &t.w.desc, &t.x.desc, &bytes);
+      if (status == UPS_STATUS_NOT_SUPPORTED) continue;  // a kernel beyond the engine's tap tables
+      UPS_ASSERT_OK(status);
+      ++accepted;
+      const HostTensor dx = conv_backward_data(be.cuda(), conv, t.dy, t.w, t.x.desc);
+      const HostTensor dx_ref = conv_backward_data(be.reference(), conv, t.dy, t.w, t.x.desc);
+      if (v.dtype == UPS_DTYPE_F32 || v.dtype == UPS_DTYPE_F64) {
+        // Integers in [-3, 3]: every product and sum is exact in f32 (and in TF32's 10-bit operands).
+        EXPECT_TRUE(tensors_identical(dx, dx_ref)) << "dx";
+      } else {
+        const HostTensor bound = conv_backward_data(be.reference(), conv, absolute(t.dy), absolute(t.w), t.x.desc);
+        EXPECT_TRUE(tensors_within_bound(dx, dx_ref, bound, tolerance(v.dtype))) << "dx";
+      }
+      EXPECT_TRUE(tensors_identical(conv_backward_data(be.cuda(), conv, t.dy, t.w, t.x.desc), dx)) << "repeat";
+      if (HasFailure()) return;
+    }
+  EXPECT_GE(accepted, 60) << "the engine should take all but the 9x9x9 kernel";
+}
+
+// AUTO for the data gradient: the engine where it applies with 8+ channels per group on both sides,
+// GATHER for few channels (depthwise) and for kernels the engine refuses; a caller's workspace of
+// the queried size suffices and one byte less is refused.
+TEST(CudaConvTransposeBackwardEdge, DataGradientAutoChoiceAndWorkspace) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  struct Expectation {
+    ConvGeometry g;
+    upsAlgorithm_t algorithm;
+  };
+  const Expectation cases[] = {
+      {conv_geometry(2, {8, 8}, {4, 4}, {2, 2}, 64, 32, 1, {1, 1}, {1, 1}), UPS_ALGO_IMPLICIT_GEMM},
+      {conv_geometry(2, {8, 8}, {3, 3}, {2, 2}, 16, 16, 16, {1, 1}, {1, 1}), UPS_ALGO_GATHER},  // depthwise
+      {conv_geometry(3, {1, 1, 2}, {9, 9, 9}, {1, 1, 1}, 16, 16), UPS_ALGO_GATHER},             // 729 taps
+  };
+  for (const Expectation& e : cases) {
+    SCOPED_TRACE(e.g.text());
+    const upsConvTransposeDesc_t conv = e.g.desc(UPS_ALGO_AUTO);
+    const ConvData t = random_conv_data(e.g, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, rng, /*integers=*/true);
+    upsAlgorithm_t chosen{};
+    UPS_ASSERT_OK(upsConvTransposeBackwardDataChooseAlgorithm(be.cuda().handle, &conv, &t.dy.desc, &t.w.desc,
+                                                              &t.x.desc, &chosen));
+    EXPECT_EQ(chosen, e.algorithm);
+    size_t bytes = 0;
+    UPS_ASSERT_OK(
+        upsConvTransposeBackwardDataWorkspaceSize(be.cuda().handle, &conv, &t.dy.desc, &t.w.desc, &t.x.desc, &bytes));
+    EXPECT_EQ(bytes > 0, e.algorithm == UPS_ALGO_IMPLICIT_GEMM);
+    if (bytes == 0) continue;
+    HandleGuard own(UPS_BACKEND_CUDA);
+    Buffer workspace(UPS_BACKEND_CUDA, bytes);
+    UPS_ASSERT_OK(upsSetWorkspace(own.get(), workspace.get(), bytes));
+    const HostTensor bound = conv_backward_data(be.reference(), conv, absolute(t.dy), absolute(t.w), t.x.desc);
+    EXPECT_TRUE(tensors_within_bound(conv_backward_data({own.get(), UPS_BACKEND_CUDA}, conv, t.dy, t.w, t.x.desc),
+                                     conv_backward_data(be.reference(), conv, t.dy, t.w, t.x.desc), bound,
+                                     tolerance(UPS_DTYPE_BF16)));
+    UPS_ASSERT_OK(upsSetWorkspace(own.get(), workspace.get(), bytes - 1));
+    Buffer bdy(UPS_BACKEND_CUDA, t.dy), bw(UPS_BACKEND_CUDA, t.w), bdx(UPS_BACKEND_CUDA, t.x);
+    EXPECT_EQ(upsConvTransposeBackwardData(own.get(), &conv, &t.dy.desc, bdy.get(), &t.w.desc, bw.get(), &t.x.desc,
+                                           bdx.get()),
+              UPS_STATUS_WORKSPACE_TOO_SMALL);
+  }
+}
+
 }  // namespace
 }  // namespace upsample::test

@@ -150,80 +150,116 @@ double tolerance(upsDataType_t dtype, bool tf32, int64_t terms) {
 
 const char* layout_label(upsLayout_t layout) { return layout == UPS_LAYOUT_CHANNELS_LAST ? "NHWC" : "NCHW"; }
 
-// Runs one case on the engine and checks it; returns false (with failures recorded) on a mismatch.
-// y_shift: y starts that many elements into its buffer (an output that is not 16-byte aligned
-// takes the element-wise store path). integers: inputs in {-1, 0, 1} and an exact comparison.
-void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
-                ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic, int y_shift = 0, bool integers = false) {
-  const std::string label = std::string(c.name) + " " + layout_label(layout) + " dtype " + std::to_string(dtype) +
-                            (allow_tf32 ? " tf32" : "") + " tile " + std::to_string(static_cast<int>(tile));
+// Which GEMM of the engine a case runs: the forward pass (x, w, bias -> y) or the data gradient
+// (dy, w -> dx; NOTE [ Data gradient on the engine ] in implicit_gemm.cu).
+enum class Pass { kForward, kDataGradient };
+
+// Runs one case on the engine and checks it against the f64 reference; then runs it again and
+// requires the same bits. out_shift: the output starts that many elements into its buffer (an
+// output that is not 16-byte aligned takes the element-wise store path). integers: inputs in
+// {-1, 0, 1} and an exact comparison.
+void check_pass(Pass pass, const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
+                ImplicitGemmTile tile, int out_shift, bool integers) {
+  const bool forward = pass == Pass::kForward;
+  const std::string label = std::string(forward ? "" : "dgrad ") + c.name + " " + layout_label(layout) + " dtype " +
+                            std::to_string(dtype) + (allow_tf32 ? " tf32" : "") + " tile " +
+                            std::to_string(static_cast<int>(tile));
   const uint64_t seed = seed_for(label);
   SCOPED_TRACE(label + ", seed " + std::to_string(seed) + " (UPS_TEST_SEED=" +
                std::to_string(seed ^ std::hash<std::string>{}(label)) + " reproduces it)");
   std::mt19937_64 rng(seed);
   const detail::ConvTransposeProblem problem = make_problem(c, dtype, layout);
-  const cuda::ImplicitGemmSupport support = cuda::conv_transpose_implicit_gemm_can_implement(problem, allow_tf32);
+  const cuda::ImplicitGemmSupport support =
+      forward ? cuda::conv_transpose_implicit_gemm_can_implement(problem, allow_tf32)
+              : cuda::conv_transpose_implicit_gemm_backward_data_can_implement(problem, allow_tf32);
   ASSERT_EQ(support.status, UPS_STATUS_SUCCESS) << support.reason;
 
-  const Host x = random_tensor(dtype, problem.input.elements(), rng, integers);
+  // The A operand (x, or dy for the data gradient), the weights, the bias (forward only), and
+  // the output's geometry (y, or dx).
+  const detail::TensorGeometry& a_geometry = forward ? problem.input : problem.output;
+  const detail::TensorGeometry& out_geometry = forward ? problem.output : problem.input;
+  const bool with_bias = forward && c.bias;
+  const Host a = random_tensor(dtype, a_geometry.elements(), rng, integers);
   const Host w = random_tensor(dtype, problem.weight.elements(), rng, integers);
   const Host bias = random_tensor(dtype, problem.output.c, rng, integers);
 
   // Reference in f64 from the same (already rounded) values, and the sum of |terms|.
   detail::ConvTransposeProblem wide = problem;
   wide.input.dtype = wide.weight.dtype = wide.output.dtype = UPS_DTYPE_F64;
-  Host expected(UPS_DTYPE_F64, problem.output.elements()), magnitude(UPS_DTYPE_F64, problem.output.elements());
-  const Host xd = widened(x, false), wd = widened(w, false), bd = widened(bias, false);
-  const Host xa = widened(x, true), wa = widened(w, true), ba = widened(bias, true);
-  ASSERT_EQ(reference::conv_transpose_forward(wide, xd.bytes.data(), wd.bytes.data(),
-                                              c.bias ? bd.bytes.data() : nullptr, expected.bytes.data()),
-            UPS_STATUS_SUCCESS);
-  ASSERT_EQ(reference::conv_transpose_forward(wide, xa.bytes.data(), wa.bytes.data(),
-                                              c.bias ? ba.bytes.data() : nullptr, magnitude.bytes.data()),
-            UPS_STATUS_SUCCESS);
+  Host expected(UPS_DTYPE_F64, out_geometry.elements()), magnitude(UPS_DTYPE_F64, out_geometry.elements());
+  const Host ad = widened(a, false), wd = widened(w, false), bd = widened(bias, false);
+  const Host aa = widened(a, true), wa = widened(w, true), ba = widened(bias, true);
+  auto reference_run = [&](const Host& a_values, const Host& w_values, const Host& b_values, Host& out) {
+    return forward ? reference::conv_transpose_forward(wide, a_values.bytes.data(), w_values.bytes.data(),
+                                                       with_bias ? b_values.bytes.data() : nullptr, out.bytes.data())
+                   : reference::conv_transpose_backward_data(wide, a_values.bytes.data(), w_values.bytes.data(),
+                                                             out.bytes.data());
+  };
+  ASSERT_EQ(reference_run(ad, wd, bd, expected), UPS_STATUS_SUCCESS);
+  ASSERT_EQ(reference_run(aa, wa, ba, magnitude), UPS_STATUS_SUCCESS);
 
   cuda::conv_transpose_implicit_gemm_force_tile(tile);
-  const size_t workspace_bytes = cuda::conv_transpose_implicit_gemm_workspace_bytes(problem, allow_tf32);
-  DeviceBuffer dx(x.bytes.size()), dw(w.bytes.size()), db(bias.bytes.size());
-  DeviceBuffer dy(static_cast<size_t>((problem.output.elements() + y_shift) * dtype_bytes(dtype))), dws(workspace_bytes);
-  void* const y_pointer = static_cast<char*>(dy.pointer) + y_shift * dtype_bytes(dtype);
-  ASSERT_EQ(cudaMemcpy(dx.pointer, x.bytes.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(dw.pointer, w.bytes.data(), w.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(db.pointer, bias.bytes.data(), bias.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  const size_t workspace_bytes = forward ? cuda::conv_transpose_implicit_gemm_workspace_bytes(problem, allow_tf32)
+                                         : cuda::conv_transpose_implicit_gemm_backward_data_workspace_bytes(problem, allow_tf32);
+  DeviceBuffer device_a(a.bytes.size()), device_w(w.bytes.size()), device_bias(bias.bytes.size());
+  DeviceBuffer device_out(static_cast<size_t>((out_geometry.elements() + out_shift) * dtype_bytes(dtype)));
+  DeviceBuffer device_workspace(workspace_bytes);
+  void* const out_pointer = static_cast<char*>(device_out.pointer) + out_shift * dtype_bytes(dtype);
+  ASSERT_EQ(cudaMemcpy(device_a.pointer, a.bytes.data(), a.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(device_w.pointer, w.bytes.data(), w.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(device_bias.pointer, bias.bytes.data(), bias.bytes.size(), cudaMemcpyHostToDevice),
+            cudaSuccess);
   cuda::ExecContext exec;
-  exec.workspace = dws.pointer;
+  exec.workspace = device_workspace.pointer;
   exec.workspace_bytes = workspace_bytes;
 
-  Host first(dtype, problem.output.elements());
+  Host first(dtype, out_geometry.elements());
   for (int run = 0; run < 2; ++run) {
     // NaN bytes (0xFF.. is NaN in every float dtype): an unwritten output fails the comparison.
-    ASSERT_EQ(cudaMemset(y_pointer, 0xFF, first.bytes.size()), cudaSuccess);
-    const upsStatus_t status = cuda::conv_transpose_implicit_gemm_forward(
-        problem, allow_tf32, dx.pointer, dw.pointer, c.bias ? db.pointer : nullptr, y_pointer, exec);
+    ASSERT_EQ(cudaMemset(out_pointer, 0xFF, first.bytes.size()), cudaSuccess);
+    const upsStatus_t status =
+        forward ? cuda::conv_transpose_implicit_gemm_forward(problem, allow_tf32, device_a.pointer, device_w.pointer,
+                                                             with_bias ? device_bias.pointer : nullptr, out_pointer,
+                                                             exec)
+                : cuda::conv_transpose_implicit_gemm_backward_data(problem, allow_tf32, device_a.pointer,
+                                                                   device_w.pointer, out_pointer, exec);
     ASSERT_EQ(status, UPS_STATUS_SUCCESS);
-    Host y(dtype, problem.output.elements());
-    ASSERT_EQ(cudaMemcpy(y.bytes.data(), y_pointer, y.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+    Host out(dtype, out_geometry.elements());
+    ASSERT_EQ(cudaMemcpy(out.bytes.data(), out_pointer, out.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
     if (run == 1) {
-      EXPECT_EQ(std::memcmp(y.bytes.data(), first.bytes.data(), y.bytes.size()), 0) << "repeat differs in bits";
+      EXPECT_EQ(std::memcmp(out.bytes.data(), first.bytes.data(), out.bytes.size()), 0) << "repeat differs in bits";
       break;
     }
-    first = y;
-    int64_t terms = c.cin / c.groups;
-    for (int a = 0; a < 3; ++a) terms *= c.kernel[a];
+    first = out;
+    // Terms per output: taps x the K side's channels per group (C_in/groups forward, C_out/groups
+    // for the data gradient).
+    int64_t terms = forward ? c.cin / c.groups : c.cout / c.groups;
+    for (int axis = 0; axis < 3; ++axis) terms *= c.kernel[axis];
     const double tol = integers ? 0.0 : tolerance(dtype, allow_tf32 && dtype == UPS_DTYPE_F32, terms);
     int64_t mismatches = 0;
     std::ostringstream report;
-    for (int64_t i = 0; i < y.size(); ++i) {
-      const double got = y.get(i), want = expected.get(i), bound = tol * magnitude.get(i) + 1e-300;
+    for (int64_t i = 0; i < out.size(); ++i) {
+      const double got = out.get(i), want = expected.get(i), bound = tol * magnitude.get(i) + 1e-300;
       if (!(std::fabs(got - want) <= bound)) {
         if (mismatches < 5) report << "\n  [" << i << "] got " << got << ", expected " << want << " (bound " << bound << ")";
         ++mismatches;
       }
     }
-    EXPECT_EQ(mismatches, 0) << mismatches << " of " << y.size() << " outputs beyond " << tol
+    EXPECT_EQ(mismatches, 0) << mismatches << " of " << out.size() << " outputs beyond " << tol
                              << " x sum of |terms|" << report.str();
   }
   cuda::conv_transpose_implicit_gemm_force_tile(ImplicitGemmTile::kHeuristic);
+}
+
+void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
+                ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic, int y_shift = 0, bool integers = false) {
+  check_pass(Pass::kForward, c, dtype, layout, allow_tf32, tile, y_shift, integers);
+}
+
+void check_data_gradient(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
+                         ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic, int dx_shift = 0,
+                         bool integers = false) {
+  check_pass(Pass::kDataGradient, c, dtype, layout, allow_tf32, tile, dx_shift, integers);
 }
 
 // Reduced versions of bench/shapes.h's transposed convolutions: the same kernel, stride, padding,
@@ -437,6 +473,113 @@ TEST_F(ImplicitGemm, RejectsMisalignedInputAndSmallWorkspace) {
   exec.workspace_bytes = bytes;
   EXPECT_EQ(cuda::conv_transpose_implicit_gemm_forward(p, false, static_cast<char*>(x.pointer) + 2, w.pointer,
                                                        nullptr, y.pointer, exec),
+            UPS_STATUS_MISALIGNED);
+}
+
+// --- the data gradient on the engine ---------------------------------------------------------------
+// The same cases through the data gradient's view: dy is the A operand, w is read transposed and
+// reversed, dx is the output (every edge shape: groups, depthwise, dilation, output_padding,
+// asymmetric padding, 1-D, 3-D, phases without taps, channel counts off the 16-byte grid).
+
+TEST_F(ImplicitGemm, DataGradient_ReducedBenchmarkShapes_TensorOp_BF16_NHWC) {
+  for (const Case& c : reduced_benchmark_cases()) check_data_gradient(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, false);
+}
+
+TEST_F(ImplicitGemm, DataGradient_ReducedBenchmarkShapes_TensorOp_F16_NCHW) {
+  for (const Case& c : reduced_benchmark_cases()) check_data_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST, false);
+}
+
+TEST_F(ImplicitGemm, DataGradient_EdgeShapes_TensorOp_F16_BF16) {
+  for (const Case& c : edge_cases()) {
+    check_data_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false);
+    check_data_gradient(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_FIRST, false);
+  }
+}
+
+TEST_F(ImplicitGemm, DataGradient_EdgeShapes_TF32_Simt_F32_F64) {
+  for (const Case& c : edge_cases()) {
+    check_data_gradient(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, true);
+    check_data_gradient(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, false);
+    check_data_gradient(c, UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_LAST, false);
+  }
+}
+
+TEST_F(ImplicitGemm, DataGradient_EveryTile) {
+  // C_out/groups = 72 pads to 96 f16 channels: three K tiles per tap; C_in = 136 fills two N tiles.
+  const Case c = iso("dgrad tiles", 2, 2, 136, 72, 1, 7, 4, 2, 1);
+  for (ImplicitGemmTile tile : {ImplicitGemmTile::k128x128, ImplicitGemmTile::k128x64, ImplicitGemmTile::k128x32,
+                                ImplicitGemmTile::k64x64})
+    check_data_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false, tile);
+  check_data_gradient(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::k128x128);
+  check_data_gradient(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, true, ImplicitGemmTile::k128x64);
+}
+
+TEST_F(ImplicitGemm, DataGradient_IntegerInputsExact_UnalignedOutput) {
+  const Case c = iso("dgrad integers", 2, 2, 40, 24, 1, 5, 4, 2, 1, 1);
+  for (upsLayout_t layout : {UPS_LAYOUT_CHANNELS_LAST, UPS_LAYOUT_CHANNELS_FIRST}) {
+    check_data_gradient(c, UPS_DTYPE_F16, layout, false, ImplicitGemmTile::kHeuristic, 0, true);
+    check_data_gradient(c, UPS_DTYPE_BF16, layout, false, ImplicitGemmTile::kHeuristic, 0, true);
+    check_data_gradient(c, UPS_DTYPE_F32, layout, true, ImplicitGemmTile::kHeuristic, 0, true);
+    check_data_gradient(c, UPS_DTYPE_F64, layout, false, ImplicitGemmTile::kHeuristic, 0, true);
+  }
+  check_data_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::kHeuristic, 1);
+  check_data_gradient(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, false, ImplicitGemmTile::kHeuristic, 1);
+}
+
+TEST_F(ImplicitGemm, DataGradient_SimtBelowSm80_F16_BF16) {
+  cuda::conv_transpose_implicit_gemm_force_simt(true);
+  const std::vector<Case> all = edge_cases();
+  for (const Case& c : {all[1], all[4], all[7], all[9], all[10]}) {
+    check_data_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST, false);
+    check_data_gradient(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_FIRST, false);
+  }
+  cuda::conv_transpose_implicit_gemm_force_simt(false);
+}
+
+TEST_F(ImplicitGemm, DataGradient_CanImplementSaysWhy) {
+  // One phase holds every tap: 17 taps on an axis, or more than 64 in all, are refused.
+  cuda::ImplicitGemmSupport s = cuda::conv_transpose_implicit_gemm_backward_data_can_implement(
+      make_problem(iso("k17", 1, 1, 8, 8, 1, 4, 17, 2, 0), UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST), false);
+  EXPECT_EQ(s.status, UPS_STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(s.reason).find("16 taps"), std::string::npos) << s.reason;
+  s = cuda::conv_transpose_implicit_gemm_backward_data_can_implement(
+      make_problem(iso("k9x9", 2, 1, 8, 8, 1, 4, 9, 2, 0), UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST), false);
+  EXPECT_EQ(s.status, UPS_STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(s.reason).find("64 taps"), std::string::npos) << s.reason;
+  // The forward takes that kernel (stride 2 splits it into phases of at most 25 taps).
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_can_implement(
+                make_problem(iso("k9x9", 2, 1, 8, 8, 1, 4, 9, 2, 0), UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST), false)
+                .status,
+            UPS_STATUS_SUCCESS);
+  // The anchor i * stride + (K-1) * dilation must stay below 2^30.
+  detail::ConvTransposeProblem far =
+      make_problem(iso("far", 1, 1, 8, 8, 1, 4, 2, 2, 0), UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST);
+  far.dilation[2] = int64_t{1} << 30;
+  s = cuda::conv_transpose_implicit_gemm_backward_data_can_implement(far, false);
+  EXPECT_EQ(s.status, UPS_STATUS_OVERFLOW);
+  const detail::ConvTransposeProblem f16 =
+      make_problem(iso("cc", 2, 1, 16, 16, 1, 3, 2, 2, 0), UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST);
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_data_can_implement_on(f16, false, 90).status,
+            UPS_STATUS_SUCCESS);
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_data_can_implement_on(f16, false, 75).status,
+            UPS_STATUS_NOT_SUPPORTED);
+}
+
+TEST_F(ImplicitGemm, DataGradient_RejectsMisalignedDyAndSmallWorkspace) {
+  const detail::ConvTransposeProblem p =
+      make_problem(iso("aligned", 2, 1, 16, 16, 1, 3, 2, 2, 0), UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST);
+  const size_t bytes = cuda::conv_transpose_implicit_gemm_backward_data_workspace_bytes(p, false);
+  ASSERT_GT(bytes, 0u);
+  DeviceBuffer dy(static_cast<size_t>(p.output.elements() * 2 + 16)), w(static_cast<size_t>(p.weight.elements() * 2)),
+      dx(static_cast<size_t>(p.input.elements() * 2)), ws(bytes);
+  cuda::ExecContext exec;
+  exec.workspace = ws.pointer;
+  exec.workspace_bytes = bytes - 1;
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_data(p, false, dy.pointer, w.pointer, dx.pointer, exec),
+            UPS_STATUS_WORKSPACE_TOO_SMALL);
+  exec.workspace_bytes = bytes;
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_data(p, false, static_cast<char*>(dy.pointer) + 2, w.pointer,
+                                                             dx.pointer, exec),
             UPS_STATUS_MISALIGNED);
 }
 

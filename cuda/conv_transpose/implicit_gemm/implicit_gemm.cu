@@ -76,6 +76,69 @@ int64_t phase_q_count(const ::upsample::detail::ConvTransposeProblem& p, int a, 
   return last >= first ? last - first + 1 : 0;
 }
 
+// How the GEMM reads the caller's tensors: each A row's anchor in the A operand (q * a_scale +
+// a_shift per axis) and the weight's addressing (RepackGeometry). forward_map is the identity
+// view of the forward pass; NOTE [ Data gradient on the engine ] gives the data gradient's.
+struct OperandMap {
+  int a_scale[3] = {1, 1, 1}, a_shift[3] = {0, 0, 0};
+  int64_t w_offset = 0, w_stride_g = 0, w_stride_n = 0, w_stride_c = 0, w_stride[3] = {0, 0, 0};
+};
+
+OperandMap forward_map(const ::upsample::detail::ConvTransposeProblem& p) {
+  OperandMap map;
+  map.w_stride_g = p.in_channels_per_group() * p.weight.stride_n;
+  map.w_stride_n = p.weight.stride_n;
+  map.w_stride_c = p.weight.stride_c;
+  for (int a = 0; a < 3; ++a) map.w_stride[a] = p.weight.stride[a];
+  return map;
+}
+
+// NOTE [ Data gradient on the engine ]
+// The data gradient of a transposed convolution is an ordinary strided convolution of dy:
+//   dx[n, i, ci] = sum over co < C_out/groups, taps k of dy[n, i*stride - pad_begin + k*dilation, co]
+//                                                       * w[g*cig + ci, co, k]
+// i.e. a GEMM with M = N x (input positions), N = C_in/groups, K = taps x C_out/groups. The engine
+// runs it as a stride-1 "forward" problem of its own (one phase holding every tap, the M rows
+// dense over dx's positions, the A operand dy and the output dx) with two changes of view:
+// - Reversing the taps (k = K-1-j per axis) turns the gather into the engine's: tap j reads dy at
+//   anchor - j*dilation with anchor = i*stride + (K-1)*dilation - pad_begin, so a row's anchor is
+//   q * a_scale + a_shift with a_scale = stride and a_shift = (K-1)*dilation - pad_begin (the
+//   forward's is q itself). The bounds test, the 16-byte cp.async rows and the zero fill of rows
+//   outside dy are the forward's.
+// - The repack reads w with C_in and C_out/groups exchanged and each spatial axis reversed
+//   (w_offset at the last tap, negative strides): B[group][ci][j * cog_pad + co] = w[g*cig + ci, co, K-1-j].
+// Output padding and pad_end do not enter: dy's extents are given. Every dx is written once (no
+// scatter, no split-K), each sum in a fixed order: deterministic like the forward.
+struct DataGradientView {
+  ::upsample::detail::ConvTransposeProblem gemm;  // the engine's stride-1 problem: dy -> dx
+  OperandMap map;
+};
+
+DataGradientView data_gradient_view(const ::upsample::detail::ConvTransposeProblem& p) {
+  DataGradientView v;
+  v.gemm.input = p.output;   // dy: the A operand
+  v.gemm.output = p.input;   // dx
+  v.gemm.weight = p.weight;  // the kernel extents and dtype; channels as the GEMM sees them:
+  v.gemm.weight.n = p.output.c;                   // "C_in" of the GEMM: dy's channels
+  v.gemm.weight.c = p.in_channels_per_group();    // "C_out / groups": dx's channels per group
+  v.gemm.groups = p.groups;
+  v.gemm.allow_tf32 = p.allow_tf32;
+  for (int a = 0; a < 3; ++a) {
+    v.gemm.stride[a] = 1;
+    v.gemm.pad_begin[a] = 0;
+    v.gemm.dilation[a] = p.dilation[a];
+    const int64_t last = p.weight.extent[a] - 1;
+    v.map.a_scale[a] = static_cast<int>(p.stride[a]);
+    v.map.a_shift[a] = static_cast<int>(last * p.dilation[a] - p.pad_begin[a]);
+    v.map.w_offset += last * p.weight.stride[a];
+    v.map.w_stride[a] = -p.weight.stride[a];
+  }
+  v.map.w_stride_g = p.in_channels_per_group() * p.weight.stride_n;
+  v.map.w_stride_n = p.weight.stride_c;  // the GEMM's input channel is the op's output channel
+  v.map.w_stride_c = p.weight.stride_n;
+  return v;
+}
+
 bool uses_tensor_ops(upsDataType_t dtype, bool allow_tf32) {
   return dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16 || (dtype == UPS_DTYPE_F32 && allow_tf32);
 }
@@ -225,8 +288,9 @@ int device_sm_count() {
 }
 
 template <typename Config, typename ElementT>
-upsStatus_t launch_main(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const ElementT* x_operand,
-                        const ElementT* w_packed, const void* bias, void* y, cudaStream_t stream) {
+upsStatus_t launch_main(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const OperandMap& map,
+                        const ElementT* x_operand, const ElementT* w_packed, const void* bias, void* y,
+                        cudaStream_t stream) {
   using EpilogueT = implicit_gemm::BiasEpilogue<ElementT>;
   implicit_gemm::ImplicitGemmParams<ElementT, EpilogueT> p{};
   p.x = x_operand;
@@ -241,6 +305,8 @@ upsStatus_t launch_main(const ::upsample::detail::ConvTransposeProblem& problem,
     p.in_extent[a] = static_cast<int>(problem.input.extent[a]);
     p.out_extent[a] = static_cast<int>(problem.output.extent[a]);
     p.y_stride[a] = problem.output.stride[a];
+    p.a_scale[a] = map.a_scale[a];
+    p.a_shift[a] = map.a_shift[a];
   }
   p.num_phases = plan.num_phases;
   p.batch = static_cast<int>(problem.input.n);
@@ -276,14 +342,14 @@ upsStatus_t launch_main(const ::upsample::detail::ConvTransposeProblem& problem,
 }
 
 template <typename ElementT, bool kRoundTf32>
-upsStatus_t launch_repack(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const void* w,
-                          ElementT* w_packed, cudaStream_t stream) {
+upsStatus_t launch_repack(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const OperandMap& map,
+                          const void* w, ElementT* w_packed, cudaStream_t stream) {
   implicit_gemm::RepackGeometry g{};
   for (int a = 0; a < 3; ++a) {
     g.stride[a] = static_cast<int>(problem.stride[a]);
     g.dilation[a] = static_cast<int>(problem.dilation[a]);
     g.kernel[a] = static_cast<int>(problem.weight.extent[a]);
-    g.w_stride[a] = problem.weight.stride[a];
+    g.w_stride[a] = map.w_stride[a];
   }
   g.num_phases = plan.num_phases;
   g.groups = static_cast<int>(problem.groups);
@@ -291,8 +357,10 @@ upsStatus_t launch_repack(const ::upsample::detail::ConvTransposeProblem& proble
   g.cog = static_cast<int>(plan.cog);
   g.cig_pad = static_cast<int>(plan.cig_pad);
   g.taps_max = static_cast<int>(plan.taps_max);
-  g.w_stride_n = problem.weight.stride_n;
-  g.w_stride_c = problem.weight.stride_c;
+  g.w_offset = map.w_offset;
+  g.w_stride_g = map.w_stride_g;
+  g.w_stride_n = map.w_stride_n;
+  g.w_stride_c = map.w_stride_c;
   g.total = static_cast<int64_t>(plan.packed_weight_bytes / plan.element_bytes);
   if (g.total == 0) return UPS_STATUS_SUCCESS;
   UPS_CUDA_CHECK(launch_kernel(implicit_gemm::implicit_gemm_repack_weights_kernel<ElementT, kRoundTf32>,
@@ -323,8 +391,8 @@ upsStatus_t launch_pack_input(const ::upsample::detail::ConvTransposeProblem& pr
 }
 
 template <typename ElementT, bool kTensorOp>
-upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const void* x, const void* w,
-                const void* bias, void* y, const ExecContext& exec) {
+upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const OperandMap& map,
+                const void* x, const void* w, const void* bias, void* y, const ExecContext& exec) {
   using implicit_gemm::SimtConfig;
   using implicit_gemm::TensorOpConfig;
   const auto stream = reinterpret_cast<cudaStream_t>(exec.stream);
@@ -333,7 +401,7 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
   auto* x_packed = reinterpret_cast<ElementT*>(workspace + align_up(plan.packed_weight_bytes));
 
   constexpr bool kRoundTf32 = kTensorOp && std::is_same_v<ElementT, float>;
-  if (upsStatus_t s = launch_repack<ElementT, kRoundTf32>(problem, plan, w, w_packed, stream); s != UPS_STATUS_SUCCESS)
+  if (upsStatus_t s = launch_repack<ElementT, kRoundTf32>(problem, plan, map, w, w_packed, stream); s != UPS_STATUS_SUCCESS)
     return s;
   const ElementT* x_operand = static_cast<const ElementT*>(x);
   if (plan.pack_input) {
@@ -346,23 +414,79 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
   if constexpr (kTensorOp) {
     switch (tile) {
       case Tile::k128x32:
-        return launch_main<TensorOpConfig<ElementT, 128, 32, 4, 1, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 128, 32, 4, 1, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
       case Tile::k128x64:
-        return launch_main<TensorOpConfig<ElementT, 128, 64, 2, 2, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 128, 64, 2, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
       case Tile::k64x64:
-        return launch_main<TensorOpConfig<ElementT, 64, 64, 2, 2, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 64, 64, 2, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
       default:
-        return launch_main<TensorOpConfig<ElementT, 128, 128, 4, 2, 4>>(problem, plan, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 128, 128, 4, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
     }
   } else if constexpr (!std::is_same_v<ElementT, float>) {
     // f64, and f16/bf16 (16-byte chunks of 8 values, widened to f32): 4x4 per thread fits the
     // registers; 8x8 spills.
-    return launch_main<SimtConfig<ElementT, 64, 64, 4, 4, 3>>(problem, plan, x_operand, w_packed, bias, y, stream);
+    return launch_main<SimtConfig<ElementT, 64, 64, 4, 4, 3>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
   } else {
     if (tile == Tile::k64x64)
-      return launch_main<SimtConfig<ElementT, 64, 64, 8, 8, 3>>(problem, plan, x_operand, w_packed, bias, y, stream);
-    return launch_main<SimtConfig<ElementT, 128, 128, 8, 8, 3>>(problem, plan, x_operand, w_packed, bias, y, stream);
+      return launch_main<SimtConfig<ElementT, 64, 64, 8, 8, 3>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
+    return launch_main<SimtConfig<ElementT, 128, 128, 8, 8, 3>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
   }
+}
+
+// The data gradient's plan: the anchor (q * stride + (K-1) * dilation - pad_begin, minus a tap's
+// j * dilation) must stay a 32-bit coordinate, then the engine's own rules on its view.
+ImplicitGemmSupport make_data_gradient_plan(const ::upsample::detail::ConvTransposeProblem& p, bool allow_tf32,
+                                            DataGradientView* view, Plan* plan) {
+  for (int a = 0; a < 3; ++a) {
+    if (p.stride[a] >= kCoordinateLimit || p.input.extent[a] >= kCoordinateLimit || p.pad_begin[a] >= kCoordinateLimit ||
+        p.weight.extent[a] >= kCoordinateLimit || p.dilation[a] >= kCoordinateLimit ||
+        (p.input.extent[a] - 1) * p.stride[a] + (p.weight.extent[a] - 1) * p.dilation[a] >= kCoordinateLimit)
+      return {UPS_STATUS_OVERFLOW, "implicit GEMM: a data-gradient coordinate (input extent x stride + kernel reach) "
+                                   "of 2^30 or more"};
+  }
+  *view = data_gradient_view(p);
+  return make_plan(view->gemm, allow_tf32, plan);
+}
+
+size_t workspace_bytes_of(const Plan& plan) {
+  return align_up(plan.packed_weight_bytes) + align_up(plan.packed_input_bytes);
+}
+
+// The engine's call, for either pass: `support` is make_plan's verdict on `gemm`; `a` is the A
+// operand (x forward, dy for the data gradient), named in the alignment message.
+upsStatus_t execute(const ::upsample::detail::ConvTransposeProblem& gemm, const OperandMap& map, Plan plan,
+                    ImplicitGemmSupport support, const void* a, const char* a_name, const void* w, const void* bias,
+                    void* y, const ExecContext& exec) {
+  int compute_capability = 0;
+  if (support.status == UPS_STATUS_SUCCESS) compute_capability = device_compute_capability(&support);
+  if (support.status == UPS_STATUS_SUCCESS) support = support_at(plan, compute_capability);
+  if (support.status != UPS_STATUS_SUCCESS) return ::upsample::detail::fail(support.status, support.reason);
+  if (gemm.output.elements() == 0) return UPS_STATUS_SUCCESS;
+  const size_t needed = workspace_bytes_of(plan);
+  if (exec.workspace_bytes < needed || (needed > 0 && exec.workspace == nullptr))
+    return ::upsample::detail::fail(UPS_STATUS_WORKSPACE_TOO_SMALL, "implicit GEMM: the workspace has ",
+                                    exec.workspace_bytes, " bytes, it needs ", needed);
+  if (reinterpret_cast<uintptr_t>(exec.workspace) % 16 != 0)
+    return ::upsample::detail::fail(UPS_STATUS_MISALIGNED, "implicit GEMM: the workspace must be 16-byte aligned");
+  if (!plan.pack_input && reinterpret_cast<uintptr_t>(a) % 16 != 0)
+    return ::upsample::detail::fail(UPS_STATUS_MISALIGNED, "implicit GEMM: ", a_name,
+                                    " must be 16-byte aligned (channels-last, read in place)");
+  plan.path = effective_path(plan);
+  const bool tensor_op = plan.path == Path::kTensorOp;
+  switch (gemm.output.dtype) {
+    case UPS_DTYPE_F16:
+      return tensor_op ? run<__half, true>(gemm, plan, map, a, w, bias, y, exec)
+                       : run<__half, false>(gemm, plan, map, a, w, bias, y, exec);
+    case UPS_DTYPE_BF16:
+      return tensor_op ? run<__nv_bfloat16, true>(gemm, plan, map, a, w, bias, y, exec)
+                       : run<__nv_bfloat16, false>(gemm, plan, map, a, w, bias, y, exec);
+    case UPS_DTYPE_F32:
+      return tensor_op ? run<float, true>(gemm, plan, map, a, w, bias, y, exec)
+                       : run<float, false>(gemm, plan, map, a, w, bias, y, exec);
+    case UPS_DTYPE_F64: return run<double, false>(gemm, plan, map, a, w, bias, y, exec);
+    default: break;
+  }
+  return ::upsample::detail::fail(UPS_STATUS_INTERNAL_ERROR, "implicit GEMM: dtype reached the launcher unsupported");
 }
 
 }  // namespace
@@ -385,7 +509,7 @@ ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement(const ::upsample:
 size_t conv_transpose_implicit_gemm_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32) {
   Plan plan;
   if (make_plan(problem, allow_tf32, &plan).status != UPS_STATUS_SUCCESS) return 0;
-  return align_up(plan.packed_weight_bytes) + align_up(plan.packed_input_bytes);
+  return workspace_bytes_of(plan);
 }
 
 bool conv_transpose_implicit_gemm_needs_aligned_input(const ::upsample::detail::ConvTransposeProblem& problem,
@@ -398,37 +522,44 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
                                                  const void* x, const void* w, const void* bias, void* y,
                                                  const ExecContext& exec) {
   Plan plan;
-  ImplicitGemmSupport support = make_plan(problem, allow_tf32, &plan);
-  int compute_capability = 0;
-  if (support.status == UPS_STATUS_SUCCESS) compute_capability = device_compute_capability(&support);
-  if (support.status == UPS_STATUS_SUCCESS) support = support_at(plan, compute_capability);
-  if (support.status != UPS_STATUS_SUCCESS) return ::upsample::detail::fail(support.status, support.reason);
-  if (problem.output.elements() == 0) return UPS_STATUS_SUCCESS;
-  const size_t needed = align_up(plan.packed_weight_bytes) + align_up(plan.packed_input_bytes);
-  if (exec.workspace_bytes < needed || (needed > 0 && exec.workspace == nullptr))
-    return ::upsample::detail::fail(UPS_STATUS_WORKSPACE_TOO_SMALL, "implicit GEMM: the workspace has ", exec.workspace_bytes,
-                        " bytes, it needs ", needed);
-  if (reinterpret_cast<uintptr_t>(exec.workspace) % 16 != 0)
-    return ::upsample::detail::fail(UPS_STATUS_MISALIGNED, "implicit GEMM: the workspace must be 16-byte aligned");
-  if (!plan.pack_input && reinterpret_cast<uintptr_t>(x) % 16 != 0)
-    return ::upsample::detail::fail(UPS_STATUS_MISALIGNED,
-                        "implicit GEMM: x must be 16-byte aligned (channels-last input read in place)");
-  plan.path = effective_path(plan);
-  const bool tensor_op = plan.path == Path::kTensorOp;
-  switch (problem.output.dtype) {
-    case UPS_DTYPE_F16:
-      return tensor_op ? run<__half, true>(problem, plan, x, w, bias, y, exec)
-                       : run<__half, false>(problem, plan, x, w, bias, y, exec);
-    case UPS_DTYPE_BF16:
-      return tensor_op ? run<__nv_bfloat16, true>(problem, plan, x, w, bias, y, exec)
-                       : run<__nv_bfloat16, false>(problem, plan, x, w, bias, y, exec);
-    case UPS_DTYPE_F32:
-      return tensor_op ? run<float, true>(problem, plan, x, w, bias, y, exec)
-                       : run<float, false>(problem, plan, x, w, bias, y, exec);
-    case UPS_DTYPE_F64: return run<double, false>(problem, plan, x, w, bias, y, exec);
-    default: break;
-  }
-  return ::upsample::detail::fail(UPS_STATUS_INTERNAL_ERROR, "implicit GEMM: dtype reached the launcher unsupported");
+  const ImplicitGemmSupport support = make_plan(problem, allow_tf32, &plan);
+  return execute(problem, forward_map(problem), plan, support, x, "x", w, bias, y, exec);
+}
+
+ImplicitGemmSupport conv_transpose_implicit_gemm_backward_data_can_implement(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32) {
+  DataGradientView view;
+  Plan plan;
+  const ImplicitGemmSupport support = make_data_gradient_plan(problem, allow_tf32, &view, &plan);
+  if (support.status != UPS_STATUS_SUCCESS) return support;
+  ImplicitGemmSupport failure{};
+  const int compute_capability = device_compute_capability(&failure);
+  if (compute_capability == 0) return failure;
+  return support_at(plan, compute_capability);
+}
+
+size_t conv_transpose_implicit_gemm_backward_data_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                                  bool allow_tf32) {
+  DataGradientView view;
+  Plan plan;
+  if (make_data_gradient_plan(problem, allow_tf32, &view, &plan).status != UPS_STATUS_SUCCESS) return 0;
+  return workspace_bytes_of(plan);
+}
+
+bool conv_transpose_implicit_gemm_backward_data_needs_aligned_input(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                                    bool allow_tf32) {
+  DataGradientView view;
+  Plan plan;
+  return make_data_gradient_plan(problem, allow_tf32, &view, &plan).status == UPS_STATUS_SUCCESS && !plan.pack_input;
+}
+
+upsStatus_t conv_transpose_implicit_gemm_backward_data(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                       bool allow_tf32, const void* dy, const void* w, void* dx,
+                                                       const ExecContext& exec) {
+  DataGradientView view;
+  Plan plan;
+  const ImplicitGemmSupport support = make_data_gradient_plan(problem, allow_tf32, &view, &plan);
+  return execute(view.gemm, view.map, plan, support, dy, "dy", w, nullptr, dx, exec);
 }
 
 }  // namespace upsample::cuda
@@ -441,6 +572,15 @@ ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement_on(const ::upsamp
                                                                   bool allow_tf32, int compute_capability) {
   Plan plan;
   const ImplicitGemmSupport support = make_plan(problem, allow_tf32, &plan);
+  if (support.status != UPS_STATUS_SUCCESS) return support;
+  return support_at(plan, compute_capability);
+}
+
+ImplicitGemmSupport conv_transpose_implicit_gemm_backward_data_can_implement_on(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32, int compute_capability) {
+  DataGradientView view;
+  Plan plan;
+  const ImplicitGemmSupport support = make_data_gradient_plan(problem, allow_tf32, &view, &plan);
   if (support.status != UPS_STATUS_SUCCESS) return support;
   return support_at(plan, compute_capability);
 }

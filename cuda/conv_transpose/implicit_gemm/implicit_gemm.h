@@ -1,6 +1,7 @@
-// The implicit-GEMM engine for the transposed-convolution forward pass, as the host side sees it
-// (plain C++, no CUDA types). Device code: implicit_gemm_*.cuh beside this file; launcher:
-// implicit_gemm.cu. See NOTE [ Implicit GEMM over stride phases ] in implicit_gemm_kernel.cuh.
+// The implicit-GEMM engine for the transposed convolution's forward pass and data gradient, as the
+// host side sees it (plain C++, no CUDA types). Device code: implicit_gemm_*.cuh beside this file;
+// launcher: implicit_gemm.cu. See NOTE [ Implicit GEMM over stride phases ] in
+// implicit_gemm_kernel.cuh and NOTE [ Data gradient on the engine ] in implicit_gemm.cu.
 //
 // Call order (CUTLASS's host adapter): can_implement -> workspace_bytes -> forward. The workspace
 // holds the weights repacked into the phase-major layout the main loop reads (every call), and
@@ -51,6 +52,21 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
                                                  const void* x, const void* w, const void* bias, void* y,
                                                  const ExecContext& exec);
 
+// The data gradient dx = conv(dy, w) on the same engine, for the gradient's problem (input = dx,
+// weight = w, output = dy, as validate_conv_transpose_backward_data fills it). The same dtype,
+// architecture and TF32 rules as the forward, with dy in x's place: read in place (16-byte
+// aligned) when channels-last with C_out/groups a multiple of 16 bytes, packed otherwise. Kernels
+// up to 16 taps per axis and 64 in all (one phase holds every tap). Deterministic.
+ImplicitGemmSupport conv_transpose_implicit_gemm_backward_data_can_implement(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32);
+size_t conv_transpose_implicit_gemm_backward_data_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                                  bool allow_tf32);
+bool conv_transpose_implicit_gemm_backward_data_needs_aligned_input(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                                    bool allow_tf32);
+upsStatus_t conv_transpose_implicit_gemm_backward_data(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                       bool allow_tf32, const void* dy, const void* w, void* dx,
+                                                       const ExecContext& exec);
+
 // Testing aid: run every problem with one tile configuration, so that small problems exercise
 // each one, or return to the heuristic (NOTE [ Implicit GEMM tile choice ] in implicit_gemm.cu).
 // The SIMT path has 128x128 and 64x64 for f32 (any other choice means 64x64), 64x64 for f64, f16
@@ -69,4 +85,6 @@ void conv_transpose_implicit_gemm_force_simt(bool force);
 namespace upsample::cuda {
 ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement_on(const ::upsample::detail::ConvTransposeProblem& problem,
                                                                   bool allow_tf32, int compute_capability);
+ImplicitGemmSupport conv_transpose_implicit_gemm_backward_data_can_implement_on(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32, int compute_capability);
 }  // namespace upsample::cuda

@@ -170,7 +170,7 @@ struct OperandLoader {
 
   int thread, chunk, taps;
   int load_tap, load_ci;
-  int a_q[kARows][3];
+  int a_q[kARows][3];  // the row's anchor in x (q * a_scale + a_shift); tap t reads anchor - m_t
   int64_t a_base[kARows];
   const ElementT* a_source[kARows];
   bool a_inside[kARows];
@@ -207,6 +207,8 @@ struct OperandLoader {
           a_q[i][0] = cta.q_first[0] + static_cast<int>(rest % cta.q_count[0]);
           n = rest / cta.q_count[0];
         }
+#pragma unroll
+        for (int a = 0; a < 3; ++a) a_q[i][a] = a_q[i][a] * p.a_scale[a] + p.a_shift[a];
         a_base[i] = n * p.x_stride_n +
                     ((int64_t{a_q[i][0]} * p.in_extent[1] + a_q[i][1]) * p.in_extent[2] + a_q[i][2]) * p.x_row +
                     cta.group * p.x_group + chunk * kVec;
@@ -403,8 +405,12 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
 struct RepackGeometry {
   int stride[3], dilation[3], kernel[3];
   int num_phases, groups, cig, cog, cig_pad, taps_max;
-  int64_t w_stride_n, w_stride_c, w_stride[3];  // the caller's weight: n = C_in, c = C_out/groups
-  int64_t total;                                 // elements of the packed weights
+  // The caller's weight as the GEMM sees it: element (group, ci < cig, co < cog, kd, kh, kw) is at
+  // w_offset + group * w_stride_g + ci * w_stride_n + co * w_stride_c + k . w_stride. The forward
+  // pass: its own strides (n = C_in, c = C_out/groups). The data gradient: ci and co exchanged and
+  // every spatial axis reversed (negative strides from the last tap).
+  int64_t w_offset, w_stride_g, w_stride_n, w_stride_c, w_stride[3];
+  int64_t total;  // elements of the packed weights
 };
 
 // The j-th tap (ascending k) of phase r on one axis, or -1 when the phase has fewer taps.
@@ -451,7 +457,7 @@ __global__ void implicit_gemm_repack_weights_kernel(const ElementT* w, ElementT*
       const int kd = phase_tap(g.kernel[0], g.dilation[0], g.stride[0], r[0], jd);
       const int kh = phase_tap(g.kernel[1], g.dilation[1], g.stride[1], r[1], jh);
       const int kw = phase_tap(g.kernel[2], g.dilation[2], g.stride[2], r[2], jw);
-      value = w[(int64_t{group} * g.cig + ci) * g.w_stride_n + co * g.w_stride_c + kd * g.w_stride[0] +
+      value = w[g.w_offset + group * g.w_stride_g + ci * g.w_stride_n + co * g.w_stride_c + kd * g.w_stride[0] +
                 kh * g.w_stride[1] + kw * g.w_stride[2]];
       if constexpr (kRoundTf32) value = __uint_as_float(cvt_rna_tf32(value));
     }

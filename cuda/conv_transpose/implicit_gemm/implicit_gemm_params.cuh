@@ -58,6 +58,10 @@ struct ImplicitGemmParams {
 
   int stride[3], pad[3], dilation[3], kernel[3];  // D, H, W
   int in_extent[3], out_extent[3];
+  // A row's anchor in x per axis: q * a_scale + a_shift (its tap t reads x[anchor - m_t]). The
+  // forward pass: 1 and 0. The data gradient (NOTE [ Data gradient on the engine ] in
+  // implicit_gemm.cu): the op's stride and (kernel - 1) * dilation - pad_begin.
+  int a_scale[3], a_shift[3];
   int num_phases;  // stride[0] * stride[1] * stride[2]
   int batch;
   int cig_valid;   // channels per group present in x (C_in/groups, or that rounded up to 16 bytes)

@@ -28,10 +28,7 @@ struct ConvTransposeForwardOp : OpDefaults {
     void* y;
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
-    UPS_RETURN_IF_ERROR(validate_conv_transpose(a.desc, a.x_desc, a.w_desc, a.y_desc, p));
-    p->algorithm = a.desc->algorithm;  // AUTO until resolve()
-    p->deterministic = a.desc->deterministic != 0;
-    p->allow_tf32 = a.desc->math_mode == UPS_MATH_ALLOW_TF32;
+    UPS_RETURN_IF_ERROR(validate_conv_transpose(a.desc, a.x_desc, a.w_desc, a.y_desc, p));  // options too
     p->has_bias = a.bias != nullptr;
     p->bias = channel_vector(p->output);
     return UPS_STATUS_SUCCESS;
@@ -83,12 +80,14 @@ struct ConvTransposeBackwardDataOp : OpDefaults {
     void* dx;
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
-    UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_data(a.desc, a.dy_desc, a.w_desc, a.dx_desc, p));
-    p->algorithm = a.desc->algorithm;  // checked by can_implement; the data gradient is a gather
-    return UPS_STATUS_SUCCESS;
+    return validate_conv_transpose_backward_data(a.desc, a.dy_desc, a.w_desc, a.dx_desc, p);  // options too
   }
-  static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
-    return conv_transpose_gradient_can_implement(p.algorithm, "data");
+  static void resolve(Problem* p, upsBackend_t backend) {
+    p->auto_algorithm = p->algorithm == UPS_ALGO_AUTO;
+    p->algorithm = choose_conv_transpose_data_gradient_algorithm(*p, p->algorithm, backend).algorithm;
+  }
+  static upsStatus_t can_implement(const Problem& p, upsBackend_t backend) {
+    return conv_transpose_data_gradient_can_implement(p, backend);
   }
   static DataArgs data(const Args& a, const Problem& p) {
     return {{"dy", a.dy, &p.output, false}, {"w", a.w, &p.weight, false}, {"dx", a.dx, &p.input, true}};
@@ -96,7 +95,19 @@ struct ConvTransposeBackwardDataOp : OpDefaults {
   static upsStatus_t reference(const Args& a, const Problem& p) {
     return reference::conv_transpose_backward_data(p, a.dy, a.w, a.dx);
   }
+  static size_t workspace_bytes(const Problem& p) {
+    if (p.algorithm != UPS_ALGO_IMPLICIT_GEMM) return 0;
+    return cuda::conv_transpose_implicit_gemm_backward_data_workspace_bytes(p, p.allow_tf32);
+  }
   static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
+    if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM) {
+      // As in the forward: AUTO's promise covers a dy that is only element-aligned (GATHER runs it);
+      // a caller who forced IMPLICIT_GEMM gets MISALIGNED.
+      const bool dy_misaligned = reinterpret_cast<uintptr_t>(a.dy) % 16 != 0;
+      if (!(p.auto_algorithm && dy_misaligned &&
+            cuda::conv_transpose_implicit_gemm_backward_data_needs_aligned_input(p, p.allow_tf32)))
+        return cuda::conv_transpose_implicit_gemm_backward_data(p, p.allow_tf32, a.dy, a.w, a.dx, exec);
+    }
     return cuda::conv_transpose_backward_data(p, a.dy, a.w, a.dx, exec);
   }
 };
@@ -114,7 +125,7 @@ struct ConvTransposeBackwardWeightOp : OpDefaults {
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
     UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_weight(a.desc, a.x_desc, a.dy_desc, a.dw_desc, p));
-    p->algorithm = choose_gradient_reduction_algorithm(a.desc->algorithm);
+    p->algorithm = choose_gradient_reduction_algorithm(p->algorithm);
     return UPS_STATUS_SUCCESS;
   }
   static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
@@ -143,9 +154,10 @@ struct ConvTransposeBackwardBiasOp : OpDefaults {
     void* db;
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
-    UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_bias(a.desc, a.dy_desc, &p->dy));
+    upsAlgorithm_t requested = UPS_ALGO_AUTO;
+    UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_bias(a.desc, a.dy_desc, &p->dy, &requested));
     p->db = channel_vector(p->dy);
-    p->algorithm = choose_gradient_reduction_algorithm(a.desc->algorithm);
+    p->algorithm = choose_gradient_reduction_algorithm(requested);
     return UPS_STATUS_SUCCESS;
   }
   static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
@@ -271,6 +283,25 @@ upsStatus_t upsConvTransposeBackwardDataOutputDesc(const upsConvTransposeDesc_t*
                                                    const upsTensorDesc_t* w, upsTensorDesc_t* dx) {
   clear_last_error();
   return conv_transpose_backward_data_output_desc(desc, dy, w, dx);
+}
+
+upsStatus_t upsConvTransposeBackwardDataWorkspaceSize(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                      const upsTensorDesc_t* dy_desc, const upsTensorDesc_t* w_desc,
+                                                      const upsTensorDesc_t* dx_desc, size_t* workspace_bytes) {
+  return query_workspace<ConvTransposeBackwardDataOp>(
+      handle, {desc, dy_desc, nullptr, w_desc, nullptr, dx_desc, nullptr}, workspace_bytes);
+}
+
+upsStatus_t upsConvTransposeBackwardDataChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
+                                                        const upsTensorDesc_t* dy_desc, const upsTensorDesc_t* w_desc,
+                                                        const upsTensorDesc_t* dx_desc, upsAlgorithm_t* algorithm) {
+  clear_last_error();
+  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
+  ConvTransposeProblem p;
+  UPS_RETURN_IF_ERROR(resolve_problem<ConvTransposeBackwardDataOp>(
+      handle, {desc, dy_desc, nullptr, w_desc, nullptr, dx_desc, nullptr}, &p));
+  *algorithm = p.algorithm;
+  return UPS_STATUS_SUCCESS;
 }
 
 upsStatus_t upsConvTransposeBackwardData(upsHandle_t handle, const upsConvTransposeDesc_t* desc,

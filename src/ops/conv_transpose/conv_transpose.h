@@ -30,10 +30,10 @@ upsStatus_t validate_conv_transpose_backward_data(const upsConvTransposeDesc_t* 
 upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x,
                                                     const upsTensorDesc_t* dy, const upsTensorDesc_t* dw,
                                                     ConvTransposeProblem* problem);
-// The bias gradient needs only dy (db holds dy.c values of dy's dtype) and the desc's rank,
-// algorithm and deterministic flag; the whole desc is validated all the same.
+// The bias gradient needs only dy (db holds dy.c values of dy's dtype) and the desc's rank and
+// algorithm (returned from the validated copy); the whole desc is validated all the same.
 upsStatus_t validate_conv_transpose_backward_bias(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* dy,
-                                                  TensorGeometry* dy_geometry);
+                                                  TensorGeometry* dy_geometry, upsAlgorithm_t* algorithm);
 
 }  // namespace upsample::detail
 

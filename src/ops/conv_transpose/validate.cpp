@@ -45,6 +45,14 @@ upsStatus_t validate_conv_params(const upsConvTransposeDesc_t* desc) {
   return UPS_STATUS_SUCCESS;
 }
 
+// The run options every transposed-convolution call carries, from the validated copy of the desc
+// (never re-read from the caller's struct): the requested algorithm (AUTO until dispatch resolves
+// it), the deterministic flag and the math mode.
+void set_conv_options(const upsConvTransposeDesc_t& desc, ConvTransposeProblem* problem) {
+  problem->algorithm = desc.algorithm;
+  problem->deterministic = desc.deterministic != 0;
+  problem->allow_tf32 = desc.math_mode == UPS_MATH_ALLOW_TF32;
+}
 
 upsStatus_t conv_transpose_output_desc(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* x_arg,
                                        const upsTensorDesc_t* w_arg, upsTensorDesc_t* y) {
@@ -119,6 +127,7 @@ upsStatus_t validate_conv_transpose(const upsConvTransposeDesc_t* desc_arg, cons
   to_canonical(desc->pad_begin, desc->spatial_dims, 0, problem->pad_begin);
   to_canonical(desc->dilation, desc->spatial_dims, 1, problem->dilation);
   problem->groups = desc->groups;
+  set_conv_options(*desc, problem);
   return UPS_STATUS_SUCCESS;
 }
 
@@ -152,6 +161,7 @@ upsStatus_t validate_conv_transpose_backward_data(const upsConvTransposeDesc_t* 
   to_canonical(desc->pad_begin, desc->spatial_dims, 0, problem->pad_begin);
   to_canonical(desc->dilation, desc->spatial_dims, 1, problem->dilation);
   problem->groups = desc->groups;
+  set_conv_options(*desc, problem);
   return UPS_STATUS_SUCCESS;
 }
 
@@ -238,6 +248,7 @@ upsStatus_t validate_conv_transpose_backward_weight(const upsConvTransposeDesc_t
   to_canonical(desc->pad_begin, dims, 0, problem->pad_begin);
   to_canonical(desc->dilation, dims, 1, problem->dilation);
   problem->groups = desc->groups;
+  set_conv_options(*desc, problem);
   return UPS_STATUS_SUCCESS;
 }
 
@@ -287,7 +298,7 @@ upsStatus_t conv_transpose_backward_weight_output_desc(const upsConvTransposeDes
 }
 
 upsStatus_t validate_conv_transpose_backward_bias(const upsConvTransposeDesc_t* desc_arg, const upsTensorDesc_t* dy_arg,
-                                                  TensorGeometry* dy_geometry) {
+                                                  TensorGeometry* dy_geometry, upsAlgorithm_t* algorithm) {
   DescArg<upsConvTransposeDesc_t> desc;
   DescArg<upsTensorDesc_t> dy;
   UPS_RETURN_IF_ERROR(desc.read(desc_arg, "conv desc"));
@@ -296,6 +307,7 @@ upsStatus_t validate_conv_transpose_backward_bias(const upsConvTransposeDesc_t* 
   UPS_RETURN_IF_ERROR(validate_conv_params(desc));
   UPS_RETURN_IF_ERROR(
       check_float_tensor(dy, "dy", desc->spatial_dims, "the conv desc", "transposed convolution", dy_geometry));
+  *algorithm = desc->algorithm;
   // A transposed convolution's output has spatial extents >= 1, so dy does too (as the other
   // gradients' dy, whose shape the forward geometry fixes).
   return check_spatial_non_empty(dy, "dy", "the bias gradient of a transposed convolution");
