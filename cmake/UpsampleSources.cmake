@@ -31,7 +31,8 @@ set(UPS_CUDA_SOURCES
   cuda/max_unpool/max_unpool.cu
   cuda/conv_transpose/conv_transpose_forward.cu cuda/conv_transpose/conv_transpose_backward.cu
   cuda/interpolate/interpolate.cu cuda/pixel_shuffle/pixel_shuffle.cu
-  cuda/conv_transpose/implicit_gemm/implicit_gemm.cu  # issue 10: tensor-core implicit GEMM engine (forward)
+  cuda/conv_transpose/implicit_gemm/implicit_gemm.cu     # the implicit GEMM engine: forward, data gradient
+  cuda/conv_transpose/implicit_gemm/weight_gradient.cu   # the engine's weight gradient (split K, combine)
   )
 
 # Kernels only a GPU can run (inline PTX or features with no emulation): compiled into the shared

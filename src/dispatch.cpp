@@ -120,15 +120,55 @@ upsStatus_t conv_transpose_data_gradient_can_implement(const ConvTransposeProble
   return UPS_STATUS_SUCCESS;
 }
 
-// AUTO for the weight and bias gradients: GATHER. Its blocked reduction differs from
-// SCATTER_ATOMIC only in how chunk sums meet: a workspace and one combine pass, whose traffic the
-// planner bounds (chunks are only added while the grid is below about 1024 blocks, so the partial
-// sums number at most about 1024 block tiles), against atomics on the same sums. That saving is
-// small beside the reduction itself, and GATHER is run-to-run deterministic, so AUTO never trades
-// determinism for it; SCATTER_ATOMIC stays available to a caller who asks. The deterministic flag
-// (which already rules SCATTER_ATOMIC out in validation) therefore changes nothing here.
-upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested) {
-  return requested == UPS_ALGO_AUTO ? UPS_ALGO_GATHER : requested;
+// AUTO for the weight gradient: IMPLICIT_GEMM where the engine's weight-gradient can_implement
+// accepts the problem (f16/bf16 on sm_80+, NOTE [ Weight gradient on the engine ] in
+// cuda/conv_transpose/implicit_gemm/weight_gradient_kernel.cuh) and both sides have 8 or more
+// channels per group; otherwise GATHER, the CUDA-core blocked reduction. Both are deterministic
+// (fixed chunks combined in a fixed order), so AUTO never trades determinism for speed and the
+// deterministic flag changes nothing; SCATTER_ATOMIC (atomics on the chunk sums) runs only when
+// the caller asks for it.
+ConvTransposeChoice choose_conv_transpose_weight_gradient_algorithm(const ConvTransposeProblem& p,
+                                                                    upsAlgorithm_t requested, upsBackend_t backend,
+                                                                    int compute_capability) {
+  if (requested != UPS_ALGO_AUTO) return {requested, "requested by the caller (desc.algorithm)", nullptr};
+  if (backend != UPS_BACKEND_CUDA)
+    return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
+  if (few_channels_per_group(p))
+    return {UPS_ALGO_GATHER,
+            "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
+            nullptr};
+  const cuda::ImplicitGemmSupport engine =
+      compute_capability == kCurrentDevice
+          ? cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(p)
+          : cuda::conv_transpose_implicit_gemm_backward_weight_can_implement_on(p, compute_capability);
+  if (engine.status == UPS_STATUS_SUCCESS)
+    return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's weight-gradient can_implement accepts the problem",
+            engine.reason};
+  return {UPS_ALGO_GATHER, "AUTO: the implicit GEMM's weight-gradient can_implement refuses the problem, GATHER runs "
+                           "any shape",
+          engine.reason};
+}
+
+upsStatus_t conv_transpose_weight_gradient_can_implement(const ConvTransposeProblem& p, upsBackend_t backend,
+                                                         int compute_capability) {
+  if (backend != UPS_BACKEND_CUDA || p.algorithm != UPS_ALGO_IMPLICIT_GEMM) return UPS_STATUS_SUCCESS;
+  const cuda::ImplicitGemmSupport support =
+      compute_capability == kCurrentDevice
+          ? cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(p)
+          : cuda::conv_transpose_implicit_gemm_backward_weight_can_implement_on(p, compute_capability);
+  if (support.status != UPS_STATUS_SUCCESS) return fail(support.status, "algorithm IMPLICIT_GEMM: ", support.reason);
+  return UPS_STATUS_SUCCESS;
+}
+
+// The bias gradient is a reduction of dy over batch and positions, with no GEMM: AUTO and
+// IMPLICIT_GEMM (a desc shared with the weight gradient, as frameworks pass it) both run GATHER's
+// blocked reduction, which is deterministic; SCATTER_ATOMIC adds its chunk sums with atomics.
+// Kept apart from the weight gradient's GEMM (not fused into its reading of dy): the engine reads
+// dy once per tap and N tile through cp.async into shared memory, where a fused sum would cost the
+// mma warps extra shared loads in every K tile, while the separate pass reads dy once (1/taps of
+// the weight gradient's dy traffic) at full bandwidth; and the C API computes db in its own call.
+upsAlgorithm_t choose_bias_gradient_algorithm(upsAlgorithm_t requested) {
+  return requested == UPS_ALGO_SCATTER_ATOMIC ? UPS_ALGO_SCATTER_ATOMIC : UPS_ALGO_GATHER;
 }
 
 // can_implement for transposed convolution, one rule per algorithm, each with its reason.
@@ -149,16 +189,6 @@ upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& p, upsBacke
     if (__builtin_mul_overflow(p.input.elements(), p.out_channels_per_group(), &scatter_work))
       return fail(UPS_STATUS_OVERFLOW, "SCATTER_ATOMIC: input elements x C_out/groups overflows int64");
   }
-  return UPS_STATUS_SUCCESS;
-}
-
-// The weight and bias gradients run on the CUDA-core blocked reductions; the implicit-GEMM engine
-// serves the forward pass and the data gradient only, so these gradients forced onto IMPLICIT_GEMM
-// are refused rather than silently run by another algorithm.
-upsStatus_t conv_transpose_gradient_can_implement(upsAlgorithm_t algorithm, const char* gradient) {
-  if (algorithm == UPS_ALGO_IMPLICIT_GEMM)
-    return fail(UPS_STATUS_NOT_SUPPORTED, "algorithm: the transposed convolution's ", gradient,
-                " gradient has no IMPLICIT_GEMM path; use AUTO or GATHER");
   return UPS_STATUS_SUCCESS;
 }
 

@@ -37,17 +37,22 @@ ConvTransposeChoice choose_conv_transpose_data_gradient_algorithm(const ConvTran
 upsStatus_t conv_transpose_data_gradient_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend,
                                                        int compute_capability = kCurrentDevice);
 
-// The algorithm of a transposed convolution's weight or bias gradient: the caller's choice, or AUTO
-// resolved (to GATHER; see dispatch.cpp).
-upsAlgorithm_t choose_gradient_reduction_algorithm(upsAlgorithm_t requested);
+// The weight gradient's algorithm (the problem as validate_conv_transpose_backward_weight fills
+// it): the caller's choice, or AUTO resolved to IMPLICIT_GEMM or GATHER, with the reason; and
+// whether it can run the problem (IMPLICIT_GEMM by the engine's rules).
+ConvTransposeChoice choose_conv_transpose_weight_gradient_algorithm(const ConvTransposeProblem& problem,
+                                                                    upsAlgorithm_t requested, upsBackend_t backend,
+                                                                    int compute_capability = kCurrentDevice);
+upsStatus_t conv_transpose_weight_gradient_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend,
+                                                         int compute_capability = kCurrentDevice);
+
+// The bias gradient's algorithm: GATHER, or SCATTER_ATOMIC when the caller asks (see dispatch.cpp).
+upsAlgorithm_t choose_bias_gradient_algorithm(upsAlgorithm_t requested);
 
 // Whether `algorithm` can run this problem on `backend`: SUCCESS, or the specific status and a
 // message saying why not, before anything is checked further or launched. See dispatch.cpp.
 // compute_capability: as for choose_conv_transpose_algorithm.
 upsStatus_t conv_transpose_can_implement(const ConvTransposeProblem& problem, upsBackend_t backend,
                                          int compute_capability = kCurrentDevice);
-
-// The same for the weight or bias gradient run by `algorithm` (IMPLICIT_GEMM is refused).
-upsStatus_t conv_transpose_gradient_can_implement(upsAlgorithm_t algorithm, const char* gradient);
 
 }  // namespace upsample::detail

@@ -527,8 +527,13 @@ UPS_API upsStatus_t upsConvTransposeBackwardData(upsHandle_t handle, const upsCo
  * positions in ascending order, the threads' sums combined by a fixed binary tree; the chunk sums
  * go to a workspace, and a second pass adds them in ascending chunk order. The order of every
  * addition is thus fixed by the shape: bit-identical run to run. SCATTER_ATOMIC adds the chunk
- * sums with atomics instead (f16/bf16 into a float workspace). Size the workspace with
- * upsConvTransposeBackwardWeightWorkspaceSize (0 on the reference backend).
+ * sums with atomics instead (f16/bf16 into a float workspace). IMPLICIT_GEMM (f16/bf16, sm_80+):
+ * per group and tap the GEMM M = C_in/groups, N = C_out/groups, K = N x input positions on tensor
+ * cores (mma.sync, fragments by ldmatrix.trans from position-major tiles), K split into chunks fixed
+ * by the shape alone, each chunk's f32 tile written to the workspace, then added in ascending chunk
+ * order: bit-identical run to run. AUTO: IMPLICIT_GEMM where it can run the problem with 8 or more
+ * channels per group on both sides, GATHER otherwise (never SCATTER_ATOMIC). Size the workspace
+ * with upsConvTransposeBackwardWeightWorkspaceSize (0 on the reference backend).
  */
 UPS_API upsStatus_t upsConvTransposeBackwardWeightOutputDesc(const upsConvTransposeDesc_t* desc,
                                                              const upsTensorDesc_t* x, const upsTensorDesc_t* dy,
@@ -539,7 +544,7 @@ UPS_API upsStatus_t upsConvTransposeBackwardWeightWorkspaceSize(upsHandle_t hand
                                                                 const upsTensorDesc_t* dy_desc,
                                                                 const upsTensorDesc_t* dw_desc,
                                                                 size_t* workspace_bytes);
-/* The algorithm AUTO would run for this weight (and bias) gradient on this handle (never AUTO). */
+/* The algorithm AUTO would run for this weight gradient on this handle (never AUTO). */
 UPS_API upsStatus_t upsConvTransposeBackwardWeightChooseAlgorithm(upsHandle_t handle,
                                                                   const upsConvTransposeDesc_t* desc,
                                                                   const upsTensorDesc_t* x_desc,
@@ -556,7 +561,8 @@ UPS_API upsStatus_t upsConvTransposeBackwardWeight(upsHandle_t handle, const ups
  * values of dy's dtype (like the forward's bias). desc gives the rank, the algorithm and the
  * deterministic flag; GATHER is the same kind of blocked reduction as the weight gradient's
  * (fixed chunks of the (n, o) positions, a fixed tree per block, chunk sums added in ascending
- * order), SCATTER_ATOMIC adds the chunk sums with atomics.
+ * order), SCATTER_ATOMIC adds the chunk sums with atomics. The bias gradient has no GEMM: AUTO and
+ * IMPLICIT_GEMM (a desc shared with the weight gradient) run GATHER.
  */
 UPS_API upsStatus_t upsConvTransposeBackwardBiasWorkspaceSize(upsHandle_t handle,
                                                               const upsConvTransposeDesc_t* desc,

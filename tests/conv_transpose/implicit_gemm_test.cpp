@@ -150,9 +150,10 @@ double tolerance(upsDataType_t dtype, bool tf32, int64_t terms) {
 
 const char* layout_label(upsLayout_t layout) { return layout == UPS_LAYOUT_CHANNELS_LAST ? "NHWC" : "NCHW"; }
 
-// Which GEMM of the engine a case runs: the forward pass (x, w, bias -> y) or the data gradient
-// (dy, w -> dx; NOTE [ Data gradient on the engine ] in implicit_gemm.cu).
-enum class Pass { kForward, kDataGradient };
+// Which GEMM of the engine a case runs: the forward pass (x, w, bias -> y), the data gradient
+// (dy, w -> dx; NOTE [ Data gradient on the engine ] in implicit_gemm.cu) or the weight gradient
+// (x, dy -> dw; NOTE [ Weight gradient on the engine ] in weight_gradient_kernel.cuh).
+enum class Pass { kForward, kDataGradient, kWeightGradient };
 
 // Runs one case on the engine and checks it against the f64 reference; then runs it again and
 // requires the same bits. out_shift: the output starts that many elements into its buffer (an
@@ -160,8 +161,8 @@ enum class Pass { kForward, kDataGradient };
 // {-1, 0, 1} and an exact comparison.
 void check_pass(Pass pass, const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
                 ImplicitGemmTile tile, int out_shift, bool integers) {
-  const bool forward = pass == Pass::kForward;
-  const std::string label = std::string(forward ? "" : "dgrad ") + c.name + " " + layout_label(layout) + " dtype " +
+  const bool forward = pass == Pass::kForward, data = pass == Pass::kDataGradient;
+  const std::string label = std::string(forward ? "" : data ? "dgrad " : "wgrad ") + c.name + " " + layout_label(layout) + " dtype " +
                             std::to_string(dtype) + (allow_tf32 ? " tf32" : "") + " tile " +
                             std::to_string(static_cast<int>(tile));
   const uint64_t seed = seed_for(label);
@@ -171,16 +172,18 @@ void check_pass(Pass pass, const Case& c, upsDataType_t dtype, upsLayout_t layou
   const detail::ConvTransposeProblem problem = make_problem(c, dtype, layout);
   const cuda::ImplicitGemmSupport support =
       forward ? cuda::conv_transpose_implicit_gemm_can_implement(problem, allow_tf32)
-              : cuda::conv_transpose_implicit_gemm_backward_data_can_implement(problem, allow_tf32);
+      : data  ? cuda::conv_transpose_implicit_gemm_backward_data_can_implement(problem, allow_tf32)
+              : cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(problem);
   ASSERT_EQ(support.status, UPS_STATUS_SUCCESS) << support.reason;
 
-  // The A operand (x, or dy for the data gradient), the weights, the bias (forward only), and
-  // the output's geometry (y, or dx).
-  const detail::TensorGeometry& a_geometry = forward ? problem.input : problem.output;
-  const detail::TensorGeometry& out_geometry = forward ? problem.output : problem.input;
+  // The two operands (x and w forward, dy and w for the data gradient, x and dy for the weight
+  // gradient), the bias (forward only), and the output (y, dx or dw).
+  const detail::TensorGeometry& a_geometry = data ? problem.output : problem.input;
+  const detail::TensorGeometry& b_geometry = forward || data ? problem.weight : problem.output;
+  const detail::TensorGeometry& out_geometry = forward ? problem.output : data ? problem.input : problem.weight;
   const bool with_bias = forward && c.bias;
   const Host a = random_tensor(dtype, a_geometry.elements(), rng, integers);
-  const Host w = random_tensor(dtype, problem.weight.elements(), rng, integers);
+  const Host w = random_tensor(dtype, b_geometry.elements(), rng, integers);
   const Host bias = random_tensor(dtype, problem.output.c, rng, integers);
 
   // Reference in f64 from the same (already rounded) values, and the sum of |terms|.
@@ -190,17 +193,23 @@ void check_pass(Pass pass, const Case& c, upsDataType_t dtype, upsLayout_t layou
   const Host ad = widened(a, false), wd = widened(w, false), bd = widened(bias, false);
   const Host aa = widened(a, true), wa = widened(w, true), ba = widened(bias, true);
   auto reference_run = [&](const Host& a_values, const Host& w_values, const Host& b_values, Host& out) {
-    return forward ? reference::conv_transpose_forward(wide, a_values.bytes.data(), w_values.bytes.data(),
-                                                       with_bias ? b_values.bytes.data() : nullptr, out.bytes.data())
-                   : reference::conv_transpose_backward_data(wide, a_values.bytes.data(), w_values.bytes.data(),
-                                                             out.bytes.data());
+    if (forward)
+      return reference::conv_transpose_forward(wide, a_values.bytes.data(), w_values.bytes.data(),
+                                               with_bias ? b_values.bytes.data() : nullptr, out.bytes.data());
+    if (data)
+      return reference::conv_transpose_backward_data(wide, a_values.bytes.data(), w_values.bytes.data(),
+                                                     out.bytes.data());
+    return reference::conv_transpose_backward_weight(wide, a_values.bytes.data(), w_values.bytes.data(),
+                                                     out.bytes.data());
   };
   ASSERT_EQ(reference_run(ad, wd, bd, expected), UPS_STATUS_SUCCESS);
   ASSERT_EQ(reference_run(aa, wa, ba, magnitude), UPS_STATUS_SUCCESS);
 
   cuda::conv_transpose_implicit_gemm_force_tile(tile);
-  const size_t workspace_bytes = forward ? cuda::conv_transpose_implicit_gemm_workspace_bytes(problem, allow_tf32)
-                                         : cuda::conv_transpose_implicit_gemm_backward_data_workspace_bytes(problem, allow_tf32);
+  const size_t workspace_bytes =
+      forward ? cuda::conv_transpose_implicit_gemm_workspace_bytes(problem, allow_tf32)
+      : data  ? cuda::conv_transpose_implicit_gemm_backward_data_workspace_bytes(problem, allow_tf32)
+              : cuda::conv_transpose_implicit_gemm_backward_weight_workspace_bytes(problem);
   DeviceBuffer device_a(a.bytes.size()), device_w(w.bytes.size()), device_bias(bias.bytes.size());
   DeviceBuffer device_out(static_cast<size_t>((out_geometry.elements() + out_shift) * dtype_bytes(dtype)));
   DeviceBuffer device_workspace(workspace_bytes);
@@ -221,8 +230,10 @@ void check_pass(Pass pass, const Case& c, upsDataType_t dtype, upsLayout_t layou
         forward ? cuda::conv_transpose_implicit_gemm_forward(problem, allow_tf32, device_a.pointer, device_w.pointer,
                                                              with_bias ? device_bias.pointer : nullptr, out_pointer,
                                                              exec)
-                : cuda::conv_transpose_implicit_gemm_backward_data(problem, allow_tf32, device_a.pointer,
-                                                                   device_w.pointer, out_pointer, exec);
+        : data ? cuda::conv_transpose_implicit_gemm_backward_data(problem, allow_tf32, device_a.pointer,
+                                                                  device_w.pointer, out_pointer, exec)
+               : cuda::conv_transpose_implicit_gemm_backward_weight(problem, device_a.pointer, device_w.pointer,
+                                                                    out_pointer, exec);
     ASSERT_EQ(status, UPS_STATUS_SUCCESS);
     Host out(dtype, out_geometry.elements());
     ASSERT_EQ(cudaMemcpy(out.bytes.data(), out_pointer, out.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
@@ -231,10 +242,11 @@ void check_pass(Pass pass, const Case& c, upsDataType_t dtype, upsLayout_t layou
       break;
     }
     first = out;
-    // Terms per output: taps x the K side's channels per group (C_in/groups forward, C_out/groups
-    // for the data gradient).
-    int64_t terms = forward ? c.cin / c.groups : c.cout / c.groups;
-    for (int axis = 0; axis < 3; ++axis) terms *= c.kernel[axis];
+    // Terms per output (at most): taps x the K side's channels per group (C_in/groups forward,
+    // C_out/groups for the data gradient); N x input positions for the weight gradient.
+    int64_t terms = forward ? c.cin / c.groups : data ? c.cout / c.groups : 1;
+    for (int axis = 0; axis < 3; ++axis) terms *= forward || data ? c.kernel[axis] : c.in[axis];
+    if (pass == Pass::kWeightGradient) terms *= c.n;
     const double tol = integers ? 0.0 : tolerance(dtype, allow_tf32 && dtype == UPS_DTYPE_F32, terms);
     int64_t mismatches = 0;
     std::ostringstream report;
@@ -254,6 +266,12 @@ void check_pass(Pass pass, const Case& c, upsDataType_t dtype, upsLayout_t layou
 void check_case(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
                 ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic, int y_shift = 0, bool integers = false) {
   check_pass(Pass::kForward, c, dtype, layout, allow_tf32, tile, y_shift, integers);
+}
+
+void check_weight_gradient(const Case& c, upsDataType_t dtype, upsLayout_t layout,
+                           ImplicitGemmTile tile = ImplicitGemmTile::kHeuristic, int dw_shift = 0,
+                           bool integers = false) {
+  check_pass(Pass::kWeightGradient, c, dtype, layout, false, tile, dw_shift, integers);
 }
 
 void check_data_gradient(const Case& c, upsDataType_t dtype, upsLayout_t layout, bool allow_tf32,
@@ -581,6 +599,54 @@ TEST_F(ImplicitGemm, DataGradient_RejectsMisalignedDyAndSmallWorkspace) {
   EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_data(p, false, static_cast<char*>(dy.pointer) + 2, w.pointer,
                                                              dx.pointer, exec),
             UPS_STATUS_MISALIGNED);
+}
+
+// --- the weight gradient on the engine -------------------------------------------------------------
+// f16/bf16 on tensor cores: x and dy staged as position rows, ldmatrix.trans fragments, the
+// shape-fixed K split into the f32 workspace, then the ordered combine. The same case lists as the
+// other passes: every edge shape in both layouts (NCHW and channel counts off the 8-channel grid
+// take the pack), the reduced benchmark shapes, exact small integers, repeats bit for bit.
+
+TEST_F(ImplicitGemm, WeightGradient_ReducedBenchmarkShapes_BF16_NHWC_F16_NCHW) {
+  for (const Case& c : reduced_benchmark_cases()) {
+    check_weight_gradient(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST);
+    check_weight_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST);
+  }
+}
+
+TEST_F(ImplicitGemm, WeightGradient_EdgeShapes_F16_BF16_BothLayouts) {
+  for (const Case& c : edge_cases()) {
+    check_weight_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_LAST);
+    check_weight_gradient(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_FIRST);
+  }
+}
+
+TEST_F(ImplicitGemm, WeightGradient_IntegerInputsExact_ManySplits) {
+  // N x positions = 2 x 16 x 16 = 512 positions: 16 K tiles, split in two chunks (54 CTAs per
+  // split over 9 taps); C_in/C_out of 72/136 cross the 64-channel tiles.
+  const Case many = iso("wgrad splits", 2, 2, 72, 136, 1, 16, 3, 2, 1, 1);
+  const Case groups = iso("wgrad groups", 2, 2, 48, 32, 2, 9, 4, 2, 1);
+  for (upsLayout_t layout : {UPS_LAYOUT_CHANNELS_LAST, UPS_LAYOUT_CHANNELS_FIRST})
+    for (const Case& c : {many, groups}) {
+      check_weight_gradient(c, UPS_DTYPE_F16, layout, ImplicitGemmTile::kHeuristic, 0, true);
+      check_weight_gradient(c, UPS_DTYPE_BF16, layout, ImplicitGemmTile::kHeuristic, 0, true);
+    }
+  check_weight_gradient(many, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, ImplicitGemmTile::kHeuristic, 1);
+}
+
+TEST_F(ImplicitGemm, WeightGradient_CanImplementSaysWhy) {
+  const Case c = iso("wgrad", 2, 1, 16, 16, 1, 3, 2, 2, 0);
+  cuda::ImplicitGemmSupport s = cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(
+      make_problem(c, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST));
+  EXPECT_EQ(s.status, UPS_STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(s.reason).find("f16 and bf16"), std::string::npos) << s.reason;
+  const detail::ConvTransposeProblem bf16 = make_problem(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST);
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_weight_can_implement_on(bf16, 80).status, UPS_STATUS_SUCCESS);
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_weight_can_implement_on(bf16, 75).status,
+            UPS_STATUS_NOT_SUPPORTED);
+  detail::ConvTransposeProblem huge = bf16;
+  huge.input.n = int64_t{1} << 28;  // N x 9 positions >= 2^31
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(huge).status, UPS_STATUS_OVERFLOW);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "cuda/common/launch.cuh"
 #include "cuda/common/tensor.cuh"
 #include "implicit_gemm_kernel.cuh"
+#include "launch_common.cuh"
 
 namespace upsample::cuda {
 namespace {
@@ -36,11 +37,10 @@ using implicit_gemm::kMaxAxisTaps;
 using implicit_gemm::kMaxPhaseTaps;
 using implicit_gemm::kMaxStride;
 
-constexpr int64_t kCoordinateLimit = int64_t{1} << 30;
-constexpr size_t kWorkspaceAlignment = 256;
-
-size_t align_up(size_t bytes) { return (bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment; }
-int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+using implicit_gemm::align_up;
+using implicit_gemm::device_compute_capability;
+using implicit_gemm::kCoordinateLimit;
+using implicit_gemm::round_up;
 
 enum class Path { kTensorOp, kSimt };
 
@@ -262,19 +262,6 @@ ImplicitGemmSupport support_at(const Plan& plan, int compute_capability) {
             "implicit GEMM: the tensor-core path (f16, bf16, TF32) needs compute capability 8.0 or newer"};
   return {UPS_STATUS_SUCCESS, path == Path::kTensorOp ? "implicit GEMM: tensor-core path (mma.sync)"
                                                       : "implicit GEMM: SIMT path (FFMA register tiles)"};
-}
-
-// The current device's compute capability, or 0 with *failure set.
-int device_compute_capability(ImplicitGemmSupport* failure) {
-  int device = 0, major = 0, minor = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-    cudaGetLastError();
-    *failure = {UPS_STATUS_BACKEND_UNAVAILABLE, "implicit GEMM: no CUDA device to query"};
-    return 0;
-  }
-  return major * 10 + minor;
 }
 
 int device_sm_count() {

@@ -1,5 +1,5 @@
-// The implicit-GEMM engine for the transposed convolution's forward pass and data gradient, as the
-// host side sees it (plain C++, no CUDA types). Device code: implicit_gemm_*.cuh beside this file;
+// The implicit-GEMM engine for the transposed convolution's forward pass and data and weight
+// gradients, as the host side sees it (plain C++, no CUDA types). Device code: implicit_gemm_*.cuh beside this file;
 // launcher: implicit_gemm.cu. See NOTE [ Implicit GEMM over stride phases ] in
 // implicit_gemm_kernel.cuh and NOTE [ Data gradient on the engine ] in implicit_gemm.cu.
 //
@@ -66,6 +66,23 @@ bool conv_transpose_implicit_gemm_backward_data_needs_aligned_input(const ::upsa
 upsStatus_t conv_transpose_implicit_gemm_backward_data(const ::upsample::detail::ConvTransposeProblem& problem,
                                                        bool allow_tf32, const void* dy, const void* w, void* dx,
                                                        const ExecContext& exec);
+
+// The weight gradient dw = x (*) dy on tensor cores (NOTE [ Weight gradient on the engine ] in
+// weight_gradient_kernel.cuh), for the gradient's problem (input = x, weight = dw, output = dy):
+// f16/bf16 on sm_80 and newer (f32 and f64 stay on GATHER). The reduction over N x positions is
+// split into chunks fixed by the shape, summed into an f32 workspace and combined in a fixed order:
+// deterministic. x and dy are read in place (16-byte aligned) when channels-last with their
+// channels per group a multiple of 8, packed into the workspace otherwise.
+ImplicitGemmSupport conv_transpose_implicit_gemm_backward_weight_can_implement(
+    const ::upsample::detail::ConvTransposeProblem& problem);
+ImplicitGemmSupport conv_transpose_implicit_gemm_backward_weight_can_implement_on(
+    const ::upsample::detail::ConvTransposeProblem& problem, int compute_capability);
+size_t conv_transpose_implicit_gemm_backward_weight_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem);
+bool conv_transpose_implicit_gemm_backward_weight_needs_aligned_inputs(
+    const ::upsample::detail::ConvTransposeProblem& problem);
+upsStatus_t conv_transpose_implicit_gemm_backward_weight(const ::upsample::detail::ConvTransposeProblem& problem,
+                                                         const void* x, const void* dy, void* dw,
+                                                         const ExecContext& exec);
 
 // Testing aid: run every problem with one tile configuration, so that small problems exercise
 // each one, or return to the heuristic (NOTE [ Implicit GEMM tile choice ] in implicit_gemm.cu).

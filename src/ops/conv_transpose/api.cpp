@@ -124,12 +124,14 @@ struct ConvTransposeBackwardWeightOp : OpDefaults {
     void* dw;
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
-    UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_weight(a.desc, a.x_desc, a.dy_desc, a.dw_desc, p));
-    p->algorithm = choose_gradient_reduction_algorithm(p->algorithm);
-    return UPS_STATUS_SUCCESS;
+    return validate_conv_transpose_backward_weight(a.desc, a.x_desc, a.dy_desc, a.dw_desc, p);  // options too
   }
-  static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
-    return conv_transpose_gradient_can_implement(p.algorithm, "weight");
+  static void resolve(Problem* p, upsBackend_t backend) {
+    p->auto_algorithm = p->algorithm == UPS_ALGO_AUTO;
+    p->algorithm = choose_conv_transpose_weight_gradient_algorithm(*p, p->algorithm, backend).algorithm;
+  }
+  static upsStatus_t can_implement(const Problem& p, upsBackend_t backend) {
+    return conv_transpose_weight_gradient_can_implement(p, backend);
   }
   static DataArgs data(const Args& a, const Problem& p) {
     return {{"x", a.x, &p.input, false}, {"dy", a.dy, &p.output, false}, {"dw", a.dw, &p.weight, true}};
@@ -138,9 +140,23 @@ struct ConvTransposeBackwardWeightOp : OpDefaults {
     return reference::conv_transpose_backward_weight(p, a.x, a.dy, a.dw);
   }
   static size_t workspace_bytes(const Problem& p) {
-    return cuda::conv_transpose_backward_weight_workspace_bytes(p, p.algorithm);
+    if (p.algorithm != UPS_ALGO_IMPLICIT_GEMM) return cuda::conv_transpose_backward_weight_workspace_bytes(p, p.algorithm);
+    const size_t engine = cuda::conv_transpose_implicit_gemm_backward_weight_workspace_bytes(p);
+    if (!p.auto_algorithm) return engine;
+    // AUTO may fall back to GATHER for operands the engine cannot read in place (below): the
+    // workspace covers both.
+    const size_t gather = cuda::conv_transpose_backward_weight_workspace_bytes(p, UPS_ALGO_GATHER);
+    return engine > gather ? engine : gather;
   }
   static upsStatus_t cuda(const Args& a, const Problem& p, const cuda::ExecContext& exec) {
+    if (p.algorithm == UPS_ALGO_IMPLICIT_GEMM) {
+      // As in the forward: AUTO's promise covers element-aligned x and dy (GATHER runs them); a
+      // caller who forced IMPLICIT_GEMM gets MISALIGNED.
+      const bool misaligned = reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || reinterpret_cast<uintptr_t>(a.dy) % 16 != 0;
+      if (!(p.auto_algorithm && misaligned && cuda::conv_transpose_implicit_gemm_backward_weight_needs_aligned_inputs(p)))
+        return cuda::conv_transpose_implicit_gemm_backward_weight(p, a.x, a.dy, a.dw, exec);
+      return cuda::conv_transpose_backward_weight(p, UPS_ALGO_GATHER, a.x, a.dy, a.dw, exec);
+    }
     return cuda::conv_transpose_backward_weight(p, p.algorithm, a.x, a.dy, a.dw, exec);
   }
 };
@@ -157,11 +173,8 @@ struct ConvTransposeBackwardBiasOp : OpDefaults {
     upsAlgorithm_t requested = UPS_ALGO_AUTO;
     UPS_RETURN_IF_ERROR(validate_conv_transpose_backward_bias(a.desc, a.dy_desc, &p->dy, &requested));
     p->db = channel_vector(p->dy);
-    p->algorithm = choose_gradient_reduction_algorithm(requested);
+    p->algorithm = choose_bias_gradient_algorithm(requested);
     return UPS_STATUS_SUCCESS;
-  }
-  static upsStatus_t can_implement(const Problem& p, upsBackend_t) {
-    return conv_transpose_gradient_can_implement(p.algorithm, "bias");
   }
   static DataArgs data(const Args& a, const Problem& p) {
     return {{"dy", a.dy, &p.dy, false}, {"db", a.db, &p.db, true}};
