@@ -79,14 +79,17 @@ upsMathMode_t math_mode_of(Impl impl) {
 std::vector<Impl> gpu_impls_for(Op op, upsDataType_t dtype) {
   if (layer_of(op) != Op::kConvTranspose) return {Impl::kCuda};
   std::vector<Impl> impls = {Impl::kGather};
-  // The data gradient has GATHER only (upsample.h); SCATTER_ATOMIC would be NOT_SUPPORTED.
+  // The data gradient has no SCATTER_ATOMIC (upsample.h): it would be NOT_SUPPORTED.
   if (op != Op::kConvTransposeBackwardData) impls.push_back(Impl::kScatterAtomic);
-  // The implicit GEMM serves the forward pass only (the gradients refuse it, upsample.h). Its TF32
-  // row exists for f32, where the math mode changes anything (f16/bf16 always use tensor cores).
-  if (op == Op::kConvTranspose) {
+  // The implicit GEMM runs the forward pass and the data gradient in every dtype (its TF32 row for
+  // f32, where the math mode changes anything: f16/bf16 always use tensor cores), and the weight
+  // gradient in f16/bf16. The bias gradient has no GEMM.
+  if (op == Op::kConvTranspose || op == Op::kConvTransposeBackwardData) {
     impls.push_back(Impl::kImplicitGemm);
     if (dtype == UPS_DTYPE_F32) impls.push_back(Impl::kImplicitGemmTf32);
   }
+  if (op == Op::kConvTransposeBackwardWeight && (dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16))
+    impls.push_back(Impl::kImplicitGemm);
   impls.push_back(Impl::kCudnn);
   // TF32 is a way to compute fp32 convolutions; f16/bf16 rows already let cuDNN use tensor cores,
   // and cuDNN's bias gradient is a plain sum with no math type to choose.

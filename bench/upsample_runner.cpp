@@ -10,6 +10,9 @@ size_t workspace_bytes(upsHandle_t h, Op op, const OpDescriptors& d) {
     case Op::kConvTranspose:
       check(upsConvTransposeWorkspaceSize(h, &d.conv, &d.x, &d.w, &d.y, &bytes));
       break;
+    case Op::kConvTransposeBackwardData:
+      check(upsConvTransposeBackwardDataWorkspaceSize(h, &d.conv, &d.y, &d.w, &d.x, &bytes));
+      break;
     case Op::kConvTransposeBackwardWeight:
       check(upsConvTransposeBackwardWeightWorkspaceSize(h, &d.conv, &d.x, &d.y, &d.w, &bytes));
       break;
@@ -55,6 +58,9 @@ void UpsampleRunner::enqueue(const TensorSet& set) {
     case Op::kConvTransposeBackwardData:
       check(upsConvTransposeBackwardData(h, &d.conv, &d.y, set.y, &d.w, set.w, &d.x, set.x));
       return;
+    case Op::kConvTransposeBackwardData:
+      check(upsConvTransposeBackwardDataWorkspaceSize(h, &d.conv, &d.y, &d.w, &d.x, &bytes));
+      break;
     case Op::kConvTransposeBackwardWeight:
       check(upsConvTransposeBackwardWeight(h, &d.conv, &d.x, set.x, &d.y, set.y, &d.w, set.w));
       return;
