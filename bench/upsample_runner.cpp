@@ -58,9 +58,6 @@ void UpsampleRunner::enqueue(const TensorSet& set) {
     case Op::kConvTransposeBackwardData:
       check(upsConvTransposeBackwardData(h, &d.conv, &d.y, set.y, &d.w, set.w, &d.x, set.x));
       return;
-    case Op::kConvTransposeBackwardData:
-      check(upsConvTransposeBackwardDataWorkspaceSize(h, &d.conv, &d.y, &d.w, &d.x, &bytes));
-      break;
     case Op::kConvTransposeBackwardWeight:
       check(upsConvTransposeBackwardWeight(h, &d.conv, &d.x, set.x, &d.y, set.y, &d.w, set.w));
       return;
