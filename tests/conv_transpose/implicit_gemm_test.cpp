@@ -634,6 +634,17 @@ TEST_F(ImplicitGemm, WeightGradient_IntegerInputsExact_ManySplits) {
   check_weight_gradient(many, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, ImplicitGemmTile::kHeuristic, 1);
 }
 
+// Both tile configurations on one shape (72 x 136 channels: partial tiles in both), and the
+// 128 x 128 tile chosen by the heuristic (128+ channels on both sides).
+TEST_F(ImplicitGemm, WeightGradient_EveryTile) {
+  const Case c = iso("wgrad tiles", 2, 1, 72, 136, 1, 6, 3, 2, 1, 1);
+  for (ImplicitGemmTile tile : {ImplicitGemmTile::k128x128, ImplicitGemmTile::k64x64}) {
+    check_weight_gradient(c, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, tile);
+    check_weight_gradient(c, UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST, tile, 0, true);
+  }
+  check_weight_gradient(iso("wgrad large", 2, 1, 160, 128, 1, 5, 2, 2, 0), UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST);
+}
+
 TEST_F(ImplicitGemm, WeightGradient_CanImplementSaysWhy) {
   const Case c = iso("wgrad", 2, 1, 16, 16, 1, 3, 2, 2, 0);
   cuda::ImplicitGemmSupport s = cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(

@@ -480,6 +480,8 @@ upsStatus_t execute(const ::upsample::detail::ConvTransposeProblem& gemm, const 
 
 void conv_transpose_implicit_gemm_force_tile(ImplicitGemmTile tile) { forced_tile.store(tile); }
 
+ImplicitGemmTile implicit_gemm::forced_tile() { return ::upsample::cuda::forced_tile.load(); }
+
 void conv_transpose_implicit_gemm_force_simt(bool force) { forced_simt.store(force); }
 
 ImplicitGemmSupport conv_transpose_implicit_gemm_can_implement(const ::upsample::detail::ConvTransposeProblem& problem,

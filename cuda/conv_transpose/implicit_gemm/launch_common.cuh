@@ -21,6 +21,9 @@ inline size_t align_up(size_t bytes) {
 }
 inline int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
+// The tile a test forced with conv_transpose_implicit_gemm_force_tile (kHeuristic: none).
+ImplicitGemmTile forced_tile();
+
 // The current device's compute capability (major * 10 + minor), or 0 with *failure set.
 inline int device_compute_capability(ImplicitGemmSupport* failure) {
   int device = 0, major = 0, minor = 0;

@@ -33,7 +33,10 @@ using ::upsample::detail::ConvTransposeProblem;
 using implicit_gemm::align_up;
 using implicit_gemm::kCoordinateLimit;
 using implicit_gemm::round_up;
-using implicit_gemm::WeightGradientConfig;
+using implicit_gemm::WeightGradientLarge;
+using implicit_gemm::WeightGradientSmall;
+constexpr int64_t kBlockK = WeightGradientSmall::kBlockK;
+static_assert(WeightGradientLarge::kBlockK == kBlockK, "one K tile for both configurations");
 
 constexpr int64_t kTargetCtas = 1024;
 constexpr int64_t kMinSplitTiles = 8;
@@ -42,7 +45,8 @@ struct WeightGradientPlan {
   int64_t cig = 0, cog = 0, taps = 1, positions = 0;
   int64_t cig_valid = 0, cog_valid = 0;  // channels per group in the operand rows
   bool pack_x = false, pack_dy = false;
-  int64_t tiles_m = 0, tiles_n = 0, splits = 1, chunk = WeightGradientConfig::kBlockK;
+  bool large_tile = false;  // 128 x 128, else 64 x 64 (NOTE [ Weight gradient tiles ])
+  int64_t tiles_m = 0, tiles_n = 0, splits = 1, chunk = kBlockK;
   size_t partial_bytes = 0, x_packed_bytes = 0, dy_packed_bytes = 0;
   size_t workspace_bytes() const { return align_up(partial_bytes) + align_up(x_packed_bytes) + align_up(dy_packed_bytes); }
 };
@@ -83,18 +87,28 @@ ImplicitGemmSupport make_plan(const ConvTransposeProblem& p, WeightGradientPlan*
   plan->pack_dy = !(p.output.layout == UPS_LAYOUT_CHANNELS_LAST && plan->cog % kChunk == 0);
   plan->cig_valid = plan->pack_x ? round_up(plan->cig, kChunk) : plan->cig;
   plan->cog_valid = plan->pack_dy ? round_up(plan->cog, kChunk) : plan->cog;
-  plan->tiles_m = (plan->cig + WeightGradientConfig::kBlockM - 1) / WeightGradientConfig::kBlockM;
-  plan->tiles_n = (plan->cog + WeightGradientConfig::kBlockN - 1) / WeightGradientConfig::kBlockN;
+  // NOTE [ Weight gradient tiles ]
+  // 128 x 128 (8 warps of 64 x 32) issues 16 mma per warp per k16 step from 6 ldmatrix, and per K
+  // tile the same two position decodes per thread as 64 x 64 (4 warps of 32 x 32: 8 mma from 4
+  // ldmatrix): about twice the tensor work per instruction of addressing. It needs C_in/groups and
+  // C_out/groups of 128 or more to fill; below that 64 x 64 pads less. Tests force either through
+  // conv_transpose_implicit_gemm_force_tile (k128x128 or k64x64).
+  const ImplicitGemmTile forced = implicit_gemm::forced_tile();
+  plan->large_tile = forced == ImplicitGemmTile::k128x128 ||
+                     (forced != ImplicitGemmTile::k64x64 && plan->cig >= 128 && plan->cog >= 128);
+  const int64_t block = plan->large_tile ? WeightGradientLarge::kBlockM : WeightGradientSmall::kBlockM;
+  plan->tiles_m = (plan->cig + block - 1) / block;
+  plan->tiles_n = (plan->cog + block - 1) / block;
   if (plan->tiles_m * plan->tiles_n >= (int64_t{1} << 31))
     return {UPS_STATUS_NOT_SUPPORTED, "implicit GEMM weight gradient: more channel tiles than the grid's x extent"};
 
   // NOTE [ Weight gradient split ].
-  const int64_t k_tiles = (plan->positions + WeightGradientConfig::kBlockK - 1) / WeightGradientConfig::kBlockK;
+  const int64_t k_tiles = (plan->positions + kBlockK - 1) / kBlockK;
   const int64_t ctas = plan->tiles_m * plan->tiles_n * p.groups * taps;
   int64_t splits = std::max<int64_t>(1, (kTargetCtas + ctas - 1) / ctas);
   splits = std::min({splits, std::max<int64_t>(1, k_tiles / kMinSplitTiles), int64_t{65535}});
   const int64_t chunk_tiles = std::max<int64_t>(1, (k_tiles + splits - 1) / splits);
-  plan->chunk = chunk_tiles * WeightGradientConfig::kBlockK;
+  plan->chunk = chunk_tiles * kBlockK;
   plan->splits = std::max<int64_t>(1, (k_tiles + chunk_tiles - 1) / chunk_tiles);
 
   const int64_t slice = p.groups * taps * plan->cig * plan->cog;
@@ -134,6 +148,15 @@ upsStatus_t launch_pack(const ::upsample::detail::TensorGeometry& t, int64_t gro
   return UPS_STATUS_SUCCESS;
 }
 
+template <typename ElementT, typename Config>
+upsStatus_t launch_main(const dim3& grid, const implicit_gemm::WeightGradientParams<ElementT>& p, cudaStream_t stream) {
+  auto* kernel = implicit_gemm::conv_transpose_weight_gradient_kernel<ElementT, Config>;
+  if (Config::kSharedBytes > 48 * 1024)
+    UPS_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Config::kSharedBytes));
+  UPS_CUDA_CHECK(launch_kernel(kernel, grid, dim3(Config::kThreads), Config::kSharedBytes, stream, p));
+  return UPS_STATUS_SUCCESS;
+}
+
 template <typename ElementT>
 upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& plan, const void* x, const void* dy,
                 void* dw, const ExecContext& exec) {
@@ -153,11 +176,9 @@ upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& p
     p.x = x_packed;
     p.x_row = problem.groups * plan.cig_valid;
     p.x_group = plan.cig_valid;
-    p.x_stride_n = problem.input.plane() * p.x_row;
   } else {
     p.x_row = problem.input.stride[2];
     p.x_group = plan.cig;
-    p.x_stride_n = problem.input.stride_n;
   }
   if (plan.pack_dy) {
     if (upsStatus_t s =
@@ -196,8 +217,10 @@ upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& p
 
   const dim3 grid(static_cast<unsigned>(plan.tiles_m * plan.tiles_n), static_cast<unsigned>(plan.splits),
                   static_cast<unsigned>(problem.groups * plan.taps));
-  UPS_CUDA_CHECK(launch_kernel(implicit_gemm::conv_transpose_weight_gradient_kernel<ElementT>, grid,
-                               dim3(WeightGradientConfig::kThreads), WeightGradientConfig::kSharedBytes, stream, p));
+  if (upsStatus_t s = plan.large_tile ? launch_main<ElementT, WeightGradientLarge>(grid, p, stream)
+                                      : launch_main<ElementT, WeightGradientSmall>(grid, p, stream);
+      s != UPS_STATUS_SUCCESS)
+    return s;
 
   implicit_gemm::WeightGradientCombineGeometry g{};
   g.groups = p.groups;

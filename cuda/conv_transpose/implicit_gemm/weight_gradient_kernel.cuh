@@ -36,21 +36,27 @@
 
 namespace upsample::cuda::implicit_gemm {
 
-// The one configuration: a 64 x 64 (ci x co) tile, 4 warps of 32 x 32, K tiles of 32 positions,
-// four cp.async stages of 8 KiB (two operands x 32 rows x 128 bytes).
+// A square Block x Block (ci x co) tile of WarpsM x WarpsN warps, K tiles of 32 positions, four
+// cp.async stages of two operands x 32 rows x (Block x 2 bytes). Two configurations:
+// 64 x 64 (4 warps of 32 x 32, 32 KiB) and 128 x 128 (8 warps of 64 x 32, 64 KiB), chosen in
+// weight_gradient.cu (NOTE [ Weight gradient tiles ]).
+template <int Block, int WarpsM, int WarpsN>
 struct WeightGradientConfig {
-  static constexpr int kBlockM = 64, kBlockN = 64, kBlockK = 32, kStages = 4;
-  static constexpr int kWarpsM = 2, kWarpsN = 2, kThreads = 32 * kWarpsM * kWarpsN;
+  static constexpr int kBlockM = Block, kBlockN = Block, kBlockK = 32, kStages = 4;
+  static constexpr int kWarpsM = WarpsM, kWarpsN = WarpsN, kThreads = 32 * kWarpsM * kWarpsN;
   static constexpr int kWarpM = kBlockM / kWarpsM, kWarpN = kBlockN / kWarpsN;
-  static constexpr int kRowBytes = kBlockM * 2;                                // 64 f16/bf16 channels
-  static constexpr int kOperandBytes = kBlockK * kRowBytes;                     // 4 KiB
-  static constexpr int kStageBytes = 2 * kOperandBytes;                         // A then B
-  static constexpr int kSharedBytes = kStages * kStageBytes;                    // 32 KiB
-  static constexpr int kChunksPerRow = kBlockM / 8;                             // 16-byte chunks per operand row
-  static constexpr int kRowsPerPass = kThreads / kChunksPerRow;                 // 16
-  static constexpr int kRowsPerThread = kBlockK / kRowsPerPass;                 // 2
-  static_assert(kBlockM == kBlockN, "one loader shape serves both operands");
+  static constexpr int kRowBytes = kBlockM * 2;                 // Block f16/bf16 channels
+  static constexpr int kOperandBytes = kBlockK * kRowBytes;     // 4 or 8 KiB
+  static constexpr int kStageBytes = 2 * kOperandBytes;         // A then B
+  static constexpr int kSharedBytes = kStages * kStageBytes;    // 32 or 64 KiB
+  static constexpr int kChunksPerRow = kBlockM / 8;             // 16-byte chunks per operand row
+  static constexpr int kRowsPerPass = kThreads / kChunksPerRow;  // 16
+  static constexpr int kRowsPerThread = kBlockK / kRowsPerPass;  // 2
+  static_assert(kRowsPerPass * kRowsPerThread == kBlockK, "the loader covers the K tile");
+  static_assert(kWarpM % 16 == 0 && kWarpN % 16 == 0, "whole m16 blocks and pairs of n8 blocks");
 };
+using WeightGradientSmall = WeightGradientConfig<64, 2, 2>;
+using WeightGradientLarge = WeightGradientConfig<128, 2, 4>;
 
 template <typename ElementT>
 struct WeightGradientParams {
@@ -62,7 +68,8 @@ struct WeightGradientParams {
   int groups, taps, cig, cog;
   int cig_valid, cog_valid;  // channels per group present in the operand rows (the rest is zero)
   int tiles_m;               // M tiles of 64 input channels
-  int64_t x_stride_n, x_row, x_group;     // elements between batch items, positions and groups of x
+  int64_t x_row, x_group;                 // elements between positions and groups of x (dense: batch
+                                          // item n starts at n x positions x x_row)
   int64_t dy_stride_n, dy_row, dy_group;  // the same for dy
   uint32_t positions;                     // N x (input positions): the K extent (< 2^31)
   uint32_t chunk;                         // K positions per split, a multiple of kBlockK
@@ -70,26 +77,46 @@ struct WeightGradientParams {
 };
 
 // Byte offset of the 16-byte chunk holding channels [8c, 8c + 8) of staged row `row` within one
-// operand of a stage (the swizzle of the note above).
+// operand of a stage (the swizzle of the note above; with 16 chunks a row, the XOR keeps a chunk in
+// its 128-byte half, whose 8 bank groups the 8 rows of an ldmatrix matrix then cover once).
+template <typename Config>
 __device__ __forceinline__ int weight_gradient_stage_offset(int row, int chunk) {
-  return row * WeightGradientConfig::kRowBytes + ((chunk ^ (row & 7)) << 4);
+  return row * Config::kRowBytes + ((chunk ^ (row & 7)) << 4);
 }
 
 #if UPS_HAS_WARP_MMA
-// The warp's 32 x 32 tile: per k16 step, A fragments (two m16 blocks) and B fragments (four n8
-// blocks) by ldmatrix.x4.trans from the position-row sub-tiles, then 8 mma.sync.
-template <typename ElementT>
+// The warp's kWarpM x kWarpN tile: per k16 step, A fragments (one ldmatrix.x4.trans per m16 block)
+// and B fragments (one per pair of n8 blocks) from the position rows, then kMI x kNI mma.sync.
+template <typename ElementT, typename Config>
 struct WeightGradientWarpTile {
-  using Config = WeightGradientConfig;
   static constexpr int kMI = Config::kWarpM / 16, kNI = Config::kWarpN / 8;
   float acc[kMI][kNI][4];
   int warp_m0, warp_n0, lane;
+  // This lane's ldmatrix row addresses for k16 step 0 and fragment 0 (A) or fragments 0-1 (B).
+  // Step kk adds 16 rows (the swizzle's row & 7 is unchanged); A fragment i adds 16i channels and B
+  // pair j adds 8j: the chunk grows by 2i (or j), bits the base chunk leaves clear (below), so in
+  // the swizzled offset it is an XOR with 32i (or 16j). Each address is base ^ constant + constant.
+  int a_base, b_base;
 
   __device__ __forceinline__ explicit WeightGradientWarpTile(int thread) {
     const int warp = thread >> 5;
     lane = thread & 31;
     warp_m0 = (warp % Config::kWarpsM) * Config::kWarpM;
     warp_n0 = (warp / Config::kWarpsM) * Config::kWarpN;
+    const int quad = lane >> 3, row_in_matrix = lane & 7;
+    // ldmatrix.trans (PTX ISA): lane 8q + r addresses row r of matrix q; lane t receives elements
+    // (2(t%4), t/4) and (2(t%4)+1, t/4) of each stored 8x8 matrix, i.e. row t/4, columns 2(t%4)
+    // and 2(t%4)+1 of its transpose. Stored rows are K (positions), columns channels, so lane t
+    // gets channel t/4 at k = 2(t%4), 2(t%4)+1: the mma's A fragment (row = channel ci) and B
+    // fragment (column = channel co) layouts. A matrices q = 0..3: (m 0-7, k 0-7), (m 8-15, k 0-7),
+    // (m 0-7, k 8-15), (m 8-15, k 8-15) = a0..a3; B matrices: (k 0-7, n j), (k 8-15, n j),
+    // (k 0-7, n j+1), (k 8-15, n j+1) = b[j][0], b[j][1], b[j+1][0], b[j+1][1].
+    a_base = weight_gradient_stage_offset<Config>(row_in_matrix + 8 * (quad >> 1), (warp_m0 >> 3) + (quad & 1));
+    b_base = weight_gradient_stage_offset<Config>(row_in_matrix + 8 * (quad & 1), (warp_n0 >> 3) + (quad >> 1));
+    // warp_m0 / 8 is a multiple of kWarpM / 8 = 2 * kMI, a power of two, so the chunk offsets 2i
+    // (and, for B, j < kNI) occupy bits that warp_m0 / 8 and the lane's 0/1 leave clear.
+    static_assert((Config::kWarpM & (Config::kWarpM - 1)) == 0 && (Config::kWarpN & (Config::kWarpN - 1)) == 0,
+                  "warp tiles are powers of two wide");
 #pragma unroll
     for (int i = 0; i < kMI; ++i)
 #pragma unroll
@@ -98,30 +125,17 @@ struct WeightGradientWarpTile {
         for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
   }
 
-  // ldmatrix.trans (PTX ISA): lane 8q + r addresses row r of matrix q; lane t receives elements
-  // (2(t%4), t/4) and (2(t%4)+1, t/4) of each stored 8x8 matrix, i.e. row t/4, columns 2(t%4)
-  // and 2(t%4)+1 of its transpose. Stored rows are K (positions), columns channels, so lane t gets
-  // channel t/4 at k = 2(t%4), 2(t%4)+1: the mma's A fragment (row = channel ci) and B fragment
-  // (column = channel co) layouts. A matrices: (m 0-7, k 0-7), (m 8-15, k 0-7), (m 0-7, k 8-15),
-  // (m 8-15, k 8-15) = a0..a3; B matrices: (k 0-7, n j), (k 8-15, n j), (k 0-7, n j+1),
-  // (k 8-15, n j+1) = b[j][0], b[j][1], b[j+1][0], b[j+1][1].
   __device__ __forceinline__ void compute(const unsigned char* stage_a, const unsigned char* stage_b) {
-    const int quad = lane >> 3, row_in_matrix = lane & 7;
 #pragma unroll
     for (int kk = 0; kk < Config::kBlockK / 16; ++kk) {
       uint32_t a[kMI][4], b[kNI][2];
+      const int step = kk * 16 * Config::kRowBytes;
 #pragma unroll
-      for (int i = 0; i < kMI; ++i) {
-        const int row = kk * 16 + row_in_matrix + 8 * (quad >> 1);
-        const int channel = warp_m0 + 16 * i + 8 * (quad & 1);
-        ldmatrix_x4_trans(a[i], stage_a + weight_gradient_stage_offset(row, channel >> 3));
-      }
+      for (int i = 0; i < kMI; ++i) ldmatrix_x4_trans(a[i], stage_a + ((a_base ^ (32 * i)) + step));
 #pragma unroll
       for (int j = 0; j < kNI; j += 2) {
-        const int row = kk * 16 + row_in_matrix + 8 * (quad & 1);
-        const int channel = warp_n0 + 8 * j + 8 * (quad >> 1);
         uint32_t r[4];
-        ldmatrix_x4_trans(r, stage_b + weight_gradient_stage_offset(row, channel >> 3));
+        ldmatrix_x4_trans(r, stage_b + ((b_base ^ (16 * j)) + step));
         b[j][0] = r[0];
         b[j][1] = r[1];
         b[j + 1][0] = r[2];
@@ -136,11 +150,12 @@ struct WeightGradientWarpTile {
 };
 #endif  // UPS_HAS_WARP_MMA
 
-// One thread's share of a stage: rows thread/8 + 16r (r < 2) of the K tile, channel chunk
-// thread % 8 of both operands. A row's position is decoded once and serves both copies.
-template <typename ElementT>
+// One thread's share of a stage: rows thread/kChunksPerRow + 16r (r < 2) of the K tile, channel
+// chunk thread % kChunksPerRow of both operands. The A row of position K is x + K * x_row (x is
+// dense channels-last, in place or packed); the B row needs the position decoded (three
+// FastDivmods) for the tap's bounds test.
+template <typename ElementT, typename Config>
 struct WeightGradientLoader {
-  using Config = WeightGradientConfig;
   static constexpr int kVec = 8;  // f16/bf16 values per 16-byte chunk
   int chunk;                      // this thread's 16-byte chunk of a row (channels 8*chunk..)
   int tap_offset[3];              // k * dilation - pad_begin: o = i * stride + tap_offset
@@ -178,9 +193,8 @@ struct WeightGradientLoader {
         ih = p.in_h.divmod(rest, &rest);
         id = p.in_d.divmod(rest, &rest);
         const uint32_t n = rest;
-        const int64_t position_in_n = (static_cast<int64_t>(id) * p.in_h.divisor + ih) * p.in_w.divisor + iw;
         a_valid = a_chunk_valid;
-        a_source = x_group + n * p.x_stride_n + position_in_n * p.x_row;
+        a_source = x_group + int64_t{position} * p.x_row;
         const int od = static_cast<int>(id) * p.stride[0] + tap_offset[0];
         const int oh = static_cast<int>(ih) * p.stride[1] + tap_offset[1];
         const int ow = static_cast<int>(iw) * p.stride[2] + tap_offset[2];
@@ -192,7 +206,7 @@ struct WeightGradientLoader {
           b_source = dy_group + n * p.dy_stride_n +
                      ((int64_t{od} * p.out_extent[1] + oh) * p.out_extent[2] + ow) * p.dy_row;
       }
-      const int offset = weight_gradient_stage_offset(row, chunk);
+      const int offset = weight_gradient_stage_offset<Config>(row, chunk);
       stage_copy_16(stage_a + offset, a_valid ? a_source : p.x, a_valid ? 16 : 0);
       stage_copy_16(stage_b + offset, b_valid ? b_source : p.dy, b_valid ? 16 : 0);
     }
@@ -200,13 +214,12 @@ struct WeightGradientLoader {
   }
 };
 
-template <typename ElementT>
-__global__ void __launch_bounds__(WeightGradientConfig::kThreads)
+template <typename ElementT, typename Config>
+__global__ void __launch_bounds__(Config::kThreads)
     conv_transpose_weight_gradient_kernel(WeightGradientParams<ElementT> p) {
 #if !UPS_HAS_WARP_MMA
   __trap();  // never launched: can_implement requires sm_80
 #else
-  using Config = WeightGradientConfig;
   UPS_DYNAMIC_SHARED(unsigned char, shared);
   const int thread = static_cast<int>(threadIdx.x);
   const int tile_m = static_cast<int>(blockIdx.x) % p.tiles_m, tile_n = static_cast<int>(blockIdx.x) / p.tiles_m;
@@ -218,9 +231,9 @@ __global__ void __launch_bounds__(WeightGradientConfig::kThreads)
   const uint32_t k_end = p.positions - k_begin < p.chunk ? p.positions : k_begin + p.chunk;
   const int k_tiles = static_cast<int>((k_end - k_begin + Config::kBlockK - 1) / Config::kBlockK);
 
-  WeightGradientLoader<ElementT> loader;
+  WeightGradientLoader<ElementT, Config> loader;
   loader.init(p, thread, group, k, m0, n0, k_begin, k_end);
-  WeightGradientWarpTile<ElementT> tile(thread);
+  WeightGradientWarpTile<ElementT, Config> tile(thread);
 
   // The forward's pipeline: kStages - 1 K tiles in flight, one barrier per tile.
   int write_stage = 0;
@@ -247,9 +260,9 @@ __global__ void __launch_bounds__(WeightGradientConfig::kThreads)
   // 8*(e/2), column 2*(lane%4) + e%2; pairs of columns go out as one 8-byte store when whole.
   float* out = p.partial + ((int64_t{split} * p.groups + group) * p.taps + tap) * p.cig * p.cog;
 #pragma unroll
-  for (int i = 0; i < WeightGradientWarpTile<ElementT>::kMI; ++i)
+  for (int i = 0; i < WeightGradientWarpTile<ElementT, Config>::kMI; ++i)
 #pragma unroll
-    for (int j = 0; j < WeightGradientWarpTile<ElementT>::kNI; ++j)
+    for (int j = 0; j < WeightGradientWarpTile<ElementT, Config>::kNI; ++j)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int ci = m0 + tile.warp_m0 + 16 * i + (tile.lane >> 2) + 8 * h;
