@@ -549,6 +549,44 @@ TEST(CudaConvTransposeBackwardEdge, DataGradientAutoChoiceAndWorkspace) {
   }
 }
 
+// Adjointness of the three engines (forward, data gradient, weight gradient all forced onto
+// IMPLICIT_GEMM): <conv(x, w), dy> = <x, dgrad(dy, w)> = <w, wgrad(x, dy)>. f16 integers in
+// [-3, 3] on shapes whose sums stay below 2048 keep every product, sum and output exact (f32
+// accumulation, integers exact in f16), so the three inner products must agree exactly, computed
+// in double. Strided, padded, grouped, dilated, 1-D and 3-D, both layouts.
+TEST(CudaConvTransposeBackwardEdge, GradientEnginesAreExactAdjointsOfTheForward) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  const ConvGeometry shapes[] = {
+      conv_geometry(2, {6, 5}, {3, 3}, {2, 2}, 16, 16, 1, {1, 1}, {1, 1}, {1, 1}),
+      conv_geometry(2, {5, 5}, {4, 4}, {2, 2}, 16, 24, 2, {1, 1}, {1, 1}),
+      conv_geometry(2, {4, 4}, {3, 3}, {2, 2}, 8, 16, 1, {2, 0}, {0, 1}, {1, 1}, {2, 1}),
+      conv_geometry(1, {12}, {8}, {4}, 16, 8, 1, {2}, {2}),
+      conv_geometry(3, {3, 3, 2}, {3, 3, 3}, {2, 2, 2}, 8, 8, 1, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}),
+  };
+  auto dot = [](const HostTensor& a, const HostTensor& b) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < a.size(); ++i) sum += a.get(i) * b.get(i);
+    return sum;
+  };
+  for (const ConvGeometry& g : shapes)
+    for (upsLayout_t layout : kLayouts) {
+      SCOPED_TRACE(g.text() + " " + layout_label(layout));
+      upsConvTransposeDesc_t conv = g.desc(UPS_ALGO_IMPLICIT_GEMM);
+      const ConvData t = random_conv_data(g, UPS_DTYPE_F16, layout, rng, /*integers=*/true);
+      const HostTensor y = conv_forward(be.cuda(), conv, t.x, t.w, nullptr);
+      const HostTensor dx = conv_backward_data(be.cuda(), conv, t.dy, t.w, t.x.desc);
+      const HostTensor dw = conv_backward_weight(be.cuda(), conv, t.x, t.dy, t.w.desc);
+      const double forward = dot(y, t.dy);
+      EXPECT_EQ(dot(t.x, dx), forward) << "data gradient";
+      EXPECT_EQ(dot(t.w, dw), forward) << "weight gradient";
+      EXPECT_NE(forward, 0.0) << "a vacuous identity";
+      if (HasFailure()) return;
+    }
+}
+
 // The weight gradient on the engine through the public API: forced IMPLICIT_GEMM (f16/bf16) on
 // every hand-picked geometry, both layouts, against the reference backend within the dtype's
 // tolerance of the sum of |terms|, twice for identical bits; the bias gradient with the same desc
