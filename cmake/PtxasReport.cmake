@@ -22,7 +22,7 @@ set(UPS_PTXAS_COMMAND ${CMAKE_COMMAND}
 add_custom_target(ptxas_report COMMAND ${UPS_PTXAS_COMMAND} VERBATIM USES_TERMINAL)
 
 # `cmake --build <dir> --target sass_report` prints the SASS instruction mix of the implicit-GEMM
-# engine's main loops for sm_80 and sm_90 (HMMA/LDSM/LDGSTS against integer and address work) and
+# engine's main loops (forward and data gradient; weight gradient) for sm_80 and sm_90 (HMMA/LDSM/LDGSTS against integer and address work) and
 # fails if a main loop calls a subroutine (an integer division) or touches local memory. It needs
 # cuobjdump: the toolkit's, or PyPI's nvidia-cuda-cuobjdump (set CUOBJDUMP to its path).
 find_package(Python3 COMPONENTS Interpreter)
@@ -31,6 +31,10 @@ if(Python3_Interpreter_FOUND)
     COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/cmake/sass_report.py
             ${PROJECT_SOURCE_DIR}/cuda/conv_transpose/implicit_gemm/implicit_gemm.cu
             --arch 80 90 --kernel conv_transpose_implicit_gemm_kernel
+            -I ${PROJECT_SOURCE_DIR} -I ${PROJECT_SOURCE_DIR}/include
+    COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/cmake/sass_report.py
+            ${PROJECT_SOURCE_DIR}/cuda/conv_transpose/implicit_gemm/weight_gradient.cu
+            --arch 80 90 --kernel conv_transpose_weight_gradient_kernel
             -I ${PROJECT_SOURCE_DIR} -I ${PROJECT_SOURCE_DIR}/include
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR} VERBATIM USES_TERMINAL)
 endif()

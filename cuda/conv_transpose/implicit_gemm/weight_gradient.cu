@@ -74,9 +74,9 @@ ImplicitGemmSupport make_plan(const ConvTransposeProblem& p, WeightGradientPlan*
   }
   plan->taps = taps;
   plan->positions = p.input.n * p.input.plane();
-  if (plan->positions >= (int64_t{1} << 31))
-    return {UPS_STATUS_OVERFLOW, "implicit GEMM weight gradient: N x input positions of 2^31 or more (its K decode "
-                                 "is 32-bit)"};
+  if (plan->positions >= (int64_t{1} << 31) || p.output.n * p.output.plane() >= (int64_t{1} << 31))
+    return {UPS_STATUS_OVERFLOW, "implicit GEMM weight gradient: N x input (or output) positions of 2^31 or more "
+                                 "(its position indices are 32-bit)"};
   if (p.groups * taps > 65535)
     return {UPS_STATUS_NOT_SUPPORTED, "implicit GEMM weight gradient: groups x kernel taps above 65535 (the grid's "
                                       "z extent)"};
@@ -188,11 +188,9 @@ upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& p
     p.dy = dy_packed;
     p.dy_row = problem.groups * plan.cog_valid;
     p.dy_group = plan.cog_valid;
-    p.dy_stride_n = problem.output.plane() * p.dy_row;
   } else {
     p.dy_row = problem.output.stride[2];
     p.dy_group = plan.cog;
-    p.dy_stride_n = problem.output.stride_n;
   }
   p.partial = partial;
   for (int a = 0; a < 3; ++a) {

@@ -15,8 +15,7 @@
 // the eight rows one ldmatrix matrix reads (same logical chunk) and the eight chunks one row's
 // cp.async quarter-warp writes each cover all 32 banks once.
 // The A rows are x at the K tile's positions; the B rows are the forward's gather: dy at the
-// position the tap reaches, zero-filled outside dy. Both operands use the same rows, so one decode
-// of a position (three FastDivmods) serves a thread's A and B copies.
+// position the tap reaches, zero-filled outside dy (NOTE [ Weight gradient row table ]).
 //
 // Grid: x = (M tile, N tile) pairs, y = K splits, z = groups x taps. The K range is cut into
 // `splits` chunks of `chunk` positions, both fixed by the problem's shape alone (never by the
@@ -40,7 +39,7 @@ namespace upsample::cuda::implicit_gemm {
 // cp.async stages of two operands x 32 rows x (Block x 2 bytes). Two configurations:
 // 64 x 64 (4 warps of 32 x 32, 32 KiB) and 128 x 128 (8 warps of 64 x 32, 64 KiB), chosen in
 // weight_gradient.cu (NOTE [ Weight gradient tiles ]).
-template <int Block, int WarpsM, int WarpsN>
+template <int Block, int WarpsM, int WarpsN, int MinBlocks>
 struct WeightGradientConfig {
   static constexpr int kBlockM = Block, kBlockN = Block, kBlockK = 32, kStages = 4;
   static constexpr int kWarpsM = WarpsM, kWarpsN = WarpsN, kThreads = 32 * kWarpsM * kWarpsN;
@@ -52,11 +51,15 @@ struct WeightGradientConfig {
   static constexpr int kChunksPerRow = kBlockM / 8;             // 16-byte chunks per operand row
   static constexpr int kRowsPerPass = kThreads / kChunksPerRow;  // 16
   static constexpr int kRowsPerThread = kBlockK / kRowsPerPass;  // 2
+  // The occupancy hint of __launch_bounds__ (MinBlocks). 64 x 64 asks for 4 CTAs (a cap of 128
+  // registers): without it ptxas held that kernel at 80 registers and spilled 8 bytes on sm_80.
+  // 128 x 128 takes no cap: at 128 registers it spilled 4 bytes on sm_90.
+  static constexpr int kMinBlocksPerSm = MinBlocks;
   static_assert(kRowsPerPass * kRowsPerThread == kBlockK, "the loader covers the K tile");
   static_assert(kWarpM % 16 == 0 && kWarpN % 16 == 0, "whole m16 blocks and pairs of n8 blocks");
 };
-using WeightGradientSmall = WeightGradientConfig<64, 2, 2>;
-using WeightGradientLarge = WeightGradientConfig<128, 2, 4>;
+using WeightGradientSmall = WeightGradientConfig<64, 2, 2, 4>;
+using WeightGradientLarge = WeightGradientConfig<128, 2, 4, 1>;
 
 template <typename ElementT>
 struct WeightGradientParams {
@@ -70,8 +73,8 @@ struct WeightGradientParams {
   int tiles_m;               // M tiles of 64 input channels
   int64_t x_row, x_group;                 // elements between positions and groups of x (dense: batch
                                           // item n starts at n x positions x x_row)
-  int64_t dy_stride_n, dy_row, dy_group;  // the same for dy
-  uint32_t positions;                     // N x (input positions): the K extent (< 2^31)
+  int64_t dy_row, dy_group;               // the same for dy
+  uint32_t positions;                     // N x (input positions): the K extent (< 2^31; dy's < 2^31 too)
   uint32_t chunk;                         // K positions per split, a multiple of kBlockK
   FastDivmodU32 in_w, in_h, in_d;         // the input's extents (K decode)
 };
@@ -150,10 +153,17 @@ struct WeightGradientWarpTile {
 };
 #endif  // UPS_HAS_WARP_MMA
 
-// One thread's share of a stage: rows thread/kChunksPerRow + 16r (r < 2) of the K tile, channel
-// chunk thread % kChunksPerRow of both operands. The A row of position K is x + K * x_row (x is
-// dense channels-last, in place or packed); the B row needs the position decoded (three
-// FastDivmods) for the tap's bounds test.
+// NOTE [ Weight gradient row table ]
+// A K tile's 32 rows are 32 consecutive (n, i) positions. Their A rows are x + position * x_row
+// (x is dense channels-last, in place or packed): no decode. Their B rows need the position
+// decoded (three FastDivmods), the tap's output position and its bounds test, then dy's position
+// index (32-bit) times dy_row: about 40 instructions a row. Rather than every loading thread
+// decoding its rows (each row is loaded by kChunksPerRow threads, one per 16-byte chunk), warp 0
+// decodes each row once, one lane a row, into a shared table of dy offsets (-1: outside dy or
+// past the split), one slot per pipeline stage, kStages tiles ahead of the loads that read it:
+// at iteration kt, after the barrier, warp 0 fills the slot of tile kt + kStages (the slot tile kt
+// used, whose loads were issued at iteration kt - kStages + 1), and the loads of that tile, at
+// iteration kt + 1, come after the next barrier.
 template <typename ElementT, typename Config>
 struct WeightGradientLoader {
   static constexpr int kVec = 8;  // f16/bf16 values per 16-byte chunk
@@ -162,10 +172,10 @@ struct WeightGradientLoader {
   bool a_chunk_valid, b_chunk_valid;
   const ElementT* x_group;        // x at this group's and M tile's first channel, plus the chunk
   const ElementT* dy_group;       // dy likewise for the N tile
-  uint32_t k_next, k_end;         // the next K tile's first position, and the chunk's end
+  uint32_t k_begin, k_end;        // the split's positions
 
   __device__ __forceinline__ void init(const WeightGradientParams<ElementT>& p, int thread, int group, const int (&k)[3],
-                                       int m0, int n0, uint32_t k_begin, uint32_t k_end_) {
+                                       int m0, int n0, uint32_t k_begin_, uint32_t k_end_) {
     chunk = thread % Config::kChunksPerRow;
 #pragma unroll
     for (int a = 0; a < 3; ++a) tap_offset[a] = k[a] * p.dilation[a] - p.pad[a];
@@ -173,53 +183,65 @@ struct WeightGradientLoader {
     b_chunk_valid = n0 + chunk * kVec < p.cog_valid;
     x_group = p.x + group * p.x_group + m0 + chunk * kVec;
     dy_group = p.dy + group * p.dy_group + n0 + chunk * kVec;
-    k_next = k_begin;
+    k_begin = k_begin_;
     k_end = k_end_;
   }
 
-  __device__ __forceinline__ void load_stage(const WeightGradientParams<ElementT>& p, unsigned char* stage, int thread) {
+  // Warp 0, lane `row`: the dy offset of row `row` of K tile `tile` (-1: zero-filled).
+  __device__ __forceinline__ void fill_row(const WeightGradientParams<ElementT>& p, int64_t* slot, int tile,
+                                           int row) const {
+    const uint32_t position = k_begin + static_cast<uint32_t>(tile) * Config::kBlockK + static_cast<uint32_t>(row);
+    int64_t offset = -1;
+    if (position < k_end) {
+      uint32_t rest;
+      const uint32_t iw = p.in_w.divmod(position, &rest);
+      const uint32_t ih = p.in_h.divmod(rest, &rest);
+      const uint32_t id = p.in_d.divmod(rest, &rest);
+      const uint32_t n = rest;
+      const int od = static_cast<int>(id) * p.stride[0] + tap_offset[0];
+      const int oh = static_cast<int>(ih) * p.stride[1] + tap_offset[1];
+      const int ow = static_cast<int>(iw) * p.stride[2] + tap_offset[2];
+      if (static_cast<unsigned>(od) < static_cast<unsigned>(p.out_extent[0]) &&
+          static_cast<unsigned>(oh) < static_cast<unsigned>(p.out_extent[1]) &&
+          static_cast<unsigned>(ow) < static_cast<unsigned>(p.out_extent[2])) {
+        // dy is dense (in place or packed): its row is its position index (below 2^31, checked by
+        // can_implement) times dy_row.
+        const uint32_t dy_position =
+            ((n * static_cast<uint32_t>(p.out_extent[0]) + od) * p.out_extent[1] + oh) * p.out_extent[2] + ow;
+        offset = int64_t{dy_position} * p.dy_row;
+      }
+    }
+    slot[row] = offset;
+  }
+
+  // This thread's copies of K tile `tile` into `stage`, its B rows from the tile's table slot.
+  __device__ __forceinline__ void load_stage(const WeightGradientParams<ElementT>& p, const int64_t* slot,
+                                             unsigned char* stage, int tile, int thread) const {
     unsigned char* stage_a = stage;
     unsigned char* stage_b = stage + Config::kOperandBytes;
+    const uint32_t first = k_begin + static_cast<uint32_t>(tile) * Config::kBlockK;
 #pragma unroll
     for (int r = 0; r < Config::kRowsPerThread; ++r) {
       const int row = thread / Config::kChunksPerRow + r * Config::kRowsPerPass;
-      const uint32_t position = k_next + static_cast<uint32_t>(row);
-      const ElementT* a_source = p.x;
-      const ElementT* b_source = p.dy;
-      bool a_valid = false, b_valid = false;
-      if (position < k_end) {
-        uint32_t rest, iw, ih, id;
-        iw = p.in_w.divmod(position, &rest);
-        ih = p.in_h.divmod(rest, &rest);
-        id = p.in_d.divmod(rest, &rest);
-        const uint32_t n = rest;
-        a_valid = a_chunk_valid;
-        a_source = x_group + int64_t{position} * p.x_row;
-        const int od = static_cast<int>(id) * p.stride[0] + tap_offset[0];
-        const int oh = static_cast<int>(ih) * p.stride[1] + tap_offset[1];
-        const int ow = static_cast<int>(iw) * p.stride[2] + tap_offset[2];
-        const bool inside = static_cast<unsigned>(od) < static_cast<unsigned>(p.out_extent[0]) &&
-                            static_cast<unsigned>(oh) < static_cast<unsigned>(p.out_extent[1]) &&
-                            static_cast<unsigned>(ow) < static_cast<unsigned>(p.out_extent[2]);
-        b_valid = b_chunk_valid && inside;
-        if (inside)
-          b_source = dy_group + n * p.dy_stride_n +
-                     ((int64_t{od} * p.out_extent[1] + oh) * p.out_extent[2] + ow) * p.dy_row;
-      }
+      const uint32_t position = first + static_cast<uint32_t>(row);
+      const bool a_valid = a_chunk_valid && position < k_end;
+      const int64_t dy_offset = slot[row];
+      const bool b_valid = b_chunk_valid && dy_offset >= 0;
       const int offset = weight_gradient_stage_offset<Config>(row, chunk);
-      stage_copy_16(stage_a + offset, a_valid ? a_source : p.x, a_valid ? 16 : 0);
-      stage_copy_16(stage_b + offset, b_valid ? b_source : p.dy, b_valid ? 16 : 0);
+      stage_copy_16(stage_a + offset, a_valid ? x_group + int64_t{position} * p.x_row : p.x, a_valid ? 16 : 0);
+      stage_copy_16(stage_b + offset, b_valid ? dy_group + dy_offset : p.dy, b_valid ? 16 : 0);
     }
-    k_next += Config::kBlockK;
   }
 };
 
 template <typename ElementT, typename Config>
-__global__ void __launch_bounds__(Config::kThreads)
+__global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
     conv_transpose_weight_gradient_kernel(WeightGradientParams<ElementT> p) {
 #if !UPS_HAS_WARP_MMA
   __trap();  // never launched: can_implement requires sm_80
 #else
+  constexpr int kStages = Config::kStages;
+  __shared__ int64_t s_rows[kStages][Config::kBlockK];  // NOTE [ Weight gradient row table ]
   UPS_DYNAMIC_SHARED(unsigned char, shared);
   const int thread = static_cast<int>(threadIdx.x);
   const int tile_m = static_cast<int>(blockIdx.x) % p.tiles_m, tile_n = static_cast<int>(blockIdx.x) / p.tiles_m;
@@ -230,34 +252,41 @@ __global__ void __launch_bounds__(Config::kThreads)
   const uint32_t k_begin = static_cast<uint32_t>(split) * p.chunk;
   const uint32_t k_end = p.positions - k_begin < p.chunk ? p.positions : k_begin + p.chunk;
   const int k_tiles = static_cast<int>((k_end - k_begin + Config::kBlockK - 1) / Config::kBlockK);
+  static_assert(Config::kBlockK == 32, "warp 0 fills a table row per lane");
+  const bool table_warp = thread < 32;
 
   WeightGradientLoader<ElementT, Config> loader;
   loader.init(p, thread, group, k, m0, n0, k_begin, k_end);
   WeightGradientWarpTile<ElementT, Config> tile(thread);
 
-  // The forward's pipeline: kStages - 1 K tiles in flight, one barrier per tile.
-  int write_stage = 0;
+  // Prologue: the table slots of the first kStages tiles, then kStages - 1 tiles in flight.
+  if (table_warp)
+    for (int t = 0; t < kStages && t < k_tiles; ++t) loader.fill_row(p, s_rows[t], t, thread);
+  __syncthreads();
 #pragma unroll
-  for (int s = 0; s < Config::kStages - 1; ++s) {
-    if (s < k_tiles) loader.load_stage(p, shared + write_stage * Config::kStageBytes, thread);
+  for (int t = 0; t < kStages - 1; ++t) {
+    if (t < k_tiles) loader.load_stage(p, s_rows[t], shared + t * Config::kStageBytes, t, thread);
     stage_commit();
-    write_stage = write_stage + 1 == Config::kStages ? 0 : write_stage + 1;
   }
-  int read_stage = 0;
+  // The forward's pipeline, one barrier per K tile; stage and table slot of tile t are t % kStages.
+  int slot = 0;  // kt % kStages
   for (int kt = 0; kt < k_tiles; ++kt) {
-    stage_wait<Config::kStages - 2>();
+    stage_wait<kStages - 2>();
     __syncthreads();
-    if (kt + Config::kStages - 1 < k_tiles) loader.load_stage(p, shared + write_stage * Config::kStageBytes, thread);
+    const int ahead = slot == 0 ? kStages - 1 : slot - 1;  // (kt + kStages - 1) % kStages
+    if (kt + kStages - 1 < k_tiles)
+      loader.load_stage(p, s_rows[ahead], shared + ahead * Config::kStageBytes, kt + kStages - 1, thread);
     stage_commit();
-    write_stage = write_stage + 1 == Config::kStages ? 0 : write_stage + 1;
-    const unsigned char* stage = shared + read_stage * Config::kStageBytes;
+    if (table_warp && kt + kStages < k_tiles) loader.fill_row(p, s_rows[slot], kt + kStages, thread);
+    const unsigned char* stage = shared + slot * Config::kStageBytes;
     tile.compute(stage, stage + Config::kOperandBytes);
-    read_stage = read_stage + 1 == Config::kStages ? 0 : read_stage + 1;
+    slot = slot + 1 == kStages ? 0 : slot + 1;
   }
   stage_wait_all();
 
   // The chunk's f32 tile to the workspace: accumulator e of an m16n8 block is row (lane/4) +
-  // 8*(e/2), column 2*(lane%4) + e%2; pairs of columns go out as one 8-byte store when whole.
+  // 8*(e/2), column 2*(lane%4) + e%2, so a quad of lanes writes 8 adjacent floats of a row (one
+  // 32-byte sector). Once per CTA: the main loop's traffic dwarfs it.
   float* out = p.partial + ((int64_t{split} * p.groups + group) * p.taps + tap) * p.cig * p.cog;
 #pragma unroll
   for (int i = 0; i < WeightGradientWarpTile<ElementT, Config>::kMI; ++i)
