@@ -294,12 +294,13 @@ void print_auto_plan(FILE* out, const std::vector<Problem>& plan) {
   for (const Problem& p : plan)
     if (p.op == Op::kConvTranspose) forward.push_back(&p);
   if (forward.empty()) return;
-  std::fprintf(out,
-               "AUTO on sm_%d (an H100), per transposed-convolution shape (upsConvTransposePlanAlgorithm: the library's\n"
-               "own decision for that compute capability; tf32 = UPS_MATH_ALLOW_TF32; the gradients' AUTO, decided on the\n"
-               "device by upsConvTransposeBackward{Data,Weight}ChooseAlgorithm: IMPLICIT_GEMM where its can_implement\n"
-               "accepts (data: every dtype; weight: f16/bf16) with 8+ channels per group on both sides, else GATHER):\n",
-               kPlanComputeCapability);
+  std::fprintf(
+      out,
+      "AUTO on sm_%d (an H100), per transposed-convolution shape (upsConvTransposePlanAlgorithm: the library's\n"
+      "own decision for that compute capability; tf32 = UPS_MATH_ALLOW_TF32; the gradients' AUTO, decided on the\n"
+      "device by upsConvTransposeBackward{Data,Weight}ChooseAlgorithm: IMPLICIT_GEMM where its can_implement\n"
+      "accepts (data: every dtype; weight: f16/bf16) with 8+ channels per group on both sides, else GATHER):\n",
+      kPlanComputeCapability);
   std::fprintf(out, "%-21s", "shape");
   for (const AutoVariant& v : kAutoVariants) std::fprintf(out, " %-18s", v.label);
   std::fprintf(out, "\n");

@@ -144,8 +144,9 @@ ConvTransposeChoice choose_conv_transpose_weight_gradient_algorithm(const ConvTr
   if (engine.status == UPS_STATUS_SUCCESS)
     return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's weight-gradient can_implement accepts the problem",
             engine.reason};
-  return {UPS_ALGO_GATHER, "AUTO: the implicit GEMM's weight-gradient can_implement refuses the problem, GATHER runs "
-                           "any shape",
+  return {UPS_ALGO_GATHER,
+          "AUTO: the implicit GEMM's weight-gradient can_implement refuses the problem, GATHER runs "
+          "any shape",
           engine.reason};
 }
 

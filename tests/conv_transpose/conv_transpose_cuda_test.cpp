@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/common/fixtures.h"
+#include "tests/common/sanitizer.h"
 
 namespace upsample::test {
 namespace {
@@ -476,7 +477,7 @@ TEST(CudaConvTransposeBackwardEdge, DataGradientImplicitGemmMatchesReference) {
                               {UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_LAST, UPS_MATH_ALLOW_TF32},
                               {UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, UPS_MATH_DEFAULT},
                               {UPS_DTYPE_F64, UPS_LAYOUT_CHANNELS_LAST, UPS_MATH_DEFAULT}};
-  for (const ConvGeometry& g : backward_edge_geometries())
+  for (const ConvGeometry& g : sanitizer_subset(backward_edge_geometries()))
     for (const Variant& v : variants) {
       SCOPED_TRACE(g.text() + " " + layout_label(v.layout) + " " + dtype_label(v.dtype) +
                    (v.math == UPS_MATH_ALLOW_TF32 ? " tf32" : ""));
@@ -501,7 +502,7 @@ TEST(CudaConvTransposeBackwardEdge, DataGradientImplicitGemmMatchesReference) {
       EXPECT_TRUE(tensors_identical(conv_backward_data(be.cuda(), conv, t.dy, t.w, t.x.desc), dx)) << "repeat";
       if (HasFailure()) return;
     }
-  EXPECT_GE(accepted, 60) << "the engine should take all but the 9x9x9 kernel";
+  EXPECT_GE(accepted, kSanitizerBuild ? 20 : 60) << "the engine should take all but the 9x9x9 kernel";
 }
 
 // AUTO for the data gradient: the engine where it applies with 8+ channels per group on both sides,
@@ -526,8 +527,8 @@ TEST(CudaConvTransposeBackwardEdge, DataGradientAutoChoiceAndWorkspace) {
     const upsConvTransposeDesc_t conv = e.g.desc(UPS_ALGO_AUTO);
     const ConvData t = random_conv_data(e.g, UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST, rng, /*integers=*/true);
     upsAlgorithm_t chosen{};
-    UPS_ASSERT_OK(upsConvTransposeBackwardDataChooseAlgorithm(be.cuda().handle, &conv, &t.dy.desc, &t.w.desc,
-                                                              &t.x.desc, &chosen));
+    UPS_ASSERT_OK(upsConvTransposeBackwardDataChooseAlgorithm(be.cuda().handle, &conv, &t.dy.desc, &t.w.desc, &t.x.desc,
+                                                              &chosen));
     EXPECT_EQ(chosen, e.algorithm);
     size_t bytes = 0;
     UPS_ASSERT_OK(
@@ -598,27 +599,27 @@ TEST(CudaConvTransposeBackwardEdge, WeightGradientImplicitGemmMatchesReference) 
   UPS_SEED_TRACE();
   Backends be;
   auto rng = make_rng();
-  for (const ConvGeometry& g : backward_edge_geometries())
-    for (const auto& [dtype, layout] : {std::pair{UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST},
-                                        std::pair{UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST}}) {
-        // The 9x9x9 kernel is 729 one-tile GEMMs: minutes under the emulation's sanitizer builds
-        // for nothing the 27-tap 3-D geometry does not cover.
-        if (g.dims == 3 && g.k[0] == 9) continue;
-        SCOPED_TRACE(g.text() + " " + layout_label(layout) + " " + dtype_label(dtype));
-        const upsConvTransposeDesc_t conv = g.desc(UPS_ALGO_IMPLICIT_GEMM);
-        const ConvData t = random_conv_data(g, dtype, layout, rng, /*integers=*/false);
-        const HostTensor dw = conv_backward_weight(be.cuda(), conv, t.x, t.dy, t.w.desc);
-        const HostTensor bound = conv_backward_weight(be.reference(), conv, absolute(t.x), absolute(t.dy), t.w.desc);
-        EXPECT_TRUE(tensors_within_bound(dw, conv_backward_weight(be.reference(), conv, t.x, t.dy, t.w.desc), bound,
-                                         tolerance(dtype)))
-            << "dw";
-        EXPECT_TRUE(tensors_identical(conv_backward_weight(be.cuda(), conv, t.x, t.dy, t.w.desc), dw)) << "repeat";
-        EXPECT_TRUE(tensors_within_bound(conv_backward_bias(be.cuda(), conv, t.dy),
-                                         conv_backward_bias(be.reference(), conv, t.dy),
-                                         conv_backward_bias(be.reference(), conv, absolute(t.dy)), tolerance(dtype)))
-            << "db";
-        if (HasFailure()) return;
-      }
+  for (const ConvGeometry& g : sanitizer_subset(backward_edge_geometries()))
+    for (const auto& [dtype, layout] :
+         {std::pair{UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST}, std::pair{UPS_DTYPE_F16, UPS_LAYOUT_CHANNELS_FIRST}}) {
+      // The 9x9x9 kernel is 729 one-tile GEMMs: minutes under the emulation's sanitizer builds
+      // for nothing the 27-tap 3-D geometry does not cover.
+      if (g.dims == 3 && g.k[0] == 9) continue;
+      SCOPED_TRACE(g.text() + " " + layout_label(layout) + " " + dtype_label(dtype));
+      const upsConvTransposeDesc_t conv = g.desc(UPS_ALGO_IMPLICIT_GEMM);
+      const ConvData t = random_conv_data(g, dtype, layout, rng, /*integers=*/false);
+      const HostTensor dw = conv_backward_weight(be.cuda(), conv, t.x, t.dy, t.w.desc);
+      const HostTensor bound = conv_backward_weight(be.reference(), conv, absolute(t.x), absolute(t.dy), t.w.desc);
+      EXPECT_TRUE(tensors_within_bound(dw, conv_backward_weight(be.reference(), conv, t.x, t.dy, t.w.desc), bound,
+                                       tolerance(dtype)))
+          << "dw";
+      EXPECT_TRUE(tensors_identical(conv_backward_weight(be.cuda(), conv, t.x, t.dy, t.w.desc), dw)) << "repeat";
+      EXPECT_TRUE(tensors_within_bound(conv_backward_bias(be.cuda(), conv, t.dy),
+                                       conv_backward_bias(be.reference(), conv, t.dy),
+                                       conv_backward_bias(be.reference(), conv, absolute(t.dy)), tolerance(dtype)))
+          << "db";
+      if (HasFailure()) return;
+    }
 }
 
 TEST(CudaConvTransposeBackwardEdge, WeightGradientAutoChoice) {
@@ -640,7 +641,8 @@ TEST(CudaConvTransposeBackwardEdge, WeightGradientAutoChoice) {
   for (const Expectation& e : cases) {
     SCOPED_TRACE(e.g.text() + " " + dtype_label(e.dtype));
     const upsConvTransposeDesc_t conv = e.g.desc(UPS_ALGO_AUTO);
-    const upsTensorDesc_t x = e.g.x_desc(e.dtype, UPS_LAYOUT_CHANNELS_LAST), w = e.g.w_desc(e.dtype, UPS_LAYOUT_CHANNELS_LAST),
+    const upsTensorDesc_t x = e.g.x_desc(e.dtype, UPS_LAYOUT_CHANNELS_LAST),
+                          w = e.g.w_desc(e.dtype, UPS_LAYOUT_CHANNELS_LAST),
                           y = e.g.y_desc(e.dtype, UPS_LAYOUT_CHANNELS_LAST);
     upsAlgorithm_t chosen{};
     UPS_ASSERT_OK(upsConvTransposeBackwardWeightChooseAlgorithm(be.cuda().handle, &conv, &x, &y, &w, &chosen));

@@ -334,7 +334,7 @@ TEST_P(CudnnConvTransposeBackward, MatchesCudnn) {
 std::string cudnn_grad_name(const ::testing::TestParamInfo<CudnnConvTransposeBackward::ParamType>& info) {
   const auto& [c, dtype, layout, gradient, algorithm] = info.param;
   return std::string(c.name) + "_" + (gradient == Gradient::kData ? "Data" : "Weight") + "_" +
-         (algorithm == UPS_ALGO_SCATTER_ATOMIC ? "Scatter"
+         (algorithm == UPS_ALGO_SCATTER_ATOMIC  ? "Scatter"
           : algorithm == UPS_ALGO_IMPLICIT_GEMM ? "ImplicitGemm"
                                                 : "Gather") +
          "_" + dtype_label(dtype) + "_" + (layout == UPS_LAYOUT_CHANNELS_FIRST ? "NCHW" : "NHWC");

@@ -116,11 +116,11 @@ struct DataGradientView {
 
 DataGradientView data_gradient_view(const ::upsample::detail::ConvTransposeProblem& p) {
   DataGradientView v;
-  v.gemm.input = p.output;   // dy: the A operand
-  v.gemm.output = p.input;   // dx
-  v.gemm.weight = p.weight;  // the kernel extents and dtype; channels as the GEMM sees them:
-  v.gemm.weight.n = p.output.c;                   // "C_in" of the GEMM: dy's channels
-  v.gemm.weight.c = p.in_channels_per_group();    // "C_out / groups": dx's channels per group
+  v.gemm.input = p.output;                      // dy: the A operand
+  v.gemm.output = p.input;                      // dx
+  v.gemm.weight = p.weight;                     // the kernel extents and dtype; channels as the GEMM sees them:
+  v.gemm.weight.n = p.output.c;                 // "C_in" of the GEMM: dy's channels
+  v.gemm.weight.c = p.in_channels_per_group();  // "C_out / groups": dx's channels per group
   v.gemm.groups = p.groups;
   v.gemm.allow_tf32 = p.allow_tf32;
   for (int a = 0; a < 3; ++a) {
@@ -218,12 +218,13 @@ ImplicitGemmSupport make_plan(const ::upsample::detail::ConvTransposeProblem& p,
 // Tensor cores: 128x128 (8 warps of 32x64, 4 along M by 2 along N) is the workhorse: each K tile's
 // 16-byte operand chunks feed 16 mma per warp per k-step from 6 ldmatrix.x4. (2 x 4 warps of 64x32
 // issue the same ldmatrix and mma but spilled 12 bytes in TF32 on sm_80 at the 128-register cap of
-// two CTAs per SM; 4 x 2 fits every dtype in 128 registers on sm_80 and sm_90 without spilling.) A group with C_out/groups <= 32 or <= 64 would waste half or
-// more of a 128-wide N tile, so it gets 128x32 or 128x64 (4 warps). When the 128x128 tiles of all
-// phases, N tiles and groups are fewer than the GPU's SMs, 64x64 tiles (4 warps) give four times
-// the CTAs. SIMT f32: 128x128 with an 8x8 register tile per thread (256 threads), 64x64 (64
-// threads, 8x8) under the same two conditions; f64, and f16/bf16 on the SIMT path, always 64x64
-// with 4x4 per thread (8x8 spills: f64 needs two registers a value, f16/bf16 widen 8-value chunks).
+// two CTAs per SM; 4 x 2 fits every dtype in 128 registers on sm_80 and sm_90 without spilling.)
+// A group with C_out/groups <= 32 or <= 64 would waste half or more of a 128-wide N tile, so it
+// gets 128x32 or 128x64 (4 warps). When the 128x128 tiles of all phases, N tiles and groups are
+// fewer than the GPU's SMs, 64x64 tiles (4 warps) give four times the CTAs. SIMT f32: 128x128 with
+// an 8x8 register tile per thread (256 threads), 64x64 (64 threads, 8x8) under the same two
+// conditions; f64, and f16/bf16 on the SIMT path, always 64x64 with 4x4 per thread (8x8 spills:
+// f64 needs two registers a value, f16/bf16 widen 8-value chunks).
 using Tile = ImplicitGemmTile;
 std::atomic<Tile> forced_tile{Tile::kHeuristic};
 
@@ -275,9 +276,9 @@ int device_sm_count() {
 }
 
 template <typename Config, typename ElementT>
-upsStatus_t launch_main(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const OperandMap& map,
-                        const ElementT* x_operand, const ElementT* w_packed, const void* bias, void* y,
-                        cudaStream_t stream) {
+upsStatus_t launch_main(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan,
+                        const OperandMap& map, const ElementT* x_operand, const ElementT* w_packed, const void* bias,
+                        void* y, cudaStream_t stream) {
   using EpilogueT = implicit_gemm::BiasEpilogue<ElementT>;
   implicit_gemm::ImplicitGemmParams<ElementT, EpilogueT> p{};
   p.x = x_operand;
@@ -329,8 +330,8 @@ upsStatus_t launch_main(const ::upsample::detail::ConvTransposeProblem& problem,
 }
 
 template <typename ElementT, bool kRoundTf32>
-upsStatus_t launch_repack(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan, const OperandMap& map,
-                          const void* w, ElementT* w_packed, cudaStream_t stream) {
+upsStatus_t launch_repack(const ::upsample::detail::ConvTransposeProblem& problem, const Plan& plan,
+                          const OperandMap& map, const void* w, ElementT* w_packed, cudaStream_t stream) {
   implicit_gemm::RepackGeometry g{};
   for (int a = 0; a < 3; ++a) {
     g.stride[a] = static_cast<int>(problem.stride[a]);
@@ -388,7 +389,8 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
   auto* x_packed = reinterpret_cast<ElementT*>(workspace + align_up(plan.packed_weight_bytes));
 
   constexpr bool kRoundTf32 = kTensorOp && std::is_same_v<ElementT, float>;
-  if (upsStatus_t s = launch_repack<ElementT, kRoundTf32>(problem, plan, map, w, w_packed, stream); s != UPS_STATUS_SUCCESS)
+  if (upsStatus_t s = launch_repack<ElementT, kRoundTf32>(problem, plan, map, w, w_packed, stream);
+      s != UPS_STATUS_SUCCESS)
     return s;
   const ElementT* x_operand = static_cast<const ElementT*>(x);
   if (plan.pack_input) {
@@ -401,13 +403,17 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
   if constexpr (kTensorOp) {
     switch (tile) {
       case Tile::k128x32:
-        return launch_main<TensorOpConfig<ElementT, 128, 32, 4, 1, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 128, 32, 4, 1, 4>>(problem, plan, map, x_operand, w_packed, bias, y,
+                                                                       stream);
       case Tile::k128x64:
-        return launch_main<TensorOpConfig<ElementT, 128, 64, 2, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 128, 64, 2, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y,
+                                                                       stream);
       case Tile::k64x64:
-        return launch_main<TensorOpConfig<ElementT, 64, 64, 2, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 64, 64, 2, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y,
+                                                                      stream);
       default:
-        return launch_main<TensorOpConfig<ElementT, 128, 128, 4, 2, 4>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
+        return launch_main<TensorOpConfig<ElementT, 128, 128, 4, 2, 4>>(problem, plan, map, x_operand, w_packed, bias,
+                                                                        y, stream);
     }
   } else if constexpr (!std::is_same_v<ElementT, float>) {
     // f64, and f16/bf16 (16-byte chunks of 8 values, widened to f32): 4x4 per thread fits the
@@ -415,8 +421,10 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
     return launch_main<SimtConfig<ElementT, 64, 64, 4, 4, 3>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
   } else {
     if (tile == Tile::k64x64)
-      return launch_main<SimtConfig<ElementT, 64, 64, 8, 8, 3>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
-    return launch_main<SimtConfig<ElementT, 128, 128, 8, 8, 3>>(problem, plan, map, x_operand, w_packed, bias, y, stream);
+      return launch_main<SimtConfig<ElementT, 64, 64, 8, 8, 3>>(problem, plan, map, x_operand, w_packed, bias, y,
+                                                                stream);
+    return launch_main<SimtConfig<ElementT, 128, 128, 8, 8, 3>>(problem, plan, map, x_operand, w_packed, bias, y,
+                                                                stream);
   }
 }
 
@@ -425,11 +433,13 @@ upsStatus_t run(const ::upsample::detail::ConvTransposeProblem& problem, const P
 ImplicitGemmSupport make_data_gradient_plan(const ::upsample::detail::ConvTransposeProblem& p, bool allow_tf32,
                                             DataGradientView* view, Plan* plan) {
   for (int a = 0; a < 3; ++a) {
-    if (p.stride[a] >= kCoordinateLimit || p.input.extent[a] >= kCoordinateLimit || p.pad_begin[a] >= kCoordinateLimit ||
-        p.weight.extent[a] >= kCoordinateLimit || p.dilation[a] >= kCoordinateLimit ||
+    if (p.stride[a] >= kCoordinateLimit || p.input.extent[a] >= kCoordinateLimit ||
+        p.pad_begin[a] >= kCoordinateLimit || p.weight.extent[a] >= kCoordinateLimit ||
+        p.dilation[a] >= kCoordinateLimit ||
         (p.input.extent[a] - 1) * p.stride[a] + (p.weight.extent[a] - 1) * p.dilation[a] >= kCoordinateLimit)
-      return {UPS_STATUS_OVERFLOW, "implicit GEMM: a data-gradient coordinate (input extent x stride + kernel reach) "
-                                   "of 2^30 or more"};
+      return {UPS_STATUS_OVERFLOW,
+              "implicit GEMM: a data-gradient coordinate (input extent x stride + kernel reach) "
+              "of 2^30 or more"};
   }
   *view = data_gradient_view(p);
   return make_plan(view->gemm, allow_tf32, plan);
@@ -470,8 +480,10 @@ upsStatus_t execute(const ::upsample::detail::ConvTransposeProblem& gemm, const 
     case UPS_DTYPE_F32:
       return tensor_op ? run<float, true>(gemm, plan, map, a, w, bias, y, exec)
                        : run<float, false>(gemm, plan, map, a, w, bias, y, exec);
-    case UPS_DTYPE_F64: return run<double, false>(gemm, plan, map, a, w, bias, y, exec);
-    default: break;
+    case UPS_DTYPE_F64:
+      return run<double, false>(gemm, plan, map, a, w, bias, y, exec);
+    default:
+      break;
   }
   return ::upsample::detail::fail(UPS_STATUS_INTERNAL_ERROR, "implicit GEMM: dtype reached the launcher unsupported");
 }
@@ -527,16 +539,16 @@ ImplicitGemmSupport conv_transpose_implicit_gemm_backward_data_can_implement(
   return support_at(plan, compute_capability);
 }
 
-size_t conv_transpose_implicit_gemm_backward_data_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem,
-                                                                  bool allow_tf32) {
+size_t conv_transpose_implicit_gemm_backward_data_workspace_bytes(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32) {
   DataGradientView view;
   Plan plan;
   if (make_data_gradient_plan(problem, allow_tf32, &view, &plan).status != UPS_STATUS_SUCCESS) return 0;
   return workspace_bytes_of(plan);
 }
 
-bool conv_transpose_implicit_gemm_backward_data_needs_aligned_input(const ::upsample::detail::ConvTransposeProblem& problem,
-                                                                    bool allow_tf32) {
+bool conv_transpose_implicit_gemm_backward_data_needs_aligned_input(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32) {
   DataGradientView view;
   Plan plan;
   return make_data_gradient_plan(problem, allow_tf32, &view, &plan).status == UPS_STATUS_SUCCESS && !plan.pack_input;

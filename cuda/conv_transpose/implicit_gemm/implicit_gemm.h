@@ -59,10 +59,10 @@ upsStatus_t conv_transpose_implicit_gemm_forward(const ::upsample::detail::ConvT
 // up to 16 taps per axis and 64 in all (one phase holds every tap). Deterministic.
 ImplicitGemmSupport conv_transpose_implicit_gemm_backward_data_can_implement(
     const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32);
-size_t conv_transpose_implicit_gemm_backward_data_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem,
-                                                                  bool allow_tf32);
-bool conv_transpose_implicit_gemm_backward_data_needs_aligned_input(const ::upsample::detail::ConvTransposeProblem& problem,
-                                                                    bool allow_tf32);
+size_t conv_transpose_implicit_gemm_backward_data_workspace_bytes(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32);
+bool conv_transpose_implicit_gemm_backward_data_needs_aligned_input(
+    const ::upsample::detail::ConvTransposeProblem& problem, bool allow_tf32);
 upsStatus_t conv_transpose_implicit_gemm_backward_data(const ::upsample::detail::ConvTransposeProblem& problem,
                                                        bool allow_tf32, const void* dy, const void* w, void* dx,
                                                        const ExecContext& exec);
@@ -77,7 +77,8 @@ ImplicitGemmSupport conv_transpose_implicit_gemm_backward_weight_can_implement(
     const ::upsample::detail::ConvTransposeProblem& problem);
 ImplicitGemmSupport conv_transpose_implicit_gemm_backward_weight_can_implement_on(
     const ::upsample::detail::ConvTransposeProblem& problem, int compute_capability);
-size_t conv_transpose_implicit_gemm_backward_weight_workspace_bytes(const ::upsample::detail::ConvTransposeProblem& problem);
+size_t conv_transpose_implicit_gemm_backward_weight_workspace_bytes(
+    const ::upsample::detail::ConvTransposeProblem& problem);
 bool conv_transpose_implicit_gemm_backward_weight_needs_aligned_inputs(
     const ::upsample::detail::ConvTransposeProblem& problem);
 upsStatus_t conv_transpose_implicit_gemm_backward_weight(const ::upsample::detail::ConvTransposeProblem& problem,

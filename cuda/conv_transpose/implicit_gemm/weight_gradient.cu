@@ -29,12 +29,12 @@
 namespace upsample::cuda {
 namespace {
 
-using ::upsample::detail::ConvTransposeProblem;
 using implicit_gemm::align_up;
 using implicit_gemm::kCoordinateLimit;
 using implicit_gemm::round_up;
 using implicit_gemm::WeightGradientLarge;
 using implicit_gemm::WeightGradientSmall;
+using ::upsample::detail::ConvTransposeProblem;
 constexpr int64_t kBlockK = WeightGradientSmall::kBlockK;
 static_assert(WeightGradientLarge::kBlockK == kBlockK, "one K tile for both configurations");
 
@@ -48,7 +48,9 @@ struct WeightGradientPlan {
   bool large_tile = false;  // 128 x 128, else 64 x 64 (NOTE [ Weight gradient tiles ])
   int64_t tiles_m = 0, tiles_n = 0, splits = 1, chunk = kBlockK;
   size_t partial_bytes = 0, x_packed_bytes = 0, dy_packed_bytes = 0;
-  size_t workspace_bytes() const { return align_up(partial_bytes) + align_up(x_packed_bytes) + align_up(dy_packed_bytes); }
+  size_t workspace_bytes() const {
+    return align_up(partial_bytes) + align_up(x_packed_bytes) + align_up(dy_packed_bytes);
+  }
 };
 
 // The problem is the weight gradient's: input = x, weight = dw, output = dy.
@@ -68,18 +70,21 @@ ImplicitGemmSupport make_plan(const ConvTransposeProblem& p, WeightGradientPlan*
         p.stride[a] >= kCoordinateLimit || p.pad_begin[a] >= kCoordinateLimit ||
         p.weight.extent[a] >= kCoordinateLimit || p.dilation[a] >= kCoordinateLimit ||
         (p.input.extent[a] - 1) * p.stride[a] + (p.weight.extent[a] - 1) * p.dilation[a] >= kCoordinateLimit)
-      return {UPS_STATUS_OVERFLOW, "implicit GEMM weight gradient: a coordinate (input extent x stride + kernel "
-                                   "reach, or an extent) of 2^30 or more"};
+      return {UPS_STATUS_OVERFLOW,
+              "implicit GEMM weight gradient: a coordinate (input extent x stride + kernel "
+              "reach, or an extent) of 2^30 or more"};
     taps *= p.weight.extent[a];
   }
   plan->taps = taps;
   plan->positions = p.input.n * p.input.plane();
   if (plan->positions >= (int64_t{1} << 31) || p.output.n * p.output.plane() >= (int64_t{1} << 31))
-    return {UPS_STATUS_OVERFLOW, "implicit GEMM weight gradient: N x input (or output) positions of 2^31 or more "
-                                 "(its position indices are 32-bit)"};
+    return {UPS_STATUS_OVERFLOW,
+            "implicit GEMM weight gradient: N x input (or output) positions of 2^31 or more "
+            "(its position indices are 32-bit)"};
   if (p.groups * taps > 65535)
-    return {UPS_STATUS_NOT_SUPPORTED, "implicit GEMM weight gradient: groups x kernel taps above 65535 (the grid's "
-                                      "z extent)"};
+    return {UPS_STATUS_NOT_SUPPORTED,
+            "implicit GEMM weight gradient: groups x kernel taps above 65535 (the grid's "
+            "z extent)"};
   plan->cig = p.in_channels_per_group();
   plan->cog = p.out_channels_per_group();
   constexpr int64_t kChunk = 8;  // f16/bf16 values per 16 bytes
@@ -164,13 +169,15 @@ upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& p
   auto* workspace = static_cast<unsigned char*>(exec.workspace);
   auto* partial = reinterpret_cast<float*>(workspace);
   auto* x_packed = reinterpret_cast<ElementT*>(workspace + align_up(plan.partial_bytes));
-  auto* dy_packed = reinterpret_cast<ElementT*>(workspace + align_up(plan.partial_bytes) + align_up(plan.x_packed_bytes));
+  auto* dy_packed =
+      reinterpret_cast<ElementT*>(workspace + align_up(plan.partial_bytes) + align_up(plan.x_packed_bytes));
 
   implicit_gemm::WeightGradientParams<ElementT> p{};
   p.x = static_cast<const ElementT*>(x);
   p.dy = static_cast<const ElementT*>(dy);
   if (plan.pack_x) {
-    if (upsStatus_t s = launch_pack<ElementT>(problem.input, problem.groups, plan.cig, plan.cig_valid, x, x_packed, stream);
+    if (upsStatus_t s =
+            launch_pack<ElementT>(problem.input, problem.groups, plan.cig, plan.cig_valid, x, x_packed, stream);
         s != UPS_STATUS_SUCCESS)
       return s;
     p.x = x_packed;
@@ -234,7 +241,8 @@ upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& p
   g.w_stride_n = problem.weight.stride_n;
   g.w_stride_c = problem.weight.stride_c;
   UPS_CUDA_CHECK(launch_kernel(implicit_gemm::weight_gradient_combine_kernel<ElementT>, grid_for(g.slice, 256),
-                               dim3(256), 0, stream, static_cast<const float*>(partial), static_cast<ElementT*>(dw), g));
+                               dim3(256), 0, stream, static_cast<const float*>(partial), static_cast<ElementT*>(dw),
+                               g));
   return UPS_STATUS_SUCCESS;
 }
 
@@ -287,8 +295,9 @@ upsStatus_t conv_transpose_implicit_gemm_backward_weight(const ConvTransposeProb
                                     "implicit GEMM weight gradient: the workspace must be 16-byte aligned");
   if ((!plan.pack_x && reinterpret_cast<uintptr_t>(x) % 16 != 0) ||
       (!plan.pack_dy && reinterpret_cast<uintptr_t>(dy) % 16 != 0))
-    return ::upsample::detail::fail(UPS_STATUS_MISALIGNED, "implicit GEMM weight gradient: x and dy must be 16-byte "
-                                                           "aligned (channels-last, read in place)");
+    return ::upsample::detail::fail(UPS_STATUS_MISALIGNED,
+                                    "implicit GEMM weight gradient: x and dy must be 16-byte "
+                                    "aligned (channels-last, read in place)");
   return problem.input.dtype == UPS_DTYPE_F16 ? run<__half>(problem, plan, x, dy, dw, exec)
                                               : run<__nv_bfloat16>(problem, plan, x, dy, dw, exec);
 }

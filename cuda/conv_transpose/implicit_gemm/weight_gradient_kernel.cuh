@@ -44,11 +44,11 @@ struct WeightGradientConfig {
   static constexpr int kBlockM = Block, kBlockN = Block, kBlockK = 32, kStages = 4;
   static constexpr int kWarpsM = WarpsM, kWarpsN = WarpsN, kThreads = 32 * kWarpsM * kWarpsN;
   static constexpr int kWarpM = kBlockM / kWarpsM, kWarpN = kBlockN / kWarpsN;
-  static constexpr int kRowBytes = kBlockM * 2;                 // Block f16/bf16 channels
-  static constexpr int kOperandBytes = kBlockK * kRowBytes;     // 4 or 8 KiB
-  static constexpr int kStageBytes = 2 * kOperandBytes;         // A then B
-  static constexpr int kSharedBytes = kStages * kStageBytes;    // 32 or 64 KiB
-  static constexpr int kChunksPerRow = kBlockM / 8;             // 16-byte chunks per operand row
+  static constexpr int kRowBytes = kBlockM * 2;                  // Block f16/bf16 channels
+  static constexpr int kOperandBytes = kBlockK * kRowBytes;      // 4 or 8 KiB
+  static constexpr int kStageBytes = 2 * kOperandBytes;          // A then B
+  static constexpr int kSharedBytes = kStages * kStageBytes;     // 32 or 64 KiB
+  static constexpr int kChunksPerRow = kBlockM / 8;              // 16-byte chunks per operand row
   static constexpr int kRowsPerPass = kThreads / kChunksPerRow;  // 16
   static constexpr int kRowsPerThread = kBlockK / kRowsPerPass;  // 2
   // The occupancy hint of __launch_bounds__ (MinBlocks). 64 x 64 asks for 4 CTAs (a cap of 128
@@ -69,14 +69,14 @@ struct WeightGradientParams {
   int stride[3], pad[3], dilation[3], kernel[3];  // D, H, W
   int out_extent[3];                              // dy's extents
   int groups, taps, cig, cog;
-  int cig_valid, cog_valid;  // channels per group present in the operand rows (the rest is zero)
-  int tiles_m;               // M tiles of 64 input channels
-  int64_t x_row, x_group;                 // elements between positions and groups of x (dense: batch
-                                          // item n starts at n x positions x x_row)
-  int64_t dy_row, dy_group;               // the same for dy
-  uint32_t positions;                     // N x (input positions): the K extent (< 2^31; dy's < 2^31 too)
-  uint32_t chunk;                         // K positions per split, a multiple of kBlockK
-  FastDivmodU32 in_w, in_h, in_d;         // the input's extents (K decode)
+  int cig_valid, cog_valid;        // channels per group present in the operand rows (the rest is zero)
+  int tiles_m;                     // M tiles of 64 input channels
+  int64_t x_row, x_group;          // elements between positions and groups of x (dense: batch
+                                   // item n starts at n x positions x x_row)
+  int64_t dy_row, dy_group;        // the same for dy
+  uint32_t positions;              // N x (input positions): the K extent (< 2^31; dy's < 2^31 too)
+  uint32_t chunk;                  // K positions per split, a multiple of kBlockK
+  FastDivmodU32 in_w, in_h, in_d;  // the input's extents (K decode)
 };
 
 // Byte offset of the 16-byte chunk holding channels [8c, 8c + 8) of staged row `row` within one
@@ -170,12 +170,12 @@ struct WeightGradientLoader {
   int chunk;                      // this thread's 16-byte chunk of a row (channels 8*chunk..)
   int tap_offset[3];              // k * dilation - pad_begin: o = i * stride + tap_offset
   bool a_chunk_valid, b_chunk_valid;
-  const ElementT* x_group;        // x at this group's and M tile's first channel, plus the chunk
-  const ElementT* dy_group;       // dy likewise for the N tile
-  uint32_t k_begin, k_end;        // the split's positions
+  const ElementT* x_group;   // x at this group's and M tile's first channel, plus the chunk
+  const ElementT* dy_group;  // dy likewise for the N tile
+  uint32_t k_begin, k_end;   // the split's positions
 
-  __device__ __forceinline__ void init(const WeightGradientParams<ElementT>& p, int thread, int group, const int (&k)[3],
-                                       int m0, int n0, uint32_t k_begin_, uint32_t k_end_) {
+  __device__ __forceinline__ void init(const WeightGradientParams<ElementT>& p, int thread, int group,
+                                       const int (&k)[3], int m0, int n0, uint32_t k_begin_, uint32_t k_end_) {
     chunk = thread % Config::kChunksPerRow;
 #pragma unroll
     for (int a = 0; a < 3; ++a) tap_offset[a] = k[a] * p.dilation[a] - p.pad[a];
@@ -307,8 +307,8 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
 struct WeightGradientCombineGeometry {
   int groups, taps, cig, cog, splits;
   int kernel[3];
-  int64_t slice;                                  // groups x taps x cig x cog: one split's partials
-  int64_t w_stride_n, w_stride_c, w_stride[3];    // dw: n = C_in, c = C_out/groups
+  int64_t slice;                                // groups x taps x cig x cog: one split's partials
+  int64_t w_stride_n, w_stride_c, w_stride[3];  // dw: n = C_in, c = C_out/groups
 };
 
 // dw[g*cig + ci, co, k] = the split's partial sums of (g, k, ci, co) added in ascending split order

@@ -140,7 +140,8 @@ struct ConvTransposeBackwardWeightOp : OpDefaults {
     return reference::conv_transpose_backward_weight(p, a.x, a.dy, a.dw);
   }
   static size_t workspace_bytes(const Problem& p) {
-    if (p.algorithm != UPS_ALGO_IMPLICIT_GEMM) return cuda::conv_transpose_backward_weight_workspace_bytes(p, p.algorithm);
+    if (p.algorithm != UPS_ALGO_IMPLICIT_GEMM)
+      return cuda::conv_transpose_backward_weight_workspace_bytes(p, p.algorithm);
     const size_t engine = cuda::conv_transpose_implicit_gemm_backward_weight_workspace_bytes(p);
     if (!p.auto_algorithm) return engine;
     // AUTO may fall back to GATHER for operands the engine cannot read in place (below): the
@@ -153,7 +154,8 @@ struct ConvTransposeBackwardWeightOp : OpDefaults {
       // As in the forward: AUTO's promise covers element-aligned x and dy (GATHER runs them); a
       // caller who forced IMPLICIT_GEMM gets MISALIGNED.
       const bool misaligned = reinterpret_cast<uintptr_t>(a.x) % 16 != 0 || reinterpret_cast<uintptr_t>(a.dy) % 16 != 0;
-      if (!(p.auto_algorithm && misaligned && cuda::conv_transpose_implicit_gemm_backward_weight_needs_aligned_inputs(p)))
+      if (!(p.auto_algorithm && misaligned &&
+            cuda::conv_transpose_implicit_gemm_backward_weight_needs_aligned_inputs(p)))
         return cuda::conv_transpose_implicit_gemm_backward_weight(p, a.x, a.dy, a.dw, exec);
       return cuda::conv_transpose_backward_weight(p, UPS_ALGO_GATHER, a.x, a.dy, a.dw, exec);
     }

@@ -313,5 +313,4 @@ upsStatus_t validate_conv_transpose_backward_bias(const upsConvTransposeDesc_t* 
   return check_spatial_non_empty(dy, "dy", "the bias gradient of a transposed convolution");
 }
 
-
 }  // namespace upsample::detail
