@@ -515,6 +515,13 @@ upsConvTransposeDesc_t fuzzed_conv(Bytes& in, const upsTensorDesc_t& x_desc) {
   return conv;
 }
 
+// Whether the desc forces the implicit-GEMM engine (read raw: the enum may hold a hostile value).
+bool forces_engine(const upsConvTransposeDesc_t& conv) {
+  int algorithm;
+  std::memcpy(&algorithm, &conv.algorithm, sizeof algorithm);
+  return algorithm == UPS_ALGO_IMPLICIT_GEMM;
+}
+
 std::string conv_text(const upsConvTransposeDesc_t& conv) {
   int algorithm, math_mode;
   std::memcpy(&algorithm, &conv.algorithm, sizeof algorithm);
@@ -552,7 +559,7 @@ void fuzz_conv_transpose(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc
         return upsConvTransposeForward(h, &conv, &x_desc, p[0], &w_desc, p[1], with_bias ? p[2] : nullptr, &y_desc,
                                        p[3]);
       },
-      0.0, conv.algorithm == UPS_ALGO_IMPLICIT_GEMM);
+      0.0, forces_engine(conv));
 }
 
 // ---- Gradients ---------------------------------------------------------------------------------
@@ -636,7 +643,7 @@ void fuzz_conv_transpose_backward(Bytes& in, const upsTensorDesc_t& x_desc, upsT
           [&](upsHandle_t h, const std::vector<void*>& p) {
             return upsConvTransposeBackwardData(h, &conv, &dy_desc, p[0], &w_desc, p[1], &x_desc, p[2]);
           },
-          0.0, conv.algorithm == UPS_ALGO_IMPLICIT_GEMM);
+          0.0, forces_engine(conv));
       return;
     case ConvGradient::kWeight:
       if (!add_tensor(args, in, "x", x_desc, false) || !add_tensor(args, in, "dw", w_desc, true)) return;
@@ -645,7 +652,7 @@ void fuzz_conv_transpose_backward(Bytes& in, const upsTensorDesc_t& x_desc, upsT
           [&](upsHandle_t h, const std::vector<void*>& p) {
             return upsConvTransposeBackwardWeight(h, &conv, &x_desc, p[1], &dy_desc, p[0], &w_desc, p[2]);
           },
-          0.0, conv.algorithm == UPS_ALGO_IMPLICIT_GEMM);
+          0.0, forces_engine(conv));
       return;
     case ConvGradient::kBias: {
       upsTensorDesc_t db_desc = dy_desc;  // C_out values of dy's dtype
