@@ -35,6 +35,7 @@ bool launch_cl_vec16(const detail::UnpoolProblem& problem, const void* dy, void*
   if (!applies) return false;
   auto p = make_params<ElementT, IndexT>(problem, dy, dx);
   p.work = problem.input.elements() / kLanes;
+  p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);
   const cudaError_t error =
       launch_kernel(unpool_backward_cl_vec16_kernel<ElementT, IndexT, kBedOfNails>, grid_for(p.work, kThreadsPerBlock),
                     dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p);

@@ -32,6 +32,7 @@ struct UnpoolBackwardParams {
   DeviceTensor<IndexT> input;   // dx
   DeviceTensor<IndexT> output;  // dy
   IndexT scale[3];
+  FastDivmod<IndexT> c_vectors_div;  // dx's channel vectors per position (C / 16-byte lanes)
   int64_t work;  // dx elements
 };
 
@@ -75,19 +76,15 @@ __global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, I
   // ElementT: the float type (nearest sums), or a storage word (bed-of-nails copies).
   using Vector = BackwardVector16<ElementT>;
   constexpr int kLanes = Vector::kLanes;
-  const IndexT c_vectors = p.input.c / kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
-    // Dense channels-last dx: vector v is channels [cv*kLanes, +kLanes) of position (n, d, h, w).
-    IndexT rest = static_cast<IndexT>(v);
-    const IndexT cv = rest % c_vectors;
-    rest /= c_vectors;
-    const IndexT iw = rest % p.input.extent[2];
-    rest /= p.input.extent[2];
-    const IndexT ih = rest % p.input.extent[1];
-    rest /= p.input.extent[1];
-    const IndexT id = rest % p.input.extent[0];
-    const IndexT n = rest / p.input.extent[0];
+    // Dense channels-last dx: vector v is channels [cv*kLanes, +kLanes) of position (n, d, h, w),
+    // decoded by fast division (NOTE [ Fast division ]).
+    IndexT rest = static_cast<IndexT>(v), n;
+    const IndexT cv = p.c_vectors_div.divmod(rest, &rest);
+    const IndexT iw = p.input.extent_div[2].divmod(rest, &rest);
+    const IndexT ih = p.input.extent_div[1].divmod(rest, &rest);
+    const IndexT id = p.input.extent_div[0].divmod(rest, &n);
     const ElementT* cell =
         p.dy + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * p.scale[2]);
     Vector out;

@@ -54,12 +54,16 @@ upsStatus_t launch_unpool(const detail::UnpoolProblem& problem, const void* x, v
   p.y = static_cast<StorageT*>(y);
   p.input = make_device_tensor<IndexT>(problem.input);
   p.output = make_device_tensor<IndexT>(problem.output);
-  for (int a = 0; a < 3; ++a) p.scale[a] = static_cast<IndexT>(problem.scale[a]);
+  constexpr int kLanes = Pack16<StorageT>::kLanes;
+  for (int a = 0; a < 3; ++a) {
+    p.scale[a] = static_cast<IndexT>(problem.scale[a]);
+    p.scale_div[a] = FastDivmod<IndexT>(problem.scale[a]);
+  }
+  p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);  // used where C % kLanes == 0
   p.bed_of_nails = problem.mode == UPS_UNPOOL_BED_OF_NAILS;
 
   // The 16-byte path needs each output vector to stay inside one input vector (channels-last)
   // or one output row (channels-first), and the pointers it moves vectors through aligned.
-  constexpr int kLanes = Pack16<StorageT>::kLanes;
   const bool channels_last = problem.output.layout == UPS_LAYOUT_CHANNELS_LAST;
   const bool vectorizable = channels_last ? problem.output.c % kLanes == 0 && aligned16(x) && aligned16(y)
                                           : problem.output.extent[2] % kLanes == 0 && aligned16(y);

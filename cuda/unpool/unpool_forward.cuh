@@ -33,6 +33,10 @@ struct UnpoolParams {
   DeviceTensor<IndexT> input;
   DeviceTensor<IndexT> output;
   IndexT scale[3];
+  // The scales, and the channel vectors of a channels-last position (C / 16-byte lanes), as fast
+  // divisors (NOTE [ Fast division ]): no hardware division runs per element or vector.
+  FastDivmod<IndexT> scale_div[3];
+  FastDivmod<IndexT> c_vectors_div;
   bool bed_of_nails;
   int64_t work;  // output elements (scalar) or 16-byte output vectors (vec16)
 };
@@ -55,10 +59,12 @@ __global__ void unpool_scalar_kernel(UnpoolParams<StorageT, IndexT> p) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step) {
     const IndexT linear = static_cast<IndexT>(i);
     const Coordinates<IndexT> o = coordinates_of(p.output, linear);
-    const bool on_nail = o.d % p.scale[0] == 0 && o.h % p.scale[1] == 0 && o.w % p.scale[2] == 0;
+    IndexT id, ih, iw;
+    const IndexT rd = p.scale_div[0].divmod(o.d, &id), rh = p.scale_div[1].divmod(o.h, &ih),
+                 rw = p.scale_div[2].divmod(o.w, &iw);
+    const bool on_nail = rd == 0 && rh == 0 && rw == 0;
     StorageT value = 0;
-    if (!p.bed_of_nails || on_nail)
-      value = p.x[p.input.offset(o.n, o.c, o.d / p.scale[0], o.h / p.scale[1], o.w / p.scale[2])];
+    if (!p.bed_of_nails || on_nail) value = p.x[p.input.offset(o.n, o.c, id, ih, iw)];
     p.y[linear] = value;  // dense output: the linear position is the memory offset
   }
 }
@@ -70,8 +76,9 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     const IndexT first = static_cast<IndexT>(v) * kLanes;
     const Coordinates<IndexT> o = coordinates_of(p.output, first);
-    const IndexT id = o.d / p.scale[0], ih = o.h / p.scale[1];
-    const bool row_on_nail = o.d % p.scale[0] == 0 && o.h % p.scale[1] == 0;
+    IndexT id, ih;
+    const IndexT rd = p.scale_div[0].divmod(o.d, &id), rh = p.scale_div[1].divmod(o.h, &ih);
+    const bool row_on_nail = rd == 0 && rh == 0;
     Pack16<StorageT> pack;
     if constexpr (kScaleW != 0) {
       // kLanes consecutive w positions of one output row, o.w a multiple of kLanes: they read the
@@ -90,9 +97,10 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
       const StorageT* row = p.x + p.input.offset(o.n, o.c, id, ih, 0);
 #pragma unroll
       for (int l = 0; l < kLanes; ++l) {
-        const IndexT ow = o.w + l;
-        const bool keep = !p.bed_of_nails || (row_on_nail && ow % p.scale[2] == 0);
-        pack.lane[l] = keep ? row[ow / p.scale[2]] : StorageT{0};
+        IndexT iw;
+        const bool on_nail = p.scale_div[2].divmod(o.w + l, &iw) == 0;
+        const bool keep = !p.bed_of_nails || (row_on_nail && on_nail);
+        pack.lane[l] = keep ? row[iw] : StorageT{0};
       }
     }
     *reinterpret_cast<Pack16<StorageT>*>(p.y + first) = pack;
@@ -102,19 +110,14 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
 template <typename StorageT, typename IndexT>
 __global__ void unpool_cl_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
   constexpr int kLanes = Pack16<StorageT>::kLanes;
-  const IndexT c_vectors = p.input.c / kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, id, ih, iw).
-    IndexT rest = static_cast<IndexT>(v);
-    const IndexT cv = rest % c_vectors;
-    rest /= c_vectors;
-    const IndexT iw = rest % p.input.extent[2];
-    rest /= p.input.extent[2];
-    const IndexT ih = rest % p.input.extent[1];
-    rest /= p.input.extent[1];
-    const IndexT id = rest % p.input.extent[0];
-    const IndexT n = rest / p.input.extent[0];
+    IndexT rest = static_cast<IndexT>(v), n;
+    const IndexT cv = p.c_vectors_div.divmod(rest, &rest);
+    const IndexT iw = p.input.extent_div[2].divmod(rest, &rest);
+    const IndexT ih = p.input.extent_div[1].divmod(rest, &rest);
+    const IndexT id = p.input.extent_div[0].divmod(rest, &n);
     const Pack16<StorageT> value = *reinterpret_cast<const Pack16<StorageT>*>(p.x + static_cast<IndexT>(v) * kLanes);
     Pack16<StorageT> zero;
 #pragma unroll
