@@ -26,6 +26,8 @@ upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, cons
     p.stride[a] = static_cast<IndexT>(problem.stride[a]);
     p.padding[a] = static_cast<IndexT>(problem.padding[a]);
     p.dilation[a] = static_cast<IndexT>(problem.dilation[a]);
+    p.stride_div[a] = FastDivmod<IndexT>(problem.stride[a]);
+    p.dilation_div[a] = FastDivmod<IndexT>(problem.dilation[a]);
   }
   p.work = problem.input.elements();
   UPS_CUDA_CHECK(launch_kernel(max_pool_backward_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),

@@ -25,6 +25,9 @@ struct MaxPoolBackwardParams {
   DeviceTensor<IndexT> input;   // dx
   DeviceTensor<IndexT> output;  // dy and indices
   IndexT kernel[3], stride[3], padding[3], dilation[3];
+  // stride and dilation as fast divisors (NOTE [ Fast division ]): window_axis and
+  // window_candidate divide by them per element and per candidate; every dividend is >= 0.
+  FastDivmod<IndexT> stride_div[3], dilation_div[3];
   int64_t work;  // dx elements
 };
 
@@ -37,21 +40,25 @@ struct MaxPoolBackwardParams {
 template <typename IndexT>
 struct WindowAxis {
   IndexT shifted, first, last, stride, dilation, kernel;
+  FastDivmod<IndexT> stride_div, dilation_div;
   IndexT count;  // candidates
   bool by_tap;   // candidate j is tap kernel-1-j; else o = first + j
 };
 
 template <typename IndexT>
 __device__ __forceinline__ WindowAxis<IndexT> window_axis(IndexT shifted, IndexT kernel, IndexT stride, IndexT dilation,
-                                                          IndexT pooled) {
+                                                          const FastDivmod<IndexT>& stride_div,
+                                                          const FastDivmod<IndexT>& dilation_div, IndexT pooled) {
   WindowAxis<IndexT> a;
   a.shifted = shifted;
   a.stride = stride;
   a.dilation = dilation;
   a.kernel = kernel;
+  a.stride_div = stride_div;
+  a.dilation_div = dilation_div;
   const IndexT reach = (kernel - 1) * dilation;
-  a.first = shifted <= reach ? 0 : (shifted - reach + stride - 1) / stride;
-  const IndexT high = shifted / stride;
+  a.first = shifted <= reach ? 0 : stride_div.div(shifted - reach + stride - 1);
+  const IndexT high = stride_div.div(shifted);
   a.last = high < pooled - 1 ? high : pooled - 1;
   const IndexT range = a.last >= a.first ? a.last - a.first + 1 : 0;
   a.by_tap = kernel < range;
@@ -63,12 +70,13 @@ __device__ __forceinline__ WindowAxis<IndexT> window_axis(IndexT shifted, IndexT
 template <typename IndexT>
 __device__ __forceinline__ IndexT window_candidate(const WindowAxis<IndexT>& a, IndexT j) {
   if (!a.by_tap) {
-    const IndexT o = a.first + j;
-    return (a.shifted - o * a.stride) % a.dilation == 0 ? o : IndexT(-1);
+    const IndexT o = a.first + j;  // <= shifted / stride: the dividend below is >= 0
+    return a.dilation_div.mod(a.shifted - o * a.stride) == 0 ? o : IndexT(-1);
   }
   const IndexT t = a.shifted - (a.kernel - 1 - j) * a.dilation;  // = o*stride for tap kernel-1-j
-  if (t < 0 || t % a.stride != 0) return -1;
-  const IndexT o = t / a.stride;
+  if (t < 0) return -1;
+  IndexT o;
+  if (a.stride_div.divmod(t, &o) != 0) return -1;
   return o >= a.first && o <= a.last ? o : IndexT(-1);
 }
 
@@ -82,12 +90,12 @@ __global__ void max_pool_backward_kernel(MaxPoolBackwardParams<ElementT, IndexT>
     const Coordinates<IndexT> i = coordinates_of(p.input, linear);
     // The switch value that names i: its flat position in the (n, c) input plane.
     const int64_t flat = (static_cast<int64_t>(i.d) * p.input.extent[1] + i.h) * p.input.extent[2] + i.w;
-    const WindowAxis<IndexT> ad =
-        window_axis(i.d + p.padding[0], p.kernel[0], p.stride[0], p.dilation[0], p.output.extent[0]);
-    const WindowAxis<IndexT> ah =
-        window_axis(i.h + p.padding[1], p.kernel[1], p.stride[1], p.dilation[1], p.output.extent[1]);
-    const WindowAxis<IndexT> aw =
-        window_axis(i.w + p.padding[2], p.kernel[2], p.stride[2], p.dilation[2], p.output.extent[2]);
+    const WindowAxis<IndexT> ad = window_axis(i.d + p.padding[0], p.kernel[0], p.stride[0], p.dilation[0],
+                                              p.stride_div[0], p.dilation_div[0], p.output.extent[0]);
+    const WindowAxis<IndexT> ah = window_axis(i.h + p.padding[1], p.kernel[1], p.stride[1], p.dilation[1],
+                                              p.stride_div[1], p.dilation_div[1], p.output.extent[1]);
+    const WindowAxis<IndexT> aw = window_axis(i.w + p.padding[2], p.kernel[2], p.stride[2], p.dilation[2],
+                                              p.stride_div[2], p.dilation_div[2], p.output.extent[2]);
     AccumT sum = 0;
     for (IndexT jd = 0; jd < ad.count; ++jd) {
       const IndexT od = window_candidate(ad, jd);
