@@ -4,13 +4,14 @@
 
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/vector.cuh"
 #include "cuda/interpolate/interpolate.h"
 #include "cuda/interpolate/interpolate_kernels.cuh"
 
 namespace upsample::cuda {
 namespace {
 
-bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
+bool aligned16(const void* pointer) { return vector_aligned(pointer, 16); }
 
 template <typename CoordT, typename IndexT>
 InterpAxis<CoordT, IndexT> make_axis(const detail::InterpolateProblem& problem, int a) {

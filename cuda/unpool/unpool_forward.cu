@@ -5,13 +5,14 @@
 #include "cuda/unpool/unpool.h"
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/vector.cuh"
 #include "cuda/unpool/unpool_forward.cuh"
 
 namespace upsample::cuda {
 namespace {
 
-bool aligned16(const void* pointer) { return reinterpret_cast<uintptr_t>(pointer) % 16 == 0; }
-bool aligned_to(const void* pointer, size_t bytes) { return reinterpret_cast<uintptr_t>(pointer) % bytes == 0; }
+bool aligned16(const void* pointer) { return vector_aligned(pointer, 16); }
+bool aligned_to(const void* pointer, size_t bytes) { return vector_aligned(pointer, static_cast<int>(bytes)); }
 
 // The vector kernels: channels-last input-stationary (one input vector to its whole cell);
 // channels-first with the W scale fixed at compile time where one narrower vector load serves the

@@ -41,16 +41,13 @@
 #include <cstdint>
 
 #include "cuda/common/element.cuh"
+#include "cuda/common/index_math.cuh"
 #include "cuda/common/platform.cuh"
 #include "implicit_gemm_mainloop.cuh"
 #include "implicit_gemm_params.cuh"
 
 namespace upsample::cuda::implicit_gemm {
 
-// Floor and ceiling division for a possibly negative numerator and a positive divisor (prologue
-// only).
-__device__ __forceinline__ int floor_div_int(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-__device__ __forceinline__ int ceil_div_int(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
 // The kernel is split as decode (CtaPhase), stage (PhaseTables + OperandLoader), accumulate
 // (run_mainloop over the warp tile of implicit_gemm_mainloop.cuh) and epilogue
@@ -76,8 +73,8 @@ __device__ __forceinline__ CtaPhase decode_cta_phase(const ParamsT& p, unsigned 
   cta.r[0] = cta.phase / (p.stride[2] * p.stride[1]);
 #pragma unroll
   for (int a = 0; a < 3; ++a) {
-    cta.q_first[a] = ceil_div_int(p.pad[a] - cta.r[a], p.stride[a]);
-    const int q_last = floor_div_int(p.out_extent[a] - 1 + p.pad[a] - cta.r[a], p.stride[a]);
+    cta.q_first[a] = ceil_div(p.pad[a] - cta.r[a], p.stride[a]);
+    const int q_last = floor_div(p.out_extent[a] - 1 + p.pad[a] - cta.r[a], p.stride[a]);
     cta.q_count[a] = q_last >= cta.q_first[a] ? q_last - cta.q_first[a] + 1 : 0;
   }
   cta.m_total = int64_t{p.batch} * cta.q_count[0] * cta.q_count[1] * cta.q_count[2];
