@@ -30,6 +30,37 @@ bool few_channels_per_group(const ConvTransposeProblem& p) {
   return p.in_channels_per_group() < kFewChannels || p.out_channels_per_group() < kFewChannels;
 }
 
+cuda::ImplicitGemmSupport weight_gradient_support(const ConvTransposeProblem& p, int compute_capability) {
+  return compute_capability == kCurrentDevice
+             ? cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(p)
+             : cuda::conv_transpose_implicit_gemm_backward_weight_can_implement_on(p, compute_capability);
+}
+
+// A forced IMPLICIT_GEMM: the engine's own status and reason, or SUCCESS.
+upsStatus_t engine_verdict(const cuda::ImplicitGemmSupport& support) {
+  if (support.status != UPS_STATUS_SUCCESS) return fail(support.status, "algorithm IMPLICIT_GEMM: ", support.reason);
+  return UPS_STATUS_SUCCESS;
+}
+
+// The gradients' AUTO: the caller's explicit choice; else GATHER on the reference backend or with
+// few channels per group; else the engine where its can_implement (`support()`, asked only then)
+// accepts, GATHER where it refuses. Both are deterministic.
+template <typename Support>
+ConvTransposeChoice choose_gradient_engine_or_gather(const ConvTransposeProblem& p, upsAlgorithm_t requested,
+                                                     upsBackend_t backend, Support&& support, const char* accepted,
+                                                     const char* refused) {
+  if (requested != UPS_ALGO_AUTO) return {requested, "requested by the caller (desc.algorithm)", nullptr};
+  if (backend != UPS_BACKEND_CUDA)
+    return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
+  if (few_channels_per_group(p))
+    return {UPS_ALGO_GATHER,
+            "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
+            nullptr};
+  const cuda::ImplicitGemmSupport engine = support();
+  if (engine.status == UPS_STATUS_SUCCESS) return {UPS_ALGO_IMPLICIT_GEMM, accepted, engine.reason};
+  return {UPS_ALGO_GATHER, refused, engine.reason};
+}
+
 }  // namespace
 
 // AUTO for transposed convolution.
@@ -96,28 +127,17 @@ ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& 
 ConvTransposeChoice choose_conv_transpose_data_gradient_algorithm(const ConvTransposeProblem& p,
                                                                   upsAlgorithm_t requested, upsBackend_t backend,
                                                                   int compute_capability) {
-  if (requested != UPS_ALGO_AUTO) return {requested, "requested by the caller (desc.algorithm)", nullptr};
-  if (backend != UPS_BACKEND_CUDA)
-    return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
-  if (few_channels_per_group(p))
-    return {UPS_ALGO_GATHER,
-            "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
-            nullptr};
-  const cuda::ImplicitGemmSupport engine = data_gradient_support(p, compute_capability);
-  if (engine.status == UPS_STATUS_SUCCESS)
-    return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's data-gradient can_implement accepts the problem",
-            engine.reason};
-  return {UPS_ALGO_GATHER,
-          "AUTO: the implicit GEMM's data-gradient can_implement refuses the problem, GATHER runs any shape",
-          engine.reason};
+  return choose_gradient_engine_or_gather(p, requested, backend,
+                                          [&] { return data_gradient_support(p, compute_capability); },
+                                          "AUTO: the implicit GEMM's data-gradient can_implement accepts the problem",
+                                          "AUTO: the implicit GEMM's data-gradient can_implement refuses the "
+                                          "problem, GATHER runs any shape");
 }
 
 upsStatus_t conv_transpose_data_gradient_can_implement(const ConvTransposeProblem& p, upsBackend_t backend,
                                                        int compute_capability) {
   if (backend != UPS_BACKEND_CUDA || p.algorithm != UPS_ALGO_IMPLICIT_GEMM) return UPS_STATUS_SUCCESS;
-  const cuda::ImplicitGemmSupport support = data_gradient_support(p, compute_capability);
-  if (support.status != UPS_STATUS_SUCCESS) return fail(support.status, "algorithm IMPLICIT_GEMM: ", support.reason);
-  return UPS_STATUS_SUCCESS;
+  return engine_verdict(data_gradient_support(p, compute_capability));
 }
 
 // AUTO for the weight gradient: IMPLICIT_GEMM where the engine's weight-gradient can_implement
@@ -130,35 +150,16 @@ upsStatus_t conv_transpose_data_gradient_can_implement(const ConvTransposeProble
 ConvTransposeChoice choose_conv_transpose_weight_gradient_algorithm(const ConvTransposeProblem& p,
                                                                     upsAlgorithm_t requested, upsBackend_t backend,
                                                                     int compute_capability) {
-  if (requested != UPS_ALGO_AUTO) return {requested, "requested by the caller (desc.algorithm)", nullptr};
-  if (backend != UPS_BACKEND_CUDA)
-    return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
-  if (few_channels_per_group(p))
-    return {UPS_ALGO_GATHER,
-            "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
-            nullptr};
-  const cuda::ImplicitGemmSupport engine =
-      compute_capability == kCurrentDevice
-          ? cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(p)
-          : cuda::conv_transpose_implicit_gemm_backward_weight_can_implement_on(p, compute_capability);
-  if (engine.status == UPS_STATUS_SUCCESS)
-    return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's weight-gradient can_implement accepts the problem",
-            engine.reason};
-  return {UPS_ALGO_GATHER,
-          "AUTO: the implicit GEMM's weight-gradient can_implement refuses the problem, GATHER runs "
-          "any shape",
-          engine.reason};
+  return choose_gradient_engine_or_gather(
+      p, requested, backend, [&] { return weight_gradient_support(p, compute_capability); },
+      "AUTO: the implicit GEMM's weight-gradient can_implement accepts the problem",
+      "AUTO: the implicit GEMM's weight-gradient can_implement refuses the problem, GATHER runs any shape");
 }
 
 upsStatus_t conv_transpose_weight_gradient_can_implement(const ConvTransposeProblem& p, upsBackend_t backend,
                                                          int compute_capability) {
   if (backend != UPS_BACKEND_CUDA || p.algorithm != UPS_ALGO_IMPLICIT_GEMM) return UPS_STATUS_SUCCESS;
-  const cuda::ImplicitGemmSupport support =
-      compute_capability == kCurrentDevice
-          ? cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(p)
-          : cuda::conv_transpose_implicit_gemm_backward_weight_can_implement_on(p, compute_capability);
-  if (support.status != UPS_STATUS_SUCCESS) return fail(support.status, "algorithm IMPLICIT_GEMM: ", support.reason);
-  return UPS_STATUS_SUCCESS;
+  return engine_verdict(weight_gradient_support(p, compute_capability));
 }
 
 // The bias gradient is a reduction of dy over batch and positions, with no GEMM: AUTO and

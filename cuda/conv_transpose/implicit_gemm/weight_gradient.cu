@@ -173,32 +173,27 @@ upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& p
       reinterpret_cast<ElementT*>(workspace + align_up(plan.partial_bytes) + align_up(plan.x_packed_bytes));
 
   implicit_gemm::WeightGradientParams<ElementT> p{};
-  p.x = static_cast<const ElementT*>(x);
-  p.dy = static_cast<const ElementT*>(dy);
-  if (plan.pack_x) {
-    if (upsStatus_t s =
-            launch_pack<ElementT>(problem.input, problem.groups, plan.cig, plan.cig_valid, x, x_packed, stream);
-        s != UPS_STATUS_SUCCESS)
-      return s;
-    p.x = x_packed;
-    p.x_row = problem.groups * plan.cig_valid;
-    p.x_group = plan.cig_valid;
-  } else {
-    p.x_row = problem.input.stride[2];
-    p.x_group = plan.cig;
-  }
-  if (plan.pack_dy) {
-    if (upsStatus_t s =
-            launch_pack<ElementT>(problem.output, problem.groups, plan.cog, plan.cog_valid, dy, dy_packed, stream);
-        s != UPS_STATUS_SUCCESS)
-      return s;
-    p.dy = dy_packed;
-    p.dy_row = problem.groups * plan.cog_valid;
-    p.dy_group = plan.cog_valid;
-  } else {
-    p.dy_row = problem.output.stride[2];
-    p.dy_group = plan.cog;
-  }
+  // Each operand in place, or packed into the workspace: its row pitch and group offset follow.
+  auto place = [&](const ::upsample::detail::TensorGeometry& t, int64_t per_group, int64_t valid, bool pack,
+                   const void* source, ElementT* packed, const ElementT** operand, int64_t* row,
+                   int64_t* group) -> upsStatus_t {
+    *operand = static_cast<const ElementT*>(source);
+    *row = t.stride[2];
+    *group = per_group;
+    if (!pack) return UPS_STATUS_SUCCESS;
+    *operand = packed;
+    *row = problem.groups * valid;
+    *group = valid;
+    return launch_pack<ElementT>(t, problem.groups, per_group, valid, source, packed, stream);
+  };
+  if (upsStatus_t s = place(problem.input, plan.cig, plan.cig_valid, plan.pack_x, x, x_packed, &p.x, &p.x_row,
+                            &p.x_group);
+      s != UPS_STATUS_SUCCESS)
+    return s;
+  if (upsStatus_t s = place(problem.output, plan.cog, plan.cog_valid, plan.pack_dy, dy, dy_packed, &p.dy, &p.dy_row,
+                            &p.dy_group);
+      s != UPS_STATUS_SUCCESS)
+    return s;
   p.partial = partial;
   for (int a = 0; a < 3; ++a) {
     p.stride[a] = static_cast<int>(problem.stride[a]);

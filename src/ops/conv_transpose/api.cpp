@@ -192,6 +192,17 @@ struct ConvTransposeBackwardBiasOp : OpDefaults {
   }
 };
 
+// The *ChooseAlgorithm queries: the algorithm the op would run on this handle (never AUTO).
+template <typename Op>
+upsStatus_t chosen_algorithm(upsHandle_t handle, const typename Op::Args& args, upsAlgorithm_t* algorithm) {
+  clear_last_error();
+  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
+  typename Op::Problem p;
+  UPS_RETURN_IF_ERROR(resolve_problem<Op>(handle, args, &p));
+  *algorithm = p.algorithm;
+  return UPS_STATUS_SUCCESS;
+}
+
 }  // namespace
 }  // namespace upsample::detail
 
@@ -247,13 +258,8 @@ upsStatus_t upsConvTransposeWorkspaceSize(upsHandle_t handle, const upsConvTrans
 upsStatus_t upsConvTransposeChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                             const upsTensorDesc_t* x_desc, const upsTensorDesc_t* w_desc,
                                             const upsTensorDesc_t* y_desc, upsAlgorithm_t* algorithm) {
-  clear_last_error();
-  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
-  ConvTransposeProblem p;
-  UPS_RETURN_IF_ERROR(resolve_problem<ConvTransposeForwardOp>(
-      handle, {desc, x_desc, nullptr, w_desc, nullptr, nullptr, y_desc, nullptr}, &p));
-  *algorithm = p.algorithm;
-  return UPS_STATUS_SUCCESS;
+  return chosen_algorithm<ConvTransposeForwardOp>(
+      handle, {desc, x_desc, nullptr, w_desc, nullptr, nullptr, y_desc, nullptr}, algorithm);
 }
 
 upsStatus_t upsConvTransposePlanAlgorithm(const upsConvTransposeDesc_t* desc, const upsTensorDesc_t* x_desc,
@@ -310,13 +316,8 @@ upsStatus_t upsConvTransposeBackwardDataWorkspaceSize(upsHandle_t handle, const 
 upsStatus_t upsConvTransposeBackwardDataChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                                         const upsTensorDesc_t* dy_desc, const upsTensorDesc_t* w_desc,
                                                         const upsTensorDesc_t* dx_desc, upsAlgorithm_t* algorithm) {
-  clear_last_error();
-  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
-  ConvTransposeProblem p;
-  UPS_RETURN_IF_ERROR(resolve_problem<ConvTransposeBackwardDataOp>(
-      handle, {desc, dy_desc, nullptr, w_desc, nullptr, dx_desc, nullptr}, &p));
-  *algorithm = p.algorithm;
-  return UPS_STATUS_SUCCESS;
+  return chosen_algorithm<ConvTransposeBackwardDataOp>(
+      handle, {desc, dy_desc, nullptr, w_desc, nullptr, dx_desc, nullptr}, algorithm);
 }
 
 upsStatus_t upsConvTransposeBackwardData(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
@@ -341,13 +342,8 @@ upsStatus_t upsConvTransposeBackwardWeightWorkspaceSize(upsHandle_t handle, cons
 upsStatus_t upsConvTransposeBackwardWeightChooseAlgorithm(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
                                                           const upsTensorDesc_t* x_desc, const upsTensorDesc_t* dy_desc,
                                                           const upsTensorDesc_t* dw_desc, upsAlgorithm_t* algorithm) {
-  clear_last_error();
-  if (algorithm == nullptr) return fail(UPS_STATUS_NULL_POINTER, "algorithm: output pointer is null");
-  ConvTransposeProblem p;
-  UPS_RETURN_IF_ERROR(resolve_problem<ConvTransposeBackwardWeightOp>(
-      handle, {desc, x_desc, nullptr, dy_desc, nullptr, dw_desc, nullptr}, &p));
-  *algorithm = p.algorithm;
-  return UPS_STATUS_SUCCESS;
+  return chosen_algorithm<ConvTransposeBackwardWeightOp>(
+      handle, {desc, x_desc, nullptr, dy_desc, nullptr, dw_desc, nullptr}, algorithm);
 }
 
 upsStatus_t upsConvTransposeBackwardWeight(upsHandle_t handle, const upsConvTransposeDesc_t* desc,
