@@ -42,11 +42,11 @@ upsStatus_t engine_verdict(const cuda::ImplicitGemmSupport& support) {
   return UPS_STATUS_SUCCESS;
 }
 
-// The gradients' AUTO: the caller's explicit choice; else GATHER on the reference backend or with
-// few channels per group; else the engine where its can_implement (`support()`, asked only then)
-// accepts, GATHER where it refuses. Both are deterministic.
+// AUTO's last rules, for the forward and both GEMM gradients: the caller's explicit choice; else
+// GATHER on the reference backend or with few channels per group; else the engine where its
+// can_implement (`support()`, asked only then) accepts, GATHER where it refuses.
 template <typename Support>
-ConvTransposeChoice choose_gradient_engine_or_gather(const ConvTransposeProblem& p, upsAlgorithm_t requested,
+ConvTransposeChoice engine_or_gather(const ConvTransposeProblem& p, upsAlgorithm_t requested,
                                                      upsBackend_t backend, Support&& support, const char* accepted,
                                                      const char* refused) {
   if (requested != UPS_ALGO_AUTO) return {requested, "requested by the caller (desc.algorithm)", nullptr};
@@ -106,17 +106,9 @@ ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& 
             "AUTO: fewer than 2^18 outputs, each a reduction of 256 terms or more: without split-K the implicit "
             "GEMM would leave most SMs idle, SCATTER_ATOMIC spreads the inputs (not deterministic)",
             nullptr};
-  if (backend != UPS_BACKEND_CUDA)
-    return {UPS_ALGO_GATHER, "AUTO: the reference backend runs one CPU loop whatever the algorithm", nullptr};
-  if (few_channels_per_group(p))
-    return {UPS_ALGO_GATHER,
-            "AUTO: fewer than 8 channels per group on one side: the implicit GEMM's tiles would be mostly padding",
-            nullptr};
-  const cuda::ImplicitGemmSupport engine = implicit_gemm_support(p, compute_capability);
-  if (engine.status == UPS_STATUS_SUCCESS)
-    return {UPS_ALGO_IMPLICIT_GEMM, "AUTO: the implicit GEMM's can_implement accepts the problem", engine.reason};
-  return {UPS_ALGO_GATHER, "AUTO: the implicit GEMM's can_implement refuses the problem, GATHER runs any shape",
-          engine.reason};
+  return engine_or_gather(p, UPS_ALGO_AUTO, backend, [&] { return implicit_gemm_support(p, compute_capability); },
+                          "AUTO: the implicit GEMM's can_implement accepts the problem",
+                          "AUTO: the implicit GEMM's can_implement refuses the problem, GATHER runs any shape");
 }
 
 // AUTO for the data gradient: the forward's rule without its SCATTER_ATOMIC exception (the data
@@ -127,7 +119,7 @@ ConvTransposeChoice choose_conv_transpose_algorithm(const ConvTransposeProblem& 
 ConvTransposeChoice choose_conv_transpose_data_gradient_algorithm(const ConvTransposeProblem& p,
                                                                   upsAlgorithm_t requested, upsBackend_t backend,
                                                                   int compute_capability) {
-  return choose_gradient_engine_or_gather(p, requested, backend,
+  return engine_or_gather(p, requested, backend,
                                           [&] { return data_gradient_support(p, compute_capability); },
                                           "AUTO: the implicit GEMM's data-gradient can_implement accepts the problem",
                                           "AUTO: the implicit GEMM's data-gradient can_implement refuses the "
@@ -150,7 +142,7 @@ upsStatus_t conv_transpose_data_gradient_can_implement(const ConvTransposeProble
 ConvTransposeChoice choose_conv_transpose_weight_gradient_algorithm(const ConvTransposeProblem& p,
                                                                     upsAlgorithm_t requested, upsBackend_t backend,
                                                                     int compute_capability) {
-  return choose_gradient_engine_or_gather(
+  return engine_or_gather(
       p, requested, backend, [&] { return weight_gradient_support(p, compute_capability); },
       "AUTO: the implicit GEMM's weight-gradient can_implement accepts the problem",
       "AUTO: the implicit GEMM's weight-gradient can_implement refuses the problem, GATHER runs any shape");
