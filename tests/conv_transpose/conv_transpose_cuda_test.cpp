@@ -6,6 +6,7 @@
 // deterministic paths; a caller's workspace of the queried size. Built twice: against
 // libupsample.so (label `gpu`: a real GPU, or a skip with a message) and against the emulated
 // library (label `emulated`: the kernels run on the CPU). Outputs are poisoned first.
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -585,6 +586,43 @@ TEST(CudaConvTransposeBackwardEdge, GradientEnginesAreExactAdjointsOfTheForward)
       EXPECT_EQ(dot(t.w, dw), forward) << "weight gradient";
       EXPECT_NE(forward, 0.0) << "a vacuous identity";
       if (HasFailure()) return;
+    }
+}
+
+// Finite differences through the engine, f64 (its SIMT twin), forward and data gradient both
+// forced onto IMPLICIT_GEMM: for a random direction v, <dy, (y(x + h v) - y(x - h v)) / 2h> must
+// equal <dgrad(dy), v>. The op is linear, so the central difference is exact but for rounding: a
+// relative tolerance of 1e-9. (The weight gradient's engine is f16/bf16 only; its exact f16
+// adjointness is the test above.)
+TEST(CudaConvTransposeBackwardEdge, DataGradientEngineMatchesFiniteDifferences) {
+  UPS_SKIP_WITHOUT_CUDA();
+  UPS_SEED_TRACE();
+  Backends be;
+  auto rng = make_rng();
+  const ConvGeometry shapes[] = {conv_geometry(2, {5, 4}, {3, 3}, {2, 2}, 16, 24, 2, {1, 1}, {1, 1}, {1, 0}),
+                                 conv_geometry(1, {9}, {8}, {4}, 8, 16, 1, {2}, {2}, {}, {2})};
+  auto dot = [](const HostTensor& a, const HostTensor& b) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < a.size(); ++i) sum += a.get(i) * b.get(i);
+    return sum;
+  };
+  for (const ConvGeometry& g : shapes)
+    for (upsLayout_t layout : kLayouts) {
+      SCOPED_TRACE(g.text() + " " + layout_label(layout));
+      const upsConvTransposeDesc_t conv = g.desc(UPS_ALGO_IMPLICIT_GEMM);
+      const ConvData t = random_conv_data(g, UPS_DTYPE_F64, layout, rng, /*integers=*/false);
+      HostTensor v(t.x.desc), x_plus(t.x.desc), x_minus(t.x.desc);
+      v.fill_random(rng);
+      const double h = 1e-3;
+      for (int64_t i = 0; i < v.size(); ++i) {
+        x_plus.set(i, t.x.get(i) + h * v.get(i));
+        x_minus.set(i, t.x.get(i) - h * v.get(i));
+      }
+      const double difference = (dot(conv_forward(be.cuda(), conv, x_plus, t.w), t.dy) -
+                                 dot(conv_forward(be.cuda(), conv, x_minus, t.w), t.dy)) /
+                                (2 * h);
+      const double adjoint = dot(conv_backward_data(be.cuda(), conv, t.dy, t.w, t.x.desc), v);
+      EXPECT_NEAR(difference, adjoint, 1e-9 * (1.0 + std::fabs(adjoint)));
     }
 }
 
