@@ -129,6 +129,11 @@ regressions = {
     # although it loads nothing. Found by the long fuzz run on a97a885; the loader is now skipped.
     "regression_implicit_gemm_no_input_channels":
         "AwECAQEUAgIAAgEDAwAAAgICAgEAAGDQAALx9AEBCQkJCQkJCeYKBwMBl5eXl5cAAfX+/P4J//4BAQEB8w8JCw==",
+    # Transposed-convolution weight gradient forced onto IMPLICIT_GEMM with no output channels per
+    # group: the split plan divided by the CTA count, 0 without channel tiles (UBSan: division by
+    # zero), although dw is empty and nothing launches. Found by the long fuzz run on 8adb0fb.
+    "regression_weight_gradient_no_channel_tiles":
+        "9o6Ojo6OjivPSgAQYQAAWFhYWAZYWLBYWFhYWFhYjgEBAAAAAQABAQGOAgAAjgEAAAApC/8CDQwMAP8LCAwACwEBjo6Ojo4BjgEAAgIBAAAAAAAADwAJCgsMAA==",
     # The harness itself: pixel shuffle offered an I64 x, whose image the harness filled with a NaN
     # (UBSan: NaN converted to int64). Specials are now for float images only.
     "regression_harness_i64_image_special_values":

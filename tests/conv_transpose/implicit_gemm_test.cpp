@@ -668,6 +668,15 @@ TEST_F(ImplicitGemm, WeightGradient_CanImplementSaysWhy) {
   detail::ConvTransposeProblem huge = bf16;
   huge.input.n = int64_t{1} << 28;  // N x 9 positions >= 2^31
   EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(huge).status, UPS_STATUS_OVERFLOW);
+  // No output channels (C_out = 0): no channel tiles, an empty dw, and a plan that must not divide
+  // by the empty CTA count (found by the fuzzer: a division by zero).
+  const detail::ConvTransposeProblem no_channels =
+      make_problem(iso("no channels", 2, 1, 16, 0, 1, 3, 2, 2, 0), UPS_DTYPE_BF16, UPS_LAYOUT_CHANNELS_LAST);
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_weight_can_implement(no_channels).status, UPS_STATUS_SUCCESS);
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_weight_workspace_bytes(no_channels), 0u);
+  cuda::ExecContext exec;
+  EXPECT_EQ(cuda::conv_transpose_implicit_gemm_backward_weight(no_channels, nullptr, nullptr, nullptr, exec),
+            UPS_STATUS_SUCCESS);
 }
 
 }  // namespace

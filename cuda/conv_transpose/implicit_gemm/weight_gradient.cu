@@ -109,7 +109,9 @@ ImplicitGemmSupport make_plan(const ConvTransposeProblem& p, WeightGradientPlan*
 
   // NOTE [ Weight gradient split ].
   const int64_t k_tiles = (plan->positions + kBlockK - 1) / kBlockK;
-  const int64_t ctas = plan->tiles_m * plan->tiles_n * p.groups * taps;
+  // At least 1: with no input or output channels there are no tiles (and nothing to launch: dw is
+  // empty), but the plan still divides by it.
+  const int64_t ctas = std::max<int64_t>(1, plan->tiles_m * plan->tiles_n * p.groups * taps);
   int64_t splits = std::max<int64_t>(1, (kTargetCtas + ctas - 1) / ctas);
   splits = std::min({splits, std::max<int64_t>(1, k_tiles / kMinSplitTiles), int64_t{65535}});
   const int64_t chunk_tiles = std::max<int64_t>(1, (k_tiles + splits - 1) / splits);
