@@ -10,10 +10,13 @@
 // The reduction K = N x (input positions) is long while M x N (C_in/groups x C_out/groups) per
 // group and tap can be small, so K is split. Both the number of splits and their length follow from
 // the shape alone, never from the device, so that a given problem sums in the same order on every
-// GPU and every run: enough splits to give about kTargetCtas CTAs over (M tiles x N tiles x groups
-// x taps x splits) — four waves of two CTAs on a 132-SM H100 — but no split shorter than
-// kMinSplitTiles K tiles (256 positions), so that a split's partial tile (16 KiB of f32 written and
-// read back once) stays small beside its operand traffic (16 KiB per K tile).
+// GPU and every run. Enough splits to give about two waves of CTAs over (M tiles x N tiles x groups
+// x taps x splits) on a 132-SM H100 at the tile's occupancy — 1024 for 64 x 64 (four CTAs per SM),
+// 264 for 128 x 128 (one) — and no more: every split writes its f32 partial tile to the workspace
+// and the combine reads it back, so more splits than the GPU needs only add DRAM traffic (with
+// four waves the 128 x 128 StyleGAN2 and VAE shapes wrote 64 MiB of partials, as much as the
+// GEMM's own operands). No split is shorter than kMinSplitTiles K tiles (256 positions), so a
+// partial tile (16 or 64 KiB) stays small beside the operand traffic of its split.
 #include <algorithm>
 #include <cstdint>
 
@@ -38,7 +41,7 @@ using ::upsample::detail::ConvTransposeProblem;
 constexpr int64_t kBlockK = WeightGradientSmall::kBlockK;
 static_assert(WeightGradientLarge::kBlockK == kBlockK, "one K tile for both configurations");
 
-constexpr int64_t kTargetCtas = 1024;
+constexpr int64_t kTargetCtasSmall = 1024, kTargetCtasLarge = 264;  // NOTE [ Weight gradient split ]
 constexpr int64_t kMinSplitTiles = 8;
 
 struct WeightGradientPlan {
@@ -112,7 +115,8 @@ ImplicitGemmSupport make_plan(const ConvTransposeProblem& p, WeightGradientPlan*
   // At least 1: with no input or output channels there are no tiles (and nothing to launch: dw is
   // empty), but the plan still divides by it.
   const int64_t ctas = std::max<int64_t>(1, plan->tiles_m * plan->tiles_n * p.groups * taps);
-  int64_t splits = std::max<int64_t>(1, (kTargetCtas + ctas - 1) / ctas);
+  const int64_t target = plan->large_tile ? kTargetCtasLarge : kTargetCtasSmall;
+  int64_t splits = std::max<int64_t>(1, (target + ctas - 1) / ctas);
   splits = std::min({splits, std::max<int64_t>(1, k_tiles / kMinSplitTiles), int64_t{65535}});
   const int64_t chunk_tiles = std::max<int64_t>(1, (k_tiles + splits - 1) / splits);
   plan->chunk = chunk_tiles * kBlockK;
