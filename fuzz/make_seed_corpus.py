@@ -134,6 +134,11 @@ regressions = {
     # zero), although dw is empty and nothing launches. Found by the long fuzz run on 8adb0fb.
     "regression_weight_gradient_no_channel_tiles":
         "9o6Ojo6OjivPSgAQYQAAWFhYWAZYWLBYWFhYWFhYjgEBAAAAAQABAQGOAgAAjgEAAAApC/8CDQwMAP8LCAwACwEBjo6Ojo4BjgEAAgIBAAAAAAAADwAJCgsMAA==",
+    # Transposed convolution forced onto IMPLICIT_GEMM with groups near 2^62: the engine's plan
+    # multiplied groups by the stride phases before bounding groups (UBSan: signed overflow). Found
+    # by CI's 60-second fuzz stage on bf81590 once the harness forced the engine.
+    "regression_implicit_gemm_huge_groups":
+        "AwECAQEUAgIAAkEDAwAAAm1tbW1tbW1tbQJBA29tbW1tbW1tbW2Xl5dgYGBgBgYAAf/5DwAAb21tbW1tbW1tbZeXl2BgYGAGBgAB//kPAAAFCg+rAwgNAQAB9QEB8w8JCw==",
     # The harness itself: pixel shuffle offered an I64 x, whose image the harness filled with a NaN
     # (UBSan: NaN converted to int64). Specials are now for float images only.
     "regression_harness_i64_image_special_values":

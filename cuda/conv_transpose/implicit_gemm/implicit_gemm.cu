@@ -176,7 +176,8 @@ ImplicitGemmSupport make_plan(const ::upsample::detail::ConvTransposeProblem& p,
     return {UPS_STATUS_NOT_SUPPORTED, "implicit GEMM: more than 64 taps in one phase (its shared tap table)"};
   if (p.input.n >= (int64_t{1} << 31) || p.input.c >= kCoordinateLimit || p.output.c >= kCoordinateLimit)
     return {UPS_STATUS_OVERFLOW, "implicit GEMM: batch of 2^31 or channels of 2^30 or more"};
-  if (p.groups * phases > 65535)
+  // phases <= 16^3 here; groups is bounded first so that the product cannot overflow.
+  if (p.groups > 65535 || p.groups * phases > 65535)
     return {UPS_STATUS_NOT_SUPPORTED, "implicit GEMM: groups x stride phases above 65535 (the grid's z extent)"};
 
   plan->cig = p.in_channels_per_group();

@@ -76,7 +76,12 @@ ImplicitGemmSupport make_plan(const ConvTransposeProblem& p, WeightGradientPlan*
       return {UPS_STATUS_OVERFLOW,
               "implicit GEMM weight gradient: a coordinate (input extent x stride + kernel "
               "reach, or an extent) of 2^30 or more"};
+    // Bounded as it grows (extents below 2^30 could overflow the product): the grid's z extent
+    // holds groups x taps.
     taps *= p.weight.extent[a];
+    if (taps > 65535)
+      return {UPS_STATUS_NOT_SUPPORTED, "implicit GEMM weight gradient: groups x kernel taps above 65535 (the grid's "
+                                        "z extent)"};
   }
   plan->taps = taps;
   plan->positions = p.input.n * p.input.plane();
@@ -84,7 +89,7 @@ ImplicitGemmSupport make_plan(const ConvTransposeProblem& p, WeightGradientPlan*
     return {UPS_STATUS_OVERFLOW,
             "implicit GEMM weight gradient: N x input (or output) positions of 2^31 or more "
             "(its position indices are 32-bit)"};
-  if (p.groups * taps > 65535)
+  if (p.groups > 65535 || p.groups * taps > 65535)
     return {UPS_STATUS_NOT_SUPPORTED,
             "implicit GEMM weight gradient: groups x kernel taps above 65535 (the grid's "
             "z extent)"};
