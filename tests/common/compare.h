@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -81,16 +82,37 @@ inline ::testing::AssertionResult tensors_close(const HostTensor& actual, const 
                                        << ") at index " << worst_index << first.str();
 }
 
-// Elementwise |actual - expected| <= rel_tol * magnitude, where magnitude[i] is the sum of the
-// absolute values of the terms that expected[i] sums (the op applied to |inputs|). This is the
-// bound a reordered floating-point sum obeys, so it holds under cancellation, where a relative
-// norm of a small result would not. NaN positions must agree.
+// Spacing of the dtype's subnormals (its smallest positive value). Below the smallest normal the
+// grid is absolute, not relative: a result rounded to f16 near 1e-6 can be one step (2^-24, about
+// 6e-8, i.e. 4% of the value) from an independently rounded reference, however exact both sums.
+inline double subnormal_spacing(upsDataType_t dtype) {
+  switch (dtype) {
+    case UPS_DTYPE_F64:
+      return std::numeric_limits<double>::denorm_min();
+    case UPS_DTYPE_F32:
+      return static_cast<double>(std::numeric_limits<float>::denorm_min());
+    case UPS_DTYPE_F16:
+      return std::ldexp(1.0, -24);
+    case UPS_DTYPE_BF16:
+      return std::ldexp(1.0, -133);
+    case UPS_DTYPE_I64:
+      return 0.0;
+  }
+  return 0.0;
+}
+
+// Elementwise |actual - expected| <= rel_tol * magnitude + one subnormal step of the dtype, where
+// magnitude[i] is the sum of the absolute values of the terms that expected[i] sums (the op
+// applied to |inputs|). This is the bound a reordered floating-point sum obeys, so it holds under
+// cancellation, where a relative norm of a small result would not; the absolute step covers
+// both sides' final rounding when the result is subnormal. NaN positions must agree.
 inline ::testing::AssertionResult tensors_within_bound(const HostTensor& actual, const HostTensor& expected,
                                                        const HostTensor& magnitude, double rel_tol) {
   if (actual.size() != expected.size() || magnitude.size() != expected.size())
     return ::testing::AssertionFailure() << "sizes differ";
   int64_t mismatches = 0, worst_index = -1;
   double worst_ratio = 0.0;
+  const double subnormal_floor = std::max(subnormal_spacing(actual.desc.dtype), 1e-300);
   std::ostringstream first;
   int shown = 0;
   for (int64_t i = 0; i < actual.size(); ++i) {
@@ -99,7 +121,7 @@ inline ::testing::AssertionResult tensors_within_bound(const HostTensor& actual,
     if (std::isnan(a) || std::isnan(e)) {
       ok = std::isnan(a) && std::isnan(e);
     } else {
-      const double bound = rel_tol * m + 1e-300;
+      const double bound = rel_tol * m + subnormal_floor;
       ok = std::fabs(a - e) <= bound;
       if (std::fabs(a - e) / bound > worst_ratio) worst_ratio = std::fabs(a - e) / bound, worst_index = i;
     }
@@ -111,7 +133,7 @@ inline ::testing::AssertionResult tensors_within_bound(const HostTensor& actual,
   }
   if (mismatches == 0) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << mismatches << " of " << actual.size() << " elements beyond " << rel_tol
-                                       << " x sum of |terms|; worst at index " << worst_index << " (" << worst_ratio
+                                       << " x sum of |terms| + " << subnormal_floor << "; worst at index " << worst_index << " (" << worst_ratio
                                        << " x the bound)" << first.str();
 }
 
