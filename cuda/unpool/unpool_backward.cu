@@ -7,6 +7,7 @@
 #include "cuda/unpool/unpool.h"
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/vector.cuh"
 #include "cuda/unpool/unpool_backward.cuh"
 
 namespace upsample::cuda {
@@ -24,23 +25,32 @@ UnpoolBackwardParams<ElementT, IndexT> make_params(const detail::UnpoolProblem& 
   return p;
 }
 
-// The channels-last 16-byte kernel where every vector stays in one position's channels and both
-// pointers are 16-byte aligned (see unpool_backward.cuh); false: the caller runs the scalar kernel.
+// The 16-byte kernels (see unpool_backward.cuh): channels-last where every vector stays in one
+// position's channels, channels-first where dx rows are whole vectors and the W scale is 1, 2 or
+// 4; both need dy and dx 16-byte aligned. false: the caller runs the scalar kernel.
 template <typename ElementT, typename IndexT, bool kBedOfNails>
-bool launch_cl_vec16(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec,
-                     upsStatus_t* status) {
+bool launch_vec16(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec,
+                  upsStatus_t* status) {
   constexpr int kLanes = BackwardVector16<ElementT>::kLanes;
-  const bool applies = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST && problem.input.c % kLanes == 0 &&
-                       reinterpret_cast<uintptr_t>(dy) % 16 == 0 && reinterpret_cast<uintptr_t>(dx) % 16 == 0;
+  if (!vector_aligned(dy, 16) || !vector_aligned(dx, 16)) return false;
+  const bool channels_last = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST;
+  const int64_t scale_w = problem.scale[2];
+  const bool applies = channels_last ? problem.input.c % kLanes == 0
+                                     : problem.input.extent[2] % kLanes == 0 &&
+                                           (scale_w == 1 || scale_w == 2 || scale_w == 4);
   if (!applies) return false;
   auto p = make_params<ElementT, IndexT>(problem, dy, dx);
   p.work = problem.input.elements() / kLanes;
   p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);
-  const cudaError_t error =
-      launch_kernel(unpool_backward_cl_vec16_kernel<ElementT, IndexT, kBedOfNails>, grid_for(p.work, kThreadsPerBlock),
-                    dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p);
+  p.w_vectors_div = FastDivmod<IndexT>(problem.input.extent[2] / kLanes);
+  const auto kernel = channels_last  ? unpool_backward_cl_vec16_kernel<ElementT, IndexT, kBedOfNails>
+                      : scale_w == 1 ? unpool_backward_cf_vec16_kernel<ElementT, IndexT, kBedOfNails, 1>
+                      : scale_w == 2 ? unpool_backward_cf_vec16_kernel<ElementT, IndexT, kBedOfNails, 2>
+                                     : unpool_backward_cf_vec16_kernel<ElementT, IndexT, kBedOfNails, 4>;
+  const cudaError_t error = launch_kernel(kernel, grid_for(p.work, kThreadsPerBlock), dim3(kThreadsPerBlock), 0,
+                                          reinterpret_cast<cudaStream_t>(exec.stream), p);
   *status = error == cudaSuccess ? UPS_STATUS_SUCCESS
-                                 : cuda_failure(error, "launch_kernel(unpool_backward_cl_vec16_kernel)", __FILE__,
+                                 : cuda_failure(error, "launch_kernel(unpool backward 16-byte kernel)", __FILE__,
                                                 __LINE__);
   return true;
 }
@@ -48,7 +58,7 @@ bool launch_cl_vec16(const detail::UnpoolProblem& problem, const void* dy, void*
 template <typename ElementT, typename IndexT>
 upsStatus_t launch_nearest(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec) {
   upsStatus_t status = UPS_STATUS_SUCCESS;
-  if (launch_cl_vec16<ElementT, IndexT, false>(problem, dy, dx, exec, &status)) return status;
+  if (launch_vec16<ElementT, IndexT, false>(problem, dy, dx, exec, &status)) return status;
   const auto p = make_params<ElementT, IndexT>(problem, dy, dx);
   UPS_CUDA_CHECK(launch_kernel(unpool_nearest_backward_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
                                dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
@@ -59,7 +69,7 @@ template <typename StorageT, typename IndexT>
 upsStatus_t launch_bed_of_nails(const detail::UnpoolProblem& problem, const void* dy, void* dx,
                                 const ExecContext& exec) {
   upsStatus_t status = UPS_STATUS_SUCCESS;
-  if (launch_cl_vec16<StorageT, IndexT, true>(problem, dy, dx, exec, &status)) return status;
+  if (launch_vec16<StorageT, IndexT, true>(problem, dy, dx, exec, &status)) return status;
   const auto p = make_params<StorageT, IndexT>(problem, dy, dx);
   UPS_CUDA_CHECK(launch_kernel(unpool_bed_of_nails_backward_kernel<StorageT, IndexT>,
                                grid_for(p.work, kThreadsPerBlock), dim3(kThreadsPerBlock), 0,

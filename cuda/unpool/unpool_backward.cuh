@@ -18,6 +18,13 @@
 //   the cell's 16-byte dy vectors and sums each lane in the same (d, h, w) order and accumulation
 //   type as the scalar kernel (so the results are the same bits), bed-of-nails copies the cell's
 //   first vector; one 16-byte store. The position is decoded once per vector.
+// - unpool_backward_cf_vec16_kernel: channels-first with dx's W a multiple of the lane count, dy
+//   and dx 16-byte aligned and the W scale kScaleW (1, 2 or 4) fixed at compile time: one thread
+//   per 16 bytes of a dx row (kLanes consecutive w). For each row of the cell (d, then h) it loads
+//   the kScaleW 16-byte dy vectors above its lanes at once; nearest adds dx lane l's kScaleW
+//   neighbours (dy lane l*kScaleW + jw: constants) in the scalar kernel's (d, h, w) order and
+//   accumulation type, so the results are the same bits; bed-of-nails keeps every kScaleW-th lane
+//   of the nail row. The row is decoded once per vector; one 16-byte store.
 #pragma once
 
 #include "cuda/common/element.cuh"
@@ -33,6 +40,7 @@ struct UnpoolBackwardParams {
   DeviceTensor<IndexT> output;  // dy
   IndexT scale[3];
   FastDivmod<IndexT> c_vectors_div;  // dx's channel vectors per position (C / 16-byte lanes)
+  FastDivmod<IndexT> w_vectors_div;  // dx's 16-byte vectors per row (W / lanes), channels-first
   int64_t work;  // dx elements
 };
 
@@ -104,6 +112,55 @@ __global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, I
 #pragma unroll
             for (int l = 0; l < kLanes; ++l) sum[l] += Traits::to_accum(in.lane[l]);
           }
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(sum[l]);
+    }
+    *reinterpret_cast<Vector*>(p.dx + static_cast<IndexT>(v) * kLanes) = out;
+  }
+}
+
+template <typename ElementT, typename IndexT, bool kBedOfNails, int kScaleW>
+__global__ void unpool_backward_cf_vec16_kernel(UnpoolBackwardParams<ElementT, IndexT> p) {
+  // ElementT: the float type (nearest sums), or a storage word (bed-of-nails copies).
+  using Vector = BackwardVector16<ElementT>;
+  constexpr int kLanes = Vector::kLanes;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    // Dense channels-first dx: vector v is w in [iv*kLanes, +kLanes) of row (n*C + c, id, ih).
+    IndexT row, plane;
+    const IndexT iv = p.w_vectors_div.divmod(static_cast<IndexT>(v), &row);
+    const IndexT ih = p.input.extent_div[1].divmod(row, &row);
+    const IndexT id = p.input.extent_div[0].divmod(row, &plane);  // plane = n*C + c
+    const ElementT* cell = p.dy + plane * p.output.stride_c + id * p.scale[0] * p.output.stride[0] +
+                           ih * p.scale[1] * p.output.stride[1] + iv * (kLanes * kScaleW);
+    Vector out;
+    if constexpr (kBedOfNails) {
+      // Lane l is dy element l*kScaleW of the nail row: vectors no lane reads are never loaded.
+      Vector in[kScaleW];
+#pragma unroll
+      for (int j = 0; j < kScaleW; ++j) in[j] = *reinterpret_cast<const Vector*>(cell + j * kLanes);
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) out.lane[l] = in[l * kScaleW / kLanes].lane[l * kScaleW % kLanes];
+    } else {
+      using Traits = ElementTraits<ElementT>;
+      using AccumT = typename Traits::AccumT;
+      AccumT sum[kLanes];
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) sum[l] = 0;
+      for (IndexT jd = 0; jd < p.scale[0]; ++jd)
+        for (IndexT jh = 0; jh < p.scale[1]; ++jh) {
+          const ElementT* dy_row = cell + jd * p.output.stride[0] + jh * p.output.stride[1];
+          Vector in[kScaleW];
+#pragma unroll
+          for (int j = 0; j < kScaleW; ++j) in[j] = *reinterpret_cast<const Vector*>(dy_row + j * kLanes);
+#pragma unroll
+          for (int l = 0; l < kLanes; ++l)
+#pragma unroll
+            for (int jw = 0; jw < kScaleW; ++jw) {
+              const int e = l * kScaleW + jw;  // dy element of the row segment, in w order
+              sum[l] += Traits::to_accum(in[e / kLanes].lane[e % kLanes]);
+            }
+        }
 #pragma unroll
       for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(sum[l]);
     }

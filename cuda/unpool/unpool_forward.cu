@@ -31,6 +31,18 @@ upsStatus_t launch_vec16(const detail::UnpoolProblem& problem, const UnpoolParam
                                  dim3(kThreadsPerBlock), 0, stream, spread));
     return UPS_STATUS_SUCCESS;
   }
+  // Channels-first, input-stationary along rows where an input row is whole 16-byte vectors.
+  const bool row_spread = problem.input.extent[2] % kLanes == 0 && aligned16(p.x);
+  if (row_spread && (scale_w == 1 || scale_w == 2 || scale_w == 4)) {
+    UnpoolParams<StorageT, IndexT> spread = p;
+    spread.work = problem.input.elements() / kLanes;
+    const dim3 spread_grid = grid_for(spread.work, kThreadsPerBlock * kUnpoolVectorsPerThread);
+    const auto kernel = scale_w == 1   ? unpool_cf_row_spread_kernel<StorageT, IndexT, 1>
+                        : scale_w == 2 ? unpool_cf_row_spread_kernel<StorageT, IndexT, 2>
+                                       : unpool_cf_row_spread_kernel<StorageT, IndexT, 4>;
+    UPS_CUDA_CHECK(launch_kernel(kernel, spread_grid, dim3(kThreadsPerBlock), 0, stream, spread));
+    return UPS_STATUS_SUCCESS;
+  }
   const dim3 grid = grid_for(p.work, kThreadsPerBlock);
   if constexpr (kLanes % 2 == 0) {
     if (channels_first && scale_w == 2 && aligned_to(p.x, 16 / 2)) {
@@ -61,6 +73,7 @@ upsStatus_t launch_unpool(const detail::UnpoolProblem& problem, const void* x, v
     p.scale_div[a] = FastDivmod<IndexT>(problem.scale[a]);
   }
   p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);  // used where C % kLanes == 0
+  p.w_vectors_div = FastDivmod<IndexT>(problem.input.extent[2] / kLanes);  // where W_in % kLanes == 0
   p.bed_of_nails = problem.mode == UPS_UNPOOL_BED_OF_NAILS;
 
   // The 16-byte path needs each output vector to stay inside one input vector (channels-last)

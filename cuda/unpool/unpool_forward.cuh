@@ -19,6 +19,16 @@
 //   once and stores to every output position of its cell (nearest) or to the cell's first position
 //   and zeros to the rest (bed-of-nails): one load and scale_d*scale_h*scale_w 16-byte stores, the
 //   position decoded once per input vector instead of once per output vector.
+// - unpool_cf_row_spread_kernel: channels-first with W_in a multiple of the lane count, both
+//   pointers 16-byte aligned and the W scale kScaleW (1, 2 or 4) fixed at compile time:
+//   input-stationary along rows. One thread per 16-byte input vector (kLanes consecutive w of one
+//   input row): one load, then the kScaleW output vectors it spreads to along w are built in
+//   registers (output vector j, lane l = input lane (j*kLanes + l) / kScaleW: constants) and each
+//   is stored to the scale_d*scale_h output rows of its cell (bed-of-nails: the nail row keeps
+//   every kScaleW-th lane, the other rows get zeros). The row is decoded once per input vector,
+//   i.e. once per kScaleW*scale_h*scale_d output vectors; each thread issues the loads of its
+//   kUnpoolVectorsPerThread input vectors before its first store, so several loads are in flight.
+//   Preferred over unpool_vec16_kernel wherever it applies.
 // - unpool_scalar_kernel: one element per thread; always applicable, used for everything else.
 #pragma once
 
@@ -37,6 +47,7 @@ struct UnpoolParams {
   // divisors (NOTE [ Fast division ]): no hardware division runs per element or vector.
   FastDivmod<IndexT> scale_div[3];
   FastDivmod<IndexT> c_vectors_div;
+  FastDivmod<IndexT> w_vectors_div;  // an input row's 16-byte vectors (W_in / lanes), channels-first
   bool bed_of_nails;
   int64_t work;  // output elements (scalar) or 16-byte output vectors (vec16)
 };
@@ -104,6 +115,74 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
       }
     }
     *reinterpret_cast<Pack16<StorageT>*>(p.y + first) = pack;
+  }
+}
+
+// Input vectors per thread of the row-spread kernel, all loaded before the first store: with 8
+// warps per block and up to 2048 threads per SM, 2 x 16 bytes of loads in flight per thread is
+// 64 KiB per SM, above the ~15-25 KiB (latency x bandwidth per SM) an H100 or A100 needs.
+constexpr int kUnpoolVectorsPerThread = 2;
+
+template <typename StorageT, typename IndexT, int kScaleW>
+__global__ void unpool_cf_row_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
+  using Vector = Pack16<StorageT>;
+  constexpr int kLanes = Vector::kLanes;
+  constexpr int kVectors = kUnpoolVectorsPerThread;
+  // Vectors [chunk, chunk + kVectors * blockDim.x) belong to one block; thread t takes
+  // chunk + t + k * blockDim.x, so every load and store instruction of a warp stays coalesced.
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x * kVectors;
+  // A cell's output rows, and the pointer step from its last h row of one d to the first of the next.
+  const IndexT cell_rows = p.scale[0] * p.scale[1];
+  const IndexT next_plane_step = p.output.stride[0] - (p.scale[1] - 1) * p.output.stride[1];
+  for (int64_t chunk = static_cast<int64_t>(blockIdx.x) * blockDim.x * kVectors; chunk < p.work; chunk += step) {
+    Vector in[kVectors];
+#pragma unroll
+    for (int k = 0; k < kVectors; ++k) {
+      const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+      if (v < p.work) in[k] = *reinterpret_cast<const Vector*>(p.x + static_cast<IndexT>(v) * kLanes);
+    }
+#pragma unroll
+    for (int k = 0; k < kVectors; ++k) {
+      const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+      if (v >= p.work) break;
+      // Dense channels-first input: vector v is w in [iv*kLanes, +kLanes) of row (n*C + c, id, ih).
+      IndexT row, plane;
+      const IndexT iv = p.w_vectors_div.divmod(static_cast<IndexT>(v), &row);
+      const IndexT ih = p.input.extent_div[1].divmod(row, &row);
+      const IndexT id = p.input.extent_div[0].divmod(row, &plane);  // plane = n*C + c
+      StorageT* cell = p.y + plane * p.output.stride_c + id * p.scale[0] * p.output.stride[0] +
+                       ih * p.scale[1] * p.output.stride[1] + iv * (kLanes * kScaleW);
+      // The cell's first row (nearest: the duplicated lanes; bed-of-nails: every kScaleW-th lane
+      // kept, w % kScaleW == 0) and its other rows (nearest: the same; bed-of-nails: zeros),
+      // chosen once per input vector so the row loop below is stores only.
+      Vector first_row[kScaleW], other_rows[kScaleW];
+#pragma unroll
+      for (int j = 0; j < kScaleW; ++j)
+#pragma unroll
+        for (int l = 0; l < kLanes; ++l) {
+          const StorageT duplicated = in[k].lane[(j * kLanes + l) / kScaleW];
+          const bool nail = (j * kLanes + l) % kScaleW == 0;
+          first_row[j].lane[l] = p.bed_of_nails && !nail ? StorageT{0} : duplicated;
+          other_rows[j].lane[l] = p.bed_of_nails ? StorageT{0} : duplicated;
+        }
+#pragma unroll
+      for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(cell + j * kLanes) = first_row[j];
+      // The other scale_d*scale_h - 1 rows, h fastest, one pointer step each: a rolled loop of
+      // kScaleW stores (unrolled, ptxas multiplies the address math by the unroll factor).
+      StorageT* row_out = cell;
+      IndexT b = 0;
+#pragma unroll 1
+      for (IndexT r = 1; r < cell_rows; ++r) {
+        if (++b == p.scale[1]) {
+          b = 0;
+          row_out += next_plane_step;
+        } else {
+          row_out += p.output.stride[1];
+        }
+#pragma unroll
+        for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(row_out + j * kLanes) = other_rows[j];
+      }
+    }
   }
 }
 

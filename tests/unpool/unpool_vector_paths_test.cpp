@@ -1,10 +1,14 @@
-// Unpooling forward, channels-first, every kernel path the launcher picks (cuda/unpool/unpool_forward.cu):
-// the 16-byte vector kernel with the W scale fixed at compile time (x2, x4: one narrower vector load
-// duplicated in registers), the same kernel with the scale read at run time (W scale 1 or 3, or x
-// not aligned for the narrower load), and the scalar fallback (W_out not a multiple of the lane
-// count) — for every dtype and both modes, bit for bit against the reference, outputs poisoned.
+// Unpooling forward and backward, every kernel path the launchers pick (cuda/unpool/*.cu), for
+// every dtype and both modes, bit for bit against the reference, outputs poisoned.
+// Channels-first forward: the row-spread kernel (W_in a multiple of the lanes, x and y 16-byte
+// aligned, W scale 1, 2 or 4 at compile time: one input vector to its cell's rows), the 16-byte
+// output-vector kernel with the W scale fixed at compile time (x2, x4: one narrower vector load
+// duplicated in registers; taken when x is aligned only for that narrower load, or W_in is not
+// whole vectors), the same kernel with the scale read at run time (W scale 3, or x not aligned for
+// the narrower load), and the scalar fallback (W_out not a multiple of the lane count).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -16,8 +20,8 @@ namespace upsample::test {
 namespace {
 
 struct PathCase {
-  int64_t scale_h, scale_w, w_in;
-  size_t x_shift_elements;  // x moved by whole elements: aligned to the element, not to 16 bytes
+  std::vector<int64_t> spatial, scale;
+  size_t x_shift_bytes;  // x moved inside its buffer (rounded up to the element size)
   const char* path;
 };
 
@@ -25,15 +29,20 @@ TEST(UnpoolVectorPaths, ChannelsFirstEveryScaleAlignmentAndDtype) {
   UPS_SKIP_WITHOUT_CUDA();
   UPS_SEED_TRACE();
   auto rng = make_rng();
-  // W_in = 8: W_out = 16 (x2), 32 (x4), 8 (x1), 24 (x3) — multiples of every lane count (8, 4, 2).
+  // W_in = 8: whole 16-byte vectors in every dtype (8, 4 or 2 lanes).
   const PathCase cases[] = {
-      {2, 2, 8, 0, "vector, W scale 2 at compile time"},
-      {1, 4, 8, 0, "vector, W scale 4 at compile time"},
-      {3, 1, 8, 0, "vector, W scale 1 (run time)"},
-      {2, 3, 8, 0, "vector, W scale 3 (run time)"},
-      {2, 2, 8, 1, "vector, x not aligned for the narrower load (run time)"},
-      {2, 2, 3, 0, "scalar: W_out 6 not a multiple of the lanes"},
-      {1, 4, 5, 1, "scalar: W_out 20, x shifted"},
+      {{3, 8}, {2, 2}, 0, "row spread, W scale 2"},
+      {{3, 8}, {1, 4}, 0, "row spread, W scale 4"},
+      {{3, 8}, {3, 1}, 0, "row spread, W scale 1"},
+      {{2, 3, 8}, {2, 3, 2}, 0, "row spread, 3-D"},
+      {{37, 64}, {2, 2}, 0, "row spread, many blocks and a partial last one"},
+      {{3, 4}, {2, 2}, 0, "W_in 4: row spread for f32/f64, output-vector kernel x2 for f16/bf16"},
+      {{3, 8}, {2, 2}, 8, "x aligned to 8 bytes: output-vector kernel, W scale 2 at compile time"},
+      {{3, 8}, {1, 4}, 4, "x aligned to 4 bytes: output-vector kernel, W scale 4 at compile time (f16/f32)"},
+      {{3, 8}, {2, 3}, 0, "output-vector kernel, W scale 3 (run time)"},
+      {{2, 8}, {1, 2}, 2, "x shifted by one element: output-vector kernel (run time; f64: x2 at compile time)"},
+      {{3, 3}, {2, 2}, 0, "scalar: W_out 6 not a multiple of the lanes"},
+      {{3, 5}, {1, 4}, 4, "scalar: W_out 20, x shifted"},
   };
   HandleGuard cuda(UPS_BACKEND_CUDA), reference(UPS_BACKEND_REFERENCE);
   for (const PathCase& k : cases)
@@ -41,18 +50,20 @@ TEST(UnpoolVectorPaths, ChannelsFirstEveryScaleAlignmentAndDtype) {
       for (upsUnpoolMode_t mode : {UPS_UNPOOL_NEAREST, UPS_UNPOOL_BED_OF_NAILS}) {
         SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) +
                      (mode == UPS_UNPOOL_NEAREST ? " nearest" : " bed-of-nails"));
+        const int dims = static_cast<int>(k.spatial.size());
         upsUnpoolDesc_t desc{};
-        const int64_t scales[2] = {k.scale_h, k.scale_w};
-        UPS_ASSERT_OK(upsUnpoolDescInit(&desc, mode, 2, scales));
-        const upsTensorDesc_t x_desc = make_desc(dtype, UPS_LAYOUT_CHANNELS_FIRST, 2, 3, {3, k.w_in});
+        UPS_ASSERT_OK(upsUnpoolDescInit(&desc, mode, dims, k.scale.data()));
+        const upsTensorDesc_t x_desc = make_desc(dtype, UPS_LAYOUT_CHANNELS_FIRST, 2, 3, k.spatial);
         upsTensorDesc_t y_desc{};
         UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &x_desc, &y_desc));
         HostTensor x(x_desc), expected(y_desc), actual(y_desc);
         x.fill_random(rng, -100.0, 100.0);
         expected.poison();
         UPS_ASSERT_OK(upsUnpoolForward(reference.get(), &desc, &x_desc, x.data(), &y_desc, expected.data()));
-        // x at an element offset inside a larger buffer; y 16-byte aligned (cudaMalloc's base).
-        const size_t shift = k.x_shift_elements * static_cast<size_t>(dtype_bytes(dtype));
+        // x at a byte offset (a whole number of elements) inside a larger buffer; y 16-byte
+        // aligned (cudaMalloc's base).
+        const size_t element = static_cast<size_t>(dtype_bytes(dtype));
+        const size_t shift = (k.x_shift_bytes + element - 1) / element * element;
         Buffer bx(UPS_BACKEND_CUDA, x.bytes.size() + 16), by(UPS_BACKEND_CUDA, actual.bytes.size());
         char* x_ptr = static_cast<char*>(bx.get()) + shift;
         ASSERT_EQ(cudaMemcpy(x_ptr, x.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
@@ -109,23 +120,38 @@ TEST(UnpoolVectorPaths, ChannelsLastSpreadAndScalarFallback) {
       }
 }
 
-// Backward, channels-last: the 16-byte kernel (C a multiple of the lanes, dy and dx aligned) and the
-// scalar one (C odd, or dy shifted), both modes, every dtype, against the reference: bed-of-nails
-// bit for bit, nearest within the sum's bound (small integers: exact here as well).
-TEST(UnpoolVectorPaths, BackwardChannelsLastVectorAndScalar) {
+// Backward, both layouts: the 16-byte kernels (channels-last: C a multiple of the lanes;
+// channels-first: dx's W a multiple of the lanes and the W scale 1, 2 or 4; dy and dx aligned)
+// and the scalar one (C odd, W scale 3, or dy shifted), both modes, every dtype, against the
+// reference on small integers (every partial sum exact: bit for bit). Then, on real-valued dy,
+// each vector path against the scalar kernel (dy shifted by 16 bytes plus one element): they add
+// in the same order and accumulation type, so they must agree to the bit.
+TEST(UnpoolVectorPaths, BackwardVectorAndScalarBothLayouts) {
   UPS_SKIP_WITHOUT_CUDA();
   UPS_SEED_TRACE();
   auto rng = make_rng();
   struct Case {
+    upsLayout_t layout;
     std::vector<int64_t> spatial, scale;
     int64_t c;
     size_t dy_shift_elements;
     const char* path;
   };
+  constexpr upsLayout_t kLast = UPS_LAYOUT_CHANNELS_LAST, kFirst = UPS_LAYOUT_CHANNELS_FIRST;
   const Case cases[] = {
-      {{5, 3}, {2, 2}, 16, 0, "vector, x2"},    {{2, 3, 2}, {1, 3, 2}, 8, 0, "vector, 3-D"},
-      {{7}, {4}, 24, 0, "vector, 1-D"},         {{5, 3}, {2, 2}, 5, 0, "scalar: C odd"},
-      {{5, 3}, {2, 2}, 16, 1, "scalar: dy shifted"},
+      {kLast, {5, 3}, {2, 2}, 16, 0, "channels-last vector, x2"},
+      {kLast, {2, 3, 2}, {1, 3, 2}, 8, 0, "channels-last vector, 3-D"},
+      {kLast, {7}, {4}, 24, 0, "channels-last vector, 1-D"},
+      {kLast, {5, 3}, {2, 2}, 5, 0, "channels-last scalar: C odd"},
+      {kLast, {5, 3}, {2, 2}, 16, 1, "channels-last scalar: dy shifted"},
+      {kFirst, {3, 8}, {2, 2}, 3, 0, "channels-first vector, W scale 2"},
+      {kFirst, {3, 8}, {1, 4}, 3, 0, "channels-first vector, W scale 4"},
+      {kFirst, {3, 8}, {3, 1}, 3, 0, "channels-first vector, W scale 1"},
+      {kFirst, {2, 3, 16}, {2, 3, 2}, 2, 0, "channels-first vector, 3-D"},
+      {kFirst, {24, 40}, {2, 4}, 3, 0, "channels-first vector, many blocks"},
+      {kFirst, {3, 8}, {2, 3}, 3, 0, "channels-first scalar: W scale 3"},
+      {kFirst, {3, 5}, {2, 2}, 3, 0, "channels-first scalar: W 5 not whole vectors"},
+      {kFirst, {3, 8}, {2, 2}, 3, 1, "channels-first scalar: dy shifted"},
   };
   HandleGuard cuda(UPS_BACKEND_CUDA), reference(UPS_BACKEND_REFERENCE);
   for (const Case& k : cases)
@@ -136,22 +162,31 @@ TEST(UnpoolVectorPaths, BackwardChannelsLastVectorAndScalar) {
         const int dims = static_cast<int>(k.spatial.size());
         upsUnpoolDesc_t desc{};
         UPS_ASSERT_OK(upsUnpoolDescInit(&desc, mode, dims, k.scale.data()));
-        const upsTensorDesc_t dx_desc = make_desc(dtype, UPS_LAYOUT_CHANNELS_LAST, 2, k.c, k.spatial);
+        const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, k.spatial);
         upsTensorDesc_t dy_desc{};
         UPS_ASSERT_OK(upsUnpoolOutputDesc(&desc, &dx_desc, &dy_desc));
-        HostTensor dy(dy_desc), expected(dx_desc), actual(dx_desc);
+        const size_t element = static_cast<size_t>(dtype_bytes(dtype));
+        // Runs the CUDA backward on dy placed `shift` bytes into a device buffer.
+        auto run_cuda = [&](const HostTensor& dy, size_t shift) {
+          HostTensor dx(dx_desc);
+          Buffer bdy(UPS_BACKEND_CUDA, dy.bytes.size() + 32), bdx(UPS_BACKEND_CUDA, dx.bytes.size());
+          char* dy_ptr = static_cast<char*>(bdy.get()) + shift;
+          EXPECT_EQ(cudaMemcpy(dy_ptr, dy.data(), dy.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+          dx.poison();
+          bdx.upload(dx);
+          EXPECT_EQ(upsUnpoolBackward(cuda.get(), &desc, &dy_desc, dy_ptr, &dx_desc, bdx.get()), UPS_STATUS_SUCCESS);
+          bdx.download(&dx);
+          return dx;
+        };
+        HostTensor dy(dy_desc), expected(dx_desc);
         dy.fill_random(rng, -8.0, 8.0, true);  // small integers: every partial sum is exact in f16/bf16
         expected.poison();
         UPS_ASSERT_OK(upsUnpoolBackward(reference.get(), &desc, &dy_desc, dy.data(), &dx_desc, expected.data()));
-        const size_t shift = k.dy_shift_elements * static_cast<size_t>(dtype_bytes(dtype));
-        Buffer bdy(UPS_BACKEND_CUDA, dy.bytes.size() + 16), bdx(UPS_BACKEND_CUDA, actual.bytes.size());
-        char* dy_ptr = static_cast<char*>(bdy.get()) + shift;
-        ASSERT_EQ(cudaMemcpy(dy_ptr, dy.data(), dy.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-        actual.poison();
-        bdx.upload(actual);
-        UPS_ASSERT_OK(upsUnpoolBackward(cuda.get(), &desc, &dy_desc, dy_ptr, &dx_desc, bdx.get()));
-        bdx.download(&actual);
-        EXPECT_TRUE(tensors_identical(actual, expected));
+        EXPECT_TRUE(tensors_identical(run_cuda(dy, k.dy_shift_elements * element), expected)) << "vs reference";
+        HostTensor dy_real(dy_desc);
+        dy_real.fill_random(rng, -1.0, 1.0);
+        EXPECT_TRUE(tensors_identical(run_cuda(dy_real, k.dy_shift_elements * element), run_cuda(dy_real, 16 + element)))
+            << "vs the scalar kernel on real values";
       }
 }
 
