@@ -18,21 +18,39 @@ bool device_available(const char** why) {
     *why = "no CUDA device is visible to this process";
     return false;
   }
-  int device = 0, major = 0, minor = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-    cudaGetLastError();
+  const int compute_capability = current_compute_capability();
+  if (compute_capability == 0) {
     *why = "the current CUDA device cannot be queried";
     return false;
   }
   // sm_70/72 (Volta) have major 7 too, but CUDA 13 builds nothing for them: compare both parts.
-  if (major * 10 + minor < 75) {
+  if (compute_capability < 75) {
     *why = "the current CUDA device is older than sm_75, the oldest architecture upsample is built for";
     return false;
   }
   *why = "";
   return true;
+}
+
+int current_compute_capability() {
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    cudaGetLastError();  // leave no trace for the caller
+    return 0;
+  }
+  return major * 10 + minor;
+}
+
+int current_sm_count() {
+  int device = 0, count = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
 }
 
 MemoryKind locate_pointer(const void* pointer) {

@@ -26,6 +26,11 @@ enum class MemoryKind { kUnregisteredHost, kPinnedHost, kDevice, kManaged };
 
 // True when a CUDA device can run our kernels; otherwise *why says what is missing.
 bool device_available(const char** why);
+// The current device's compute capability (major * 10 + minor, e.g. 90), or 0 when no device can
+// be queried. The one place the library asks: availability and every engine's support check.
+int current_compute_capability();
+// The current device's multiprocessor count, or 0 when no device can be queried.
+int current_sm_count();
 MemoryKind locate_pointer(const void* pointer);
 upsStatus_t allocate_workspace(size_t bytes, void** pointer);
 void free_workspace(void* pointer);

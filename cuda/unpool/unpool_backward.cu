@@ -4,10 +4,10 @@
 #include <cstdint>
 
 #include "core/dtype.h"
-#include "cuda/unpool/unpool.h"
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/vector.cuh"
+#include "cuda/unpool/unpool.h"
 #include "cuda/unpool/unpool_backward.cuh"
 
 namespace upsample::cuda {
@@ -35,9 +35,9 @@ bool launch_vec16(const detail::UnpoolProblem& problem, const void* dy, void* dx
   if (!vector_aligned(dy, 16) || !vector_aligned(dx, 16)) return false;
   const bool channels_last = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST;
   const int64_t scale_w = problem.scale[2];
-  const bool applies = channels_last ? problem.input.c % kLanes == 0
-                                     : problem.input.extent[2] % kLanes == 0 &&
-                                           (scale_w == 1 || scale_w == 2 || scale_w == 4);
+  const bool applies = channels_last
+                           ? problem.input.c % kLanes == 0
+                           : problem.input.extent[2] % kLanes == 0 && (scale_w == 1 || scale_w == 2 || scale_w == 4);
   if (!applies) return false;
   auto p = make_params<ElementT, IndexT>(problem, dy, dx);
   p.work = problem.input.elements() / kLanes;
@@ -49,9 +49,9 @@ bool launch_vec16(const detail::UnpoolProblem& problem, const void* dy, void* dx
                                      : unpool_backward_cf_vec16_kernel<ElementT, IndexT, kBedOfNails, 4>;
   const cudaError_t error = launch_kernel(kernel, grid_for(p.work, kThreadsPerBlock), dim3(kThreadsPerBlock), 0,
                                           reinterpret_cast<cudaStream_t>(exec.stream), p);
-  *status = error == cudaSuccess ? UPS_STATUS_SUCCESS
-                                 : cuda_failure(error, "launch_kernel(unpool backward 16-byte kernel)", __FILE__,
-                                                __LINE__);
+  *status = error == cudaSuccess
+                ? UPS_STATUS_SUCCESS
+                : cuda_failure(error, "launch_kernel(unpool backward 16-byte kernel)", __FILE__, __LINE__);
   return true;
 }
 

@@ -4,8 +4,9 @@
 //   bed-of-nails: y[n, c, o] = x[n, c, o / scale] where o % scale == 0 on every axis, else 0
 //
 // Each output element is written exactly once, zeros included (by output-stationary kernels, or by
-// the channels-last spread kernel, whose cells tile the output), so there is no separate fill pass. They move storage words (StorageT is an unsigned integer of the
-// dtype's width: see NOTE [ Accumulation types ]); a zero word is +0.0 in every float dtype.
+// the channels-last spread kernel, whose cells tile the output), so there is no separate fill pass. They move storage
+// words (StorageT is an unsigned integer of the dtype's width: see NOTE [ Accumulation types ]); a zero word is +0.0 in
+// every float dtype.
 //
 // Variants, picked by unpool.cu:
 // - unpool_vec16_kernel: channels-first; one thread moves 16 bytes of output: consecutive w
@@ -15,10 +16,10 @@
 //   registers (lane l reads input l / kScaleW, a constant), with no division; kScaleW = 0 reads the
 //   scale at run time and gathers the inputs with scalar loads.
 // - unpool_cl_spread_kernel: channels-last (needs C a multiple of the lane count and both pointers
-//   16-byte aligned): input-stationary, one thread per 16-byte input vector (kLanes channels of one input position), which it loads
-//   once and stores to every output position of its cell (nearest) or to the cell's first position
-//   and zeros to the rest (bed-of-nails): one load and scale_d*scale_h*scale_w 16-byte stores, the
-//   position decoded once per input vector instead of once per output vector.
+//   16-byte aligned): input-stationary, one thread per 16-byte input vector (kLanes channels of one input position),
+//   which it loads once and stores to every output position of its cell (nearest) or to the cell's first position and
+//   zeros to the rest (bed-of-nails): one load and scale_d*scale_h*scale_w 16-byte stores, the position decoded once
+//   per input vector instead of once per output vector.
 // - unpool_cf_row_spread_kernel: channels-first with W_in a multiple of the lane count, both
 //   pointers 16-byte aligned and the W scale kScaleW (1, 2 or 4) fixed at compile time:
 //   input-stationary along rows. One thread per 16-byte input vector (kLanes consecutive w of one

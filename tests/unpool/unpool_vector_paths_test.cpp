@@ -185,7 +185,8 @@ TEST(UnpoolVectorPaths, BackwardVectorAndScalarBothLayouts) {
         EXPECT_TRUE(tensors_identical(run_cuda(dy, k.dy_shift_elements * element), expected)) << "vs reference";
         HostTensor dy_real(dy_desc);
         dy_real.fill_random(rng, -1.0, 1.0);
-        EXPECT_TRUE(tensors_identical(run_cuda(dy_real, k.dy_shift_elements * element), run_cuda(dy_real, 16 + element)))
+        EXPECT_TRUE(
+            tensors_identical(run_cuda(dy_real, k.dy_shift_elements * element), run_cuda(dy_real, 16 + element)))
             << "vs the scalar kernel on real values";
       }
 }

@@ -266,14 +266,10 @@ ImplicitGemmSupport support_at(const Plan& plan, int compute_capability) {
                                                       : "implicit GEMM: SIMT path (FFMA register tiles)"};
 }
 
+// The tile heuristic's SM count: an A100's 108 where the device cannot be queried.
 int device_sm_count() {
-  int device = 0, count = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-    cudaGetLastError();
-    return 108;
-  }
-  return count;
+  const int count = current_sm_count();
+  return count > 0 ? count : 108;
 }
 
 template <typename Config, typename ElementT>

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "cuda/common/platform.cuh"
+#include "cuda/runtime.h"
 #include "implicit_gemm.h"
 
 namespace upsample::cuda::implicit_gemm {
@@ -26,15 +27,9 @@ ImplicitGemmTile forced_tile();
 
 // The current device's compute capability (major * 10 + minor), or 0 with *failure set.
 inline int device_compute_capability(ImplicitGemmSupport* failure) {
-  int device = 0, major = 0, minor = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-    cudaGetLastError();
-    *failure = {UPS_STATUS_BACKEND_UNAVAILABLE, "implicit GEMM: no CUDA device to query"};
-    return 0;
-  }
-  return major * 10 + minor;
+  const int compute_capability = current_compute_capability();
+  if (compute_capability == 0) *failure = {UPS_STATUS_BACKEND_UNAVAILABLE, "implicit GEMM: no CUDA device to query"};
+  return compute_capability;
 }
 
 }  // namespace upsample::cuda::implicit_gemm

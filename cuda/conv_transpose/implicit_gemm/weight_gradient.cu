@@ -243,6 +243,11 @@ upsStatus_t run(const ConvTransposeProblem& problem, const WeightGradientPlan& p
     g.kernel[a] = p.kernel[a];
     g.w_stride[a] = problem.weight.stride[a];
   }
+  g.cog_div = FastDivmod<int64_t>(g.cog);
+  g.cig_div = FastDivmod<int64_t>(g.cig);
+  g.taps_div = FastDivmod<int64_t>(g.taps);
+  g.kernel_w_div = FastDivmod<int32_t>(g.kernel[2]);
+  g.kernel_h_div = FastDivmod<int32_t>(g.kernel[1]);
   g.slice = problem.groups * plan.taps * plan.cig * plan.cog;
   g.w_stride_n = problem.weight.stride_n;
   g.w_stride_c = problem.weight.stride_c;

@@ -307,29 +307,32 @@ __global__ void __launch_bounds__(Config::kThreads, Config::kMinBlocksPerSm)
 struct WeightGradientCombineGeometry {
   int groups, taps, cig, cog, splits;
   int kernel[3];
+  // An element's decode (co fastest, then ci, tap, group; a tap's kw, kh, kd) by fast division
+  // (NOTE [ Fast division ]): no hardware or 64-bit software division per element.
+  FastDivmod<int64_t> cog_div, cig_div, taps_div;
+  FastDivmod<int32_t> kernel_w_div, kernel_h_div;
   int64_t slice;                                // groups x taps x cig x cog: one split's partials
   int64_t w_stride_n, w_stride_c, w_stride[3];  // dw: n = C_in, c = C_out/groups
 };
 
 // dw[g*cig + ci, co, k] = the split's partial sums of (g, k, ci, co) added in ascending split order
 // (f32), rounded once to dw's dtype. One thread per dw element, consecutive threads on
-// consecutive co (contiguous partials). The divisions decode one element each in a pass that reads
-// splits x 4 bytes and writes one element per thread: memory-bound, off the GEMM's path.
+// consecutive co (contiguous partials): a memory-bound pass that reads splits x 4 bytes and writes
+// one element per thread, off the GEMM's path.
 template <typename ElementT>
 __global__ void weight_gradient_combine_kernel(const float* partial, ElementT* dw, WeightGradientCombineGeometry g) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < g.slice; e += step) {
     float sum = 0.0f;
     for (int s = 0; s < g.splits; ++s) sum += partial[s * g.slice + e];
-    int64_t rest = e;
-    const int co = static_cast<int>(rest % g.cog);
-    rest /= g.cog;
-    const int ci = static_cast<int>(rest % g.cig);
-    rest /= g.cig;
-    const int tap = static_cast<int>(rest % g.taps);
-    const int group = static_cast<int>(rest / g.taps);
-    const int kd = tap / (g.kernel[2] * g.kernel[1]), kh = (tap / g.kernel[2]) % g.kernel[1], kw = tap % g.kernel[2];
-    dw[(int64_t{group} * g.cig + ci) * g.w_stride_n + co * g.w_stride_c + kd * g.w_stride[0] + kh * g.w_stride[1] +
+    int64_t rest = e, group;
+    const int co = static_cast<int>(g.cog_div.divmod(rest, &rest));
+    const int ci = static_cast<int>(g.cig_div.divmod(rest, &rest));
+    const int tap = static_cast<int>(g.taps_div.divmod(rest, &group));
+    int tap_rest, kd;
+    const int kw = g.kernel_w_div.divmod(tap, &tap_rest);
+    const int kh = g.kernel_h_div.divmod(tap_rest, &kd);
+    dw[(group * g.cig + ci) * g.w_stride_n + co * g.w_stride_c + kd * g.w_stride[0] + kh * g.w_stride[1] +
        kw * g.w_stride[2]] = ElementTraits<ElementT>::from_accum(sum);
   }
 }
