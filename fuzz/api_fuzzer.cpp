@@ -522,6 +522,39 @@ bool forces_engine(const upsConvTransposeDesc_t& conv) {
   return algorithm == UPS_ALGO_IMPLICIT_GEMM;
 }
 
+// Multiply-adds the emulated implicit-GEMM engine would run, tiles padded (positions in 128s,
+// channels per group in 32s, every tap and group): with one channel per group the engine still
+// runs 32-wide tiles, so a small 3-D problem can cost 10^8 emulated multiply-adds (~30 s under
+// ASan and coverage: a libFuzzer timeout, though a GPU would take microseconds). The larger of the
+// input and output position counts bounds all three gradients' GEMMs as well.
+double engine_padded_macs(const upsConvTransposeDesc_t& conv, const upsTensorDesc_t& x_desc,
+                          const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc) {
+  auto round_up = [](double value, double multiple) { return std::ceil(std::max(value, 1.0) / multiple) * multiple; };
+  const double groups = static_cast<double>(std::max<int64_t>(conv.groups, 1));
+  double taps = 1, x_positions = static_cast<double>(x_desc.n), y_positions = static_cast<double>(y_desc.n);
+  for (int i = 0; i < w_desc.spatial_dims && i < 3; ++i) taps *= static_cast<double>(w_desc.spatial[i]);
+  for (int i = 0; i < x_desc.spatial_dims && i < 3; ++i) x_positions *= static_cast<double>(x_desc.spatial[i]);
+  for (int i = 0; i < y_desc.spatial_dims && i < 3; ++i) y_positions *= static_cast<double>(y_desc.spatial[i]);
+  const double cin_g = static_cast<double>(w_desc.n) / groups, cout_g = static_cast<double>(w_desc.c);
+  return groups * std::max(taps, 1.0) * round_up(std::max(x_positions, y_positions), 128) * round_up(cin_g, 32) *
+         round_up(cout_g, 32);
+}
+
+// Above this many padded multiply-adds (about 4 s of emulation) an input that forces the engine,
+// or leaves AUTO free to pick it, runs GATHER instead: the same data, the same validation and
+// comparison, at the cost of the problem's real multiply-adds.
+constexpr double kMaxEngineMacs = double{1 << 25};
+
+upsConvTransposeDesc_t engine_within_budget(upsConvTransposeDesc_t conv, const upsTensorDesc_t& x_desc,
+                                            const upsTensorDesc_t& w_desc, const upsTensorDesc_t& y_desc) {
+  int algorithm;
+  std::memcpy(&algorithm, &conv.algorithm, sizeof algorithm);
+  const bool engine_possible = algorithm == UPS_ALGO_IMPLICIT_GEMM || algorithm == UPS_ALGO_AUTO;
+  if (engine_possible && engine_padded_macs(conv, x_desc, w_desc, y_desc) > kMaxEngineMacs)
+    store_raw(&conv.algorithm, int64_t{UPS_ALGO_GATHER});
+  return conv;
+}
+
 std::string conv_text(const upsConvTransposeDesc_t& conv) {
   int algorithm, math_mode;
   std::memcpy(&algorithm, &conv.algorithm, sizeof algorithm);
@@ -533,12 +566,13 @@ std::string conv_text(const upsConvTransposeDesc_t& conv) {
 }
 
 void fuzz_conv_transpose(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc_t w_desc) {
-  const upsConvTransposeDesc_t conv = fuzzed_conv(in, x_desc);
+  upsConvTransposeDesc_t conv = fuzzed_conv(in, x_desc);
   w_desc.n = x_desc.c;
   if (in.pick(0, 7) == 0) w_desc.n = in.pick(0, 4);
   upsTensorDesc_t y_desc;
   if (upsConvTransposeOutputDesc(&conv, &x_desc, &w_desc, &y_desc) != UPS_STATUS_SUCCESS) y_desc = x_desc;
   y_desc = maybe_perturbed(y_desc, in);
+  conv = engine_within_budget(conv, x_desc, w_desc, y_desc);
   g_problem = "conv-transpose x " + desc_text(x_desc) + " w " + desc_text(w_desc) + " y " + desc_text(y_desc) +
               conv_text(conv);
   const int64_t xn = small_element_count(x_desc), wn = small_element_count(w_desc), yn = small_element_count(y_desc);
@@ -625,12 +659,13 @@ enum class ConvGradient { kData, kWeight, kBias };
 
 void fuzz_conv_transpose_backward(Bytes& in, const upsTensorDesc_t& x_desc, upsTensorDesc_t w_desc,
                                   ConvGradient gradient) {
-  const upsConvTransposeDesc_t conv = fuzzed_conv(in, x_desc);
+  upsConvTransposeDesc_t conv = fuzzed_conv(in, x_desc);
   w_desc.n = x_desc.c;
   if (in.pick(0, 7) == 0) w_desc.n = in.pick(0, 4);
   upsTensorDesc_t dy_desc;
   if (upsConvTransposeOutputDesc(&conv, &x_desc, &w_desc, &dy_desc) != UPS_STATUS_SUCCESS) dy_desc = x_desc;
   dy_desc = maybe_perturbed(dy_desc, in);
+  conv = engine_within_budget(conv, x_desc, w_desc, dy_desc);
   g_problem = "conv-transpose-backward x " + desc_text(x_desc) + " w " + desc_text(w_desc) + " dy " + desc_text(dy_desc) +
               conv_text(conv);
   std::vector<Argument> args;

@@ -139,6 +139,12 @@ regressions = {
     # by CI's 60-second fuzz stage on bf81590 once the harness forced the engine.
     "regression_implicit_gemm_huge_groups":
         "AwECAQEUAgIAAkEDAwAAAm1tbW1tbW1tbQJBA29tbW1tbW1tbW2Xl5dgYGBgBgYAAf/5DwAAb21tbW1tbW1tbZeXl2BgYGAGBgAB//kPAAAFCg+rAwgNAQAB9QEB8w8JCw==",
+    # The harness itself: a 3-D f16 problem with one channel per group (kernel 4x4x4, 1800 output
+    # positions) forced onto IMPLICIT_GEMM ran 2.5e8 tile-padded multiply-adds in the emulation,
+    # about 30 s (a libFuzzer timeout; a GPU takes microseconds). Found by the long fuzz run on
+    # a92c71e; the harness now runs GATHER above 2^25 padded multiply-adds (engine_within_budget).
+    "regression_harness_engine_padded_work":
+        "Az4CAoN6GJeDAsoGCwQNAg8ACQ4NDgsMDQ4P////EAkKCwDAYQAAAQANAgMHAG1tbQM7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7OyM7OzsPAM7OO8Y=",
     # The harness itself: pixel shuffle offered an I64 x, whose image the harness filled with a NaN
     # (UBSan: NaN converted to int64). Specials are now for float images only.
     "regression_harness_i64_image_special_values":
