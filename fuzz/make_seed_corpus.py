@@ -139,6 +139,11 @@ regressions = {
     # by CI's 60-second fuzz stage on bf81590 once the harness forced the engine.
     "regression_implicit_gemm_huge_groups":
         "AwECAQEUAgIAAkEDAwAAAm1tbW1tbW1tbQJBA29tbW1tbW1tbW2Xl5dgYGBgBgYAAf/5DwAAb21tbW1tbW1tbZeXl2BgYGAGBgAB//kPAAAFCg+rAwgNAQAB9QEB8w8JCw==",
+    # Max-unpool, 1-D, kernel = stride = padding = 2^31 on a 2-position x: small tensors took the
+    # 32-bit path and the tiled kernel formed q*stride - padding in int32 (UBSan: 0 - -2^31). Found by
+    # the long fuzz run on 92d2508; the index-width rule now bounds the window coordinates too.
+    "regression_max_unpool_huge_stride_padding":
+        "AgAAAgICAgEBAAAAAQEAy8vLy8vLy8sAAAEBAAAAAAD19fX19fX19fUN9Q==",
     # The harness itself: a 3-D f16 problem with one channel per group (kernel 4x4x4, 1800 output
     # positions) forced onto IMPLICIT_GEMM ran 2.5e8 tile-padded multiply-adds in the emulation,
     # about 30 s (a libFuzzer timeout; a GPU takes microseconds). Found by the long fuzz run on

@@ -135,6 +135,25 @@ TEST(MaxUnpoolGeometry, PaddingAboveHalfTheKernelIsAccepted_F32) {
   EXPECT_EQ(upsMaxPoolOutputDesc(&pool, &x, &pooled, &pooled_indices), UPS_STATUS_BAD_PARAMETER);
 }
 
+// Max-unpool bounds neither padding nor (below 2^31) stride: kernel = stride = padding = 2^31 on a
+// 2-position axis has default extent (2-1)*2^31 - 2^32 + 2^31 = 0, and any size below 2^31 is
+// within one stride of it. Small tensors, yet the window coordinates (q*stride - padding) need 64
+// bits: the fuzzer found the tiled kernel forming them in int32 (UBSan: 0 - -2^31).
+TEST(MaxUnpoolGeometry, HugeStrideAndPaddingOnSmallTensors_F32) {
+  UPS_SEED_TRACE();
+  auto rng = make_rng();
+  const int64_t huge = int64_t{1} << 31;
+  const upsPoolDesc_t pool = pool_desc(1, huge, huge, huge);
+  const upsTensorDesc_t x = make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 2, 2, {2});
+  upsTensorDesc_t y{};
+  UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x, nullptr, &y));
+  EXPECT_EQ(y.spatial[0], 0);
+  const int64_t four[1] = {4};
+  UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x, four, &y));
+  EXPECT_EQ(y.spatial[0], 4);
+  for (upsBackend_t backend : backends()) run_both_directions(backend, pool, x, y, rng);
+}
+
 TEST(MaxUnpoolGeometry, ExtentZeroIsAnEmptyShapeAsInPyTorch_F32) {
   // Default extent 0 (kernel 2, stride 2, padding 1, input 1): the shape function gives it.
   const upsPoolDesc_t pool = pool_desc(2, 2, 2, 1);
