@@ -13,7 +13,9 @@
 //     small integers, so every sum is exact in every dtype (TF32 included) and the outputs must
 //     agree exactly. One asymmetry is the contract: the reference backend has no algorithms, so
 //     a transposed convolution (or gradient) forced onto IMPLICIT_GEMM may be refused by the CUDA
-//     backend alone, with NOT_SUPPORTED, MISALIGNED or OVERFLOW (the engine's can_implement).
+//     backend alone, with NOT_SUPPORTED, MISALIGNED or OVERFLOW (the engine's can_implement), where
+//     the reference succeeds or, since can_implement runs before the data check, where it refuses a
+//     pointer (null, misaligned, wrong memory, aliasing).
 // Any violation prints what happened and traps, so libFuzzer keeps the input.
 //
 // Build with the `fuzz` preset (clang, libFuzzer); see README "Reliability".
@@ -343,7 +345,15 @@ void check_call(const char* op, std::vector<Argument>& args, Call&& call, double
     if (o->status != UPS_STATUS_SUCCESS && o->message.empty())
       violation(std::string(op) + " on " + backend + ": rejected with " + upsGetStatusName(o->status) + " but no message");
   }
-  const bool engine_refused = cuda_engine_may_refuse && reference.status == UPS_STATUS_SUCCESS &&
+  // The entry path runs can_implement before the data check (NOTE [ Entry path ]), so the engine's
+  // refusal also stands where the reference (which has no algorithms) passed validation and then
+  // refused a pointer: validation is the same code on both backends, and a different status from it
+  // is still a violation below.
+  const bool reference_past_can_implement =
+      reference.status == UPS_STATUS_SUCCESS || reference.status == UPS_STATUS_NULL_POINTER ||
+      reference.status == UPS_STATUS_MISALIGNED || reference.status == UPS_STATUS_WRONG_BACKEND_MEMORY ||
+      reference.status == UPS_STATUS_ALIASING;
+  const bool engine_refused = cuda_engine_may_refuse && reference_past_can_implement && cuda.status != reference.status &&
                               (cuda.status == UPS_STATUS_NOT_SUPPORTED || cuda.status == UPS_STATUS_MISALIGNED ||
                                cuda.status == UPS_STATUS_OVERFLOW);
   if (engine_refused) return;  // the untouched-buffer and message checks above still held

@@ -150,6 +150,13 @@ regressions = {
     # a92c71e; the harness now runs GATHER above 2^25 padded multiply-adds (engine_within_budget).
     "regression_harness_engine_padded_work":
         "Az4CAoN6GJeDAsoGCwQNAg8ACQ4NDgsMDQ4P////EAkKCwDAYQAAAQANAgMHAG1tbQM7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7OyM7OzsPAM7OO8Y=",
+    # The harness itself: a bf16 3-D transposed convolution forced onto IMPLICIT_GEMM with a D stride
+    # of 65536 and a misaligned x: the reference refused the pointer (MISALIGNED, the data check) and
+    # the CUDA backend the stride (NOT_SUPPORTED, the engine's can_implement, which the entry path
+    # runs first). Both right; the harness had excused an engine refusal only where the reference
+    # succeeded. Found by the long fuzz run on d6d2ce7.
+    "regression_harness_engine_refusal_before_data_check":
+        "Az4XAgECAQOXAgIzAgEBAQF5eXl5eXmpeXF5DQcBAv7D/P/7Pz8/Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nz9EPz8/Pz8/Pz8/Py4/Pz8/Pz8/Pz8/Pz8/PzuOxg==",
     # The harness itself: pixel shuffle offered an I64 x, whose image the harness filled with a NaN
     # (UBSan: NaN converted to int64). Specials are now for float images only.
     "regression_harness_i64_image_special_values":
