@@ -27,7 +27,11 @@ upsStatus_t launch_vec16(const detail::UnpoolProblem& problem, const UnpoolParam
     // Input-stationary: one thread per input vector (see unpool_forward.cuh).
     UnpoolParams<StorageT, IndexT> spread = p;
     spread.work = problem.input.elements() / kLanes;
-    UPS_CUDA_CHECK(launch_kernel(unpool_cl_spread_kernel<StorageT, IndexT>, grid_for(spread.work, kThreadsPerBlock),
+    const auto kernel = scale_w == 1   ? unpool_cl_spread_kernel<StorageT, IndexT, 1>
+                        : scale_w == 2 ? unpool_cl_spread_kernel<StorageT, IndexT, 2>
+                        : scale_w == 4 ? unpool_cl_spread_kernel<StorageT, IndexT, 4>
+                                       : unpool_cl_spread_kernel<StorageT, IndexT, 0>;
+    UPS_CUDA_CHECK(launch_kernel(kernel, grid_for(spread.work, kThreadsPerBlock * kUnpoolVectorsPerThread),
                                  dim3(kThreadsPerBlock), 0, stream, spread));
     return UPS_STATUS_SUCCESS;
   }

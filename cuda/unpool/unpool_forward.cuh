@@ -16,10 +16,12 @@
 //   registers (lane l reads input l / kScaleW, a constant), with no division; kScaleW = 0 reads the
 //   scale at run time and gathers the inputs with scalar loads.
 // - unpool_cl_spread_kernel: channels-last (needs C a multiple of the lane count and both pointers
-//   16-byte aligned): input-stationary, one thread per 16-byte input vector (kLanes channels of one input position),
-//   which it loads once and stores to every output position of its cell (nearest) or to the cell's first position and
-//   zeros to the rest (bed-of-nails): one load and scale_d*scale_h*scale_w 16-byte stores, the position decoded once
-//   per input vector instead of once per output vector.
+//   16-byte aligned): input-stationary, one 16-byte input vector (kLanes channels of one input position) at a time,
+//   which the thread loads once and stores to every output position of its cell (nearest) or to the cell's first
+//   position and zeros to the rest (bed-of-nails): one load and scale_d*scale_h*scale_w 16-byte stores, the position
+//   decoded once per input vector instead of once per output vector. The W scale kScaleW is 1, 2 or 4 at compile time
+//   (each w run of the cell unrolled) or 0 (read at run time); the (d, h) runs of a cell are a rolled loop of pointer
+//   steps; each thread loads its kUnpoolVectorsPerThread input vectors before its first store.
 // - unpool_cf_row_spread_kernel: channels-first with W_in a multiple of the lane count, both
 //   pointers 16-byte aligned and the W scale kScaleW (1, 2 or 4) fixed at compile time:
 //   input-stationary along rows. One thread per 16-byte input vector (kLanes consecutive w of one
@@ -187,29 +189,75 @@ __global__ void unpool_cf_row_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
   }
 }
 
-template <typename StorageT, typename IndexT>
-__global__ void unpool_cl_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
-  constexpr int kLanes = Pack16<StorageT>::kLanes;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
-    // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, id, ih, iw).
-    IndexT rest = static_cast<IndexT>(v), n;
-    const IndexT cv = p.c_vectors_div.divmod(rest, &rest);
-    const IndexT iw = p.input.extent_div[2].divmod(rest, &rest);
-    const IndexT ih = p.input.extent_div[1].divmod(rest, &rest);
-    const IndexT id = p.input.extent_div[0].divmod(rest, &n);
-    const Pack16<StorageT> value = *reinterpret_cast<const Pack16<StorageT>*>(p.x + static_cast<IndexT>(v) * kLanes);
-    Pack16<StorageT> zero;
+// One run of a cell along w (channels-last: the w stride is C): `first` to the run's first position
+// and `rest` to the other scale_w - 1, kScaleW of them in all (1, 2 or 4 at compile time: unrolled
+// stores at constant offsets) or scale_w (kScaleW = 0: a rolled loop with a pointer step).
+template <int kScaleW, typename Vector, typename StorageT, typename IndexT>
+__device__ __forceinline__ void store_w_run(StorageT* run, IndexT stride_w, IndexT scale_w, const Vector& first,
+                                            const Vector& rest) {
+  *reinterpret_cast<Vector*>(run) = first;
+  if constexpr (kScaleW != 0) {
 #pragma unroll
-    for (int l = 0; l < kLanes; ++l) zero.lane[l] = 0;
-    StorageT* cell = p.y + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * p.scale[2]);
-    for (IndexT a = 0; a < p.scale[0]; ++a)
-      for (IndexT b = 0; b < p.scale[1]; ++b)
-        for (IndexT c = 0; c < p.scale[2]; ++c) {
-          const bool keep = !p.bed_of_nails || (a == 0 && b == 0 && c == 0);
-          *reinterpret_cast<Pack16<StorageT>*>(cell + a * p.output.stride[0] + b * p.output.stride[1] +
-                                               c * p.output.stride[2]) = keep ? value : zero;
+    for (int c = 1; c < kScaleW; ++c) *reinterpret_cast<Vector*>(run + c * stride_w) = rest;
+  } else {
+#pragma unroll 1
+    for (IndexT c = 1; c < scale_w; ++c) {
+      run += stride_w;
+      *reinterpret_cast<Vector*>(run) = rest;
+    }
+  }
+}
+
+template <typename StorageT, typename IndexT, int kScaleW>
+__global__ void unpool_cl_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
+  using Vector = Pack16<StorageT>;
+  constexpr int kLanes = Vector::kLanes;
+  constexpr int kVectors = kUnpoolVectorsPerThread;
+  // As in the row-spread kernel: thread t of a block takes vectors chunk + t + k * blockDim.x.
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x * kVectors;
+  const IndexT scale_w = kScaleW != 0 ? static_cast<IndexT>(kScaleW) : p.scale[2];
+  const IndexT stride_w = p.output.stride[2];  // C
+  // A cell's w runs (one per (d, h) of the cell), and the pointer step from its last h run of one d
+  // to the first of the next.
+  const IndexT cell_runs = p.scale[0] * p.scale[1];
+  const IndexT next_plane_step = p.output.stride[0] - (p.scale[1] - 1) * p.output.stride[1];
+  for (int64_t chunk = static_cast<int64_t>(blockIdx.x) * blockDim.x * kVectors; chunk < p.work; chunk += step) {
+    Vector in[kVectors];
+#pragma unroll
+    for (int k = 0; k < kVectors; ++k) {
+      const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+      if (v < p.work) in[k] = *reinterpret_cast<const Vector*>(p.x + static_cast<IndexT>(v) * kLanes);
+    }
+#pragma unroll
+    for (int k = 0; k < kVectors; ++k) {
+      const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
+      if (v >= p.work) break;
+      // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, id, ih, iw).
+      IndexT rest = static_cast<IndexT>(v), n;
+      const IndexT cv = p.c_vectors_div.divmod(rest, &rest);
+      const IndexT iw = p.input.extent_div[2].divmod(rest, &rest);
+      const IndexT ih = p.input.extent_div[1].divmod(rest, &rest);
+      const IndexT id = p.input.extent_div[0].divmod(rest, &n);
+      StorageT* cell = p.y + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * scale_w);
+      // Nearest: the value everywhere in the cell; bed-of-nails: at the cell's first position only.
+      Vector elsewhere;
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) elsewhere.lane[l] = p.bed_of_nails ? StorageT{0} : in[k].lane[l];
+      store_w_run<kScaleW>(cell, stride_w, scale_w, in[k], elsewhere);
+      // The other scale_d*scale_h - 1 runs, h fastest, one pointer step each (a rolled loop).
+      StorageT* run = cell;
+      IndexT b = 0;
+#pragma unroll 1
+      for (IndexT r = 1; r < cell_runs; ++r) {
+        if (++b == p.scale[1]) {
+          b = 0;
+          run += next_plane_step;
+        } else {
+          run += p.output.stride[1];
         }
+        store_w_run<kScaleW>(run, stride_w, scale_w, elsewhere, elsewhere);
+      }
+    }
   }
 }
 

@@ -75,8 +75,9 @@ TEST(UnpoolVectorPaths, ChannelsFirstEveryScaleAlignmentAndDtype) {
       }
 }
 
-// Channels-last: the input-stationary spread kernel (C a multiple of the lanes, x and y aligned),
-// and the scalar fallback (C odd, or x shifted), 1-D to 3-D, every dtype and both modes.
+// Channels-last: the input-stationary spread kernel (C a multiple of the lanes, x and y aligned;
+// W scale 1, 2 or 4 at compile time, others at run time; more input vectors than one chunk of
+// blocks), and the scalar fallback (C odd, or x shifted), 1-D to 3-D, every dtype and both modes.
 TEST(UnpoolVectorPaths, ChannelsLastSpreadAndScalarFallback) {
   UPS_SKIP_WITHOUT_CUDA();
   UPS_SEED_TRACE();
@@ -88,9 +89,16 @@ TEST(UnpoolVectorPaths, ChannelsLastSpreadAndScalarFallback) {
     const char* path;
   };
   const Case cases[] = {
-      {{5, 3}, {2, 2}, 16, 0, "spread, x2"},         {{3, 4}, {3, 1}, 8, 0, "spread, x3 by x1"},
-      {{2, 3, 2}, {1, 4, 2}, 8, 0, "spread, 3-D"},    {{7}, {4}, 24, 0, "spread, 1-D"},
-      {{5, 3}, {2, 2}, 5, 0, "scalar: C odd"},       {{5, 3}, {2, 2}, 16, 1, "scalar: x shifted"},
+      {{5, 3}, {2, 2}, 16, 0, "spread, W scale 2"},
+      {{3, 4}, {3, 1}, 8, 0, "spread, W scale 1"},
+      {{2, 3, 2}, {1, 4, 2}, 8, 0, "spread, 3-D"},
+      {{7}, {4}, 24, 0, "spread, 1-D, W scale 4"},
+      {{3, 5}, {2, 4}, 8, 0, "spread, W scale 4"},
+      {{4, 3}, {2, 3}, 16, 0, "spread, W scale 3 (run time)"},
+      {{2, 2, 3}, {2, 1, 5}, 8, 0, "spread, 3-D, W scale 5 (run time)"},
+      {{33, 40}, {2, 2}, 16, 0, "spread, many blocks and a partial last one"},
+      {{5, 3}, {2, 2}, 5, 0, "scalar: C odd"},
+      {{5, 3}, {2, 2}, 16, 1, "scalar: x shifted"},
   };
   HandleGuard cuda(UPS_BACKEND_CUDA), reference(UPS_BACKEND_REFERENCE);
   for (const Case& k : cases)
