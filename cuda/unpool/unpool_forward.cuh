@@ -126,67 +126,87 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
 // 64 KiB per SM, above the ~15-25 KiB (latency x bandwidth per SM) an H100 or A100 needs.
 constexpr int kUnpoolVectorsPerThread = 2;
 
-template <typename StorageT, typename IndexT, int kScaleW>
-__global__ void unpool_cf_row_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
-  using Vector = Pack16<StorageT>;
-  constexpr int kLanes = Vector::kLanes;
-  constexpr int kVectors = kUnpoolVectorsPerThread;
-  // Vectors [chunk, chunk + kVectors * blockDim.x) belong to one block; thread t takes
-  // chunk + t + k * blockDim.x, so every load and store instruction of a warp stays coalesced.
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x * kVectors;
-  // A cell's output rows, and the pointer step from its last h row of one d to the first of the next.
+// Calls store_row(row) for each (d, h) row of a cell after its first one (channels-first: an output
+// row of the cell; channels-last: a w run), h fastest, one pointer step each and no division. The
+// loop stays rolled: unrolled, ptxas multiplies the address math by the unroll factor.
+template <typename StorageT, typename IndexT, typename StoreRow>
+__device__ __forceinline__ void for_each_further_cell_row(StorageT* cell, const UnpoolParams<StorageT, IndexT>& p,
+                                                          StoreRow&& store_row) {
   const IndexT cell_rows = p.scale[0] * p.scale[1];
+  // From the cell's last h row of one d to the first of the next.
   const IndexT next_plane_step = p.output.stride[0] - (p.scale[1] - 1) * p.output.stride[1];
+  StorageT* row = cell;
+  IndexT b = 0;
+#pragma unroll 1
+  for (IndexT r = 1; r < cell_rows; ++r) {
+    if (++b == p.scale[1]) {
+      b = 0;
+      row += next_plane_step;
+    } else {
+      row += p.output.stride[1];
+    }
+    store_row(row);
+  }
+}
+
+// The input-stationary kernels' loop. Vectors [chunk, chunk + kVectors * blockDim.x) belong to one
+// block; thread t takes chunk + t + k * blockDim.x, so every load and store instruction of a warp
+// stays coalesced, and issues the loads of its kVectors input vectors before it hands the first to
+// spread(v, vector), so several loads are in flight.
+template <typename StorageT, typename IndexT, typename Spread>
+__device__ __forceinline__ void for_each_input_vector(const UnpoolParams<StorageT, IndexT>& p, Spread&& spread) {
+  using Vector = Pack16<StorageT>;
+  constexpr int kVectors = kUnpoolVectorsPerThread;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x * kVectors;
   for (int64_t chunk = static_cast<int64_t>(blockIdx.x) * blockDim.x * kVectors; chunk < p.work; chunk += step) {
     Vector in[kVectors];
 #pragma unroll
     for (int k = 0; k < kVectors; ++k) {
       const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
-      if (v < p.work) in[k] = *reinterpret_cast<const Vector*>(p.x + static_cast<IndexT>(v) * kLanes);
+      if (v < p.work) in[k] = *reinterpret_cast<const Vector*>(p.x + static_cast<IndexT>(v) * Vector::kLanes);
     }
 #pragma unroll
     for (int k = 0; k < kVectors; ++k) {
       const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
       if (v >= p.work) break;
-      // Dense channels-first input: vector v is w in [iv*kLanes, +kLanes) of row (n*C + c, id, ih).
-      IndexT row, plane;
-      const IndexT iv = p.w_vectors_div.divmod(static_cast<IndexT>(v), &row);
-      const IndexT ih = p.input.extent_div[1].divmod(row, &row);
-      const IndexT id = p.input.extent_div[0].divmod(row, &plane);  // plane = n*C + c
-      StorageT* cell = p.y + plane * p.output.stride_c + id * p.scale[0] * p.output.stride[0] +
-                       ih * p.scale[1] * p.output.stride[1] + iv * (kLanes * kScaleW);
-      // The cell's first row (nearest: the duplicated lanes; bed-of-nails: every kScaleW-th lane
-      // kept, w % kScaleW == 0) and its other rows (nearest: the same; bed-of-nails: zeros),
-      // chosen once per input vector so the row loop below is stores only.
-      Vector first_row[kScaleW], other_rows[kScaleW];
-#pragma unroll
-      for (int j = 0; j < kScaleW; ++j)
-#pragma unroll
-        for (int l = 0; l < kLanes; ++l) {
-          const StorageT duplicated = in[k].lane[(j * kLanes + l) / kScaleW];
-          const bool nail = (j * kLanes + l) % kScaleW == 0;
-          first_row[j].lane[l] = p.bed_of_nails && !nail ? StorageT{0} : duplicated;
-          other_rows[j].lane[l] = p.bed_of_nails ? StorageT{0} : duplicated;
-        }
-#pragma unroll
-      for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(cell + j * kLanes) = first_row[j];
-      // The other scale_d*scale_h - 1 rows, h fastest, one pointer step each: a rolled loop of
-      // kScaleW stores (unrolled, ptxas multiplies the address math by the unroll factor).
-      StorageT* row_out = cell;
-      IndexT b = 0;
-#pragma unroll 1
-      for (IndexT r = 1; r < cell_rows; ++r) {
-        if (++b == p.scale[1]) {
-          b = 0;
-          row_out += next_plane_step;
-        } else {
-          row_out += p.output.stride[1];
-        }
-#pragma unroll
-        for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(row_out + j * kLanes) = other_rows[j];
-      }
+      spread(static_cast<IndexT>(v), in[k]);
     }
   }
+}
+
+template <typename StorageT, typename IndexT, int kScaleW>
+__global__ void unpool_cf_row_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
+  using Vector = Pack16<StorageT>;
+  constexpr int kLanes = Vector::kLanes;
+  for_each_input_vector(p, [&](IndexT v, const Vector& in) {
+    // Dense channels-first input: vector v is w in [iv*kLanes, +kLanes) of row (n*C + c, id, ih).
+    IndexT row, plane;
+    const IndexT iv = p.w_vectors_div.divmod(v, &row);
+    const IndexT ih = p.input.extent_div[1].divmod(row, &row);
+    const IndexT id = p.input.extent_div[0].divmod(row, &plane);  // plane = n*C + c
+    StorageT* cell = p.y + plane * p.output.stride_c + id * p.scale[0] * p.output.stride[0] +
+                     ih * p.scale[1] * p.output.stride[1] + iv * (kLanes * kScaleW);
+    // The cell's first row (nearest: the duplicated lanes; bed-of-nails: every kScaleW-th lane
+    // kept, w % kScaleW == 0) and its other rows (nearest: the same; bed-of-nails: zeros),
+    // chosen once per input vector so the row loop below is stores only.
+    Vector first_row[kScaleW], other_rows[kScaleW];
+#pragma unroll
+    for (int j = 0; j < kScaleW; ++j)
+#pragma unroll
+      for (int l = 0; l < kLanes; ++l) {
+        const StorageT duplicated = in.lane[(j * kLanes + l) / kScaleW];
+        const bool nail = (j * kLanes + l) % kScaleW == 0;
+        first_row[j].lane[l] = p.bed_of_nails && !nail ? StorageT{0} : duplicated;
+        other_rows[j].lane[l] = p.bed_of_nails ? StorageT{0} : duplicated;
+      }
+#pragma unroll
+    for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(cell + j * kLanes) = first_row[j];
+    // The other scale_d*scale_h - 1 rows, kScaleW stores each.
+    for_each_further_cell_row(cell, p, [&](StorageT* out_row) {
+#pragma unroll
+      for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(out_row + j * kLanes) = other_rows[j];
+    });
+  });
 }
 
 // One run of a cell along w (channels-last: the w stride is C): `first` to the run's first position
@@ -212,53 +232,25 @@ template <typename StorageT, typename IndexT, int kScaleW>
 __global__ void unpool_cl_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
   using Vector = Pack16<StorageT>;
   constexpr int kLanes = Vector::kLanes;
-  constexpr int kVectors = kUnpoolVectorsPerThread;
-  // As in the row-spread kernel: thread t of a block takes vectors chunk + t + k * blockDim.x.
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x * kVectors;
   const IndexT scale_w = kScaleW != 0 ? static_cast<IndexT>(kScaleW) : p.scale[2];
   const IndexT stride_w = p.output.stride[2];  // C
-  // A cell's w runs (one per (d, h) of the cell), and the pointer step from its last h run of one d
-  // to the first of the next.
-  const IndexT cell_runs = p.scale[0] * p.scale[1];
-  const IndexT next_plane_step = p.output.stride[0] - (p.scale[1] - 1) * p.output.stride[1];
-  for (int64_t chunk = static_cast<int64_t>(blockIdx.x) * blockDim.x * kVectors; chunk < p.work; chunk += step) {
-    Vector in[kVectors];
+  for_each_input_vector(p, [&](IndexT v, const Vector& in) {
+    // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, id, ih, iw).
+    IndexT rest = v, n;
+    const IndexT cv = p.c_vectors_div.divmod(rest, &rest);
+    const IndexT iw = p.input.extent_div[2].divmod(rest, &rest);
+    const IndexT ih = p.input.extent_div[1].divmod(rest, &rest);
+    const IndexT id = p.input.extent_div[0].divmod(rest, &n);
+    StorageT* cell = p.y + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * scale_w);
+    // Nearest: the value everywhere in the cell; bed-of-nails: at the cell's first position only.
+    Vector elsewhere;
 #pragma unroll
-    for (int k = 0; k < kVectors; ++k) {
-      const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
-      if (v < p.work) in[k] = *reinterpret_cast<const Vector*>(p.x + static_cast<IndexT>(v) * kLanes);
-    }
-#pragma unroll
-    for (int k = 0; k < kVectors; ++k) {
-      const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
-      if (v >= p.work) break;
-      // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, id, ih, iw).
-      IndexT rest = static_cast<IndexT>(v), n;
-      const IndexT cv = p.c_vectors_div.divmod(rest, &rest);
-      const IndexT iw = p.input.extent_div[2].divmod(rest, &rest);
-      const IndexT ih = p.input.extent_div[1].divmod(rest, &rest);
-      const IndexT id = p.input.extent_div[0].divmod(rest, &n);
-      StorageT* cell = p.y + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * scale_w);
-      // Nearest: the value everywhere in the cell; bed-of-nails: at the cell's first position only.
-      Vector elsewhere;
-#pragma unroll
-      for (int l = 0; l < kLanes; ++l) elsewhere.lane[l] = p.bed_of_nails ? StorageT{0} : in[k].lane[l];
-      store_w_run<kScaleW>(cell, stride_w, scale_w, in[k], elsewhere);
-      // The other scale_d*scale_h - 1 runs, h fastest, one pointer step each (a rolled loop).
-      StorageT* run = cell;
-      IndexT b = 0;
-#pragma unroll 1
-      for (IndexT r = 1; r < cell_runs; ++r) {
-        if (++b == p.scale[1]) {
-          b = 0;
-          run += next_plane_step;
-        } else {
-          run += p.output.stride[1];
-        }
-        store_w_run<kScaleW>(run, stride_w, scale_w, elsewhere, elsewhere);
-      }
-    }
-  }
+    for (int l = 0; l < kLanes; ++l) elsewhere.lane[l] = p.bed_of_nails ? StorageT{0} : in.lane[l];
+    store_w_run<kScaleW>(cell, stride_w, scale_w, in, elsewhere);
+    // The other scale_d*scale_h - 1 w runs.
+    for_each_further_cell_row(
+        cell, p, [&](StorageT* run) { store_w_run<kScaleW>(run, stride_w, scale_w, elsewhere, elsewhere); });
+  });
 }
 
 }  // namespace upsample::cuda
