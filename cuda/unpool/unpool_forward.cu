@@ -24,7 +24,8 @@ upsStatus_t launch_vec16(const detail::UnpoolProblem& problem, const UnpoolParam
   const int64_t scale_w = problem.scale[2];
   const bool channels_first = problem.output.layout == UPS_LAYOUT_CHANNELS_FIRST;
   if (!channels_first) {
-    // Input-stationary: one thread per input vector (see unpool_forward.cuh).
+    // Input-stationary: kUnpoolVectorsPerThread input vectors per thread, each to its whole cell
+    // (see unpool_forward.cuh).
     UnpoolParams<StorageT, IndexT> spread = p;
     spread.work = problem.input.elements() / kLanes;
     const auto kernel = scale_w == 1   ? unpool_cl_spread_kernel<StorageT, IndexT, 1>
