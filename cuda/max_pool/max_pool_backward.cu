@@ -1,20 +1,31 @@
-// Launcher of max-pooling backward (kernel in max_pool_backward.cuh). Max-unpooling backward
-// lives in cuda/max_unpool/.
+// Launcher of max-pooling backward (kernels in max_pool_backward.cuh): the tiled kernels where
+// the windows tile dx, else the general gather. Max-unpooling backward lives in cuda/max_unpool/.
 #include <cstdint>
 #include <limits>
 
 #include "core/dtype.h"
-#include "cuda/max_pool/max_pool.h"
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/vector.cuh"
+#include "cuda/max_pool/max_pool.h"
 #include "cuda/max_pool/max_pool_backward.cuh"
 
 namespace upsample::cuda {
 namespace {
 
+bool windows_tile(const detail::MaxPoolProblem& problem) {
+  for (int a = 0; a < detail::kDims; ++a)
+    if (problem.kernel[a] != problem.stride[a] || problem.dilation[a] != 1) return false;
+  return true;
+}
+
+// Where the windows tile dx, input-stationary over dy (max_pool_backward_tiled*_kernel), 16 bytes
+// of channels at a time where the layout and alignment allow (NOTE [ Vector access alignment ]);
+// else the general gather over dx.
 template <typename ElementT, typename IndexT>
 upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices,
                                      void* dx, const ExecContext& exec) {
+  constexpr int kLanes = GradientVector16<ElementT>::kLanes;
   MaxPoolBackwardParams<ElementT, IndexT> p;
   p.dy = static_cast<const ElementT*>(dy);
   p.indices = indices;
@@ -29,14 +40,29 @@ upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, cons
     p.stride_div[a] = FastDivmod<IndexT>(problem.stride[a]);
     p.dilation_div[a] = FastDivmod<IndexT>(problem.dilation[a]);
   }
-  p.work = problem.input.elements();
-  UPS_CUDA_CHECK(launch_kernel(max_pool_backward_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
-                               dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
+  p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);
+  const auto stream = reinterpret_cast<cudaStream_t>(exec.stream);
+  const dim3 block(kThreadsPerBlock);
+  if (!windows_tile(problem)) {
+    p.work = problem.input.elements();
+    UPS_CUDA_CHECK(launch_kernel(max_pool_backward_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock), block,
+                                 0, stream, p));
+  } else if (problem.input.layout == UPS_LAYOUT_CHANNELS_LAST && problem.input.c % kLanes == 0 &&
+             vector_aligned(dy, 16) && vector_aligned(dx, 16)) {
+    p.work = problem.output.elements() / kLanes;
+    UPS_CUDA_CHECK(launch_kernel(max_pool_backward_tiled_vec16_kernel<ElementT, IndexT>,
+                                 grid_for(p.work, kThreadsPerBlock), block, 0, stream, p));
+  } else {
+    p.work = problem.output.elements();
+    UPS_CUDA_CHECK(launch_kernel(max_pool_backward_tiled_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
+                                 block, 0, stream, p));
+  }
   return UPS_STATUS_SUCCESS;
 }
 
 // Window coordinates o*stride - padding + k*dilation (and i + padding) must fit the index type
-// too: the forward's rule (max_pool.cu).
+// too: the forward's rule (max_pool.cu). The tiled kernels form o*stride - padding + stride for
+// o < pooled, below the same bound.
 bool window_coordinates_fit_32bit(const detail::MaxPoolProblem& p) {
   constexpr int64_t kLimit = int64_t{1} << 30;
   for (int a = 0; a < 3; ++a) {

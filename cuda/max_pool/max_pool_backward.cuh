@@ -7,9 +7,25 @@
 // Windows that overlap therefore sum in a fixed order, and an index that names no position of its
 // own window is never matched (it contributes nothing, as upsample.h says). The sum is in the
 // accumulation type, rounded once (NOTE [ Accumulation types ]).
+//
+// Where the windows tile dx (kernel == stride and dilation 1 on every axis, the common 2x2/2 of
+// U-Nets and SegNet: cuda/common/pool_tile.cuh), each dx element has at most one contributor, the
+// pooled position whose tile holds it, and the pass turns around (input-stationary over dy):
+//   max_pool_backward_tiled_kernel — one thread per pooled position p reads dy[p] and its index
+//     once and writes its whole tile of dx: dy[p] where the index names that position of its
+//     window, 0 elsewhere (the tail past the last window, which no window holds, included). No
+//     coordinate search per dx element, no division outside the position decode; every dx element
+//     written exactly once. An index outside its own window matches nothing, as above.
+//   max_pool_backward_tiled_vec16_kernel — the same for channels-last with C a multiple of the
+//     16-byte lane count and dy, dx 16-byte aligned: one thread per 16 bytes of channels of one
+//     pooled position; one 16-byte load of dy and the lanes' indices (all in flight before the
+//     first store), then one 16-byte store per tile position, each lane dy or 0 by its own index.
+// Both store dy[p] as the general kernel's one-term sum rounds it (0 + dy in the accumulation type:
+// -0 becomes +0, a NaN stays NaN), so the two paths agree bit for bit.
 #pragma once
 
 #include "cuda/common/element.cuh"
+#include "cuda/common/pool_tile.cuh"
 #include "cuda/common/tensor.cuh"
 
 namespace upsample::cuda {
@@ -28,7 +44,8 @@ struct MaxPoolBackwardParams {
   // stride and dilation as fast divisors (NOTE [ Fast division ]): window_axis and
   // window_candidate divide by them per element and per candidate; every dividend is >= 0.
   FastDivmod<IndexT> stride_div[3], dilation_div[3];
-  int64_t work;  // dx elements
+  FastDivmod<IndexT> c_vectors_div;  // C / 16-byte lanes: the tiled vec16 kernel's position decode
+  int64_t work;  // dx elements (general kernel), dy elements (tiled) or 16-byte dy vectors (tiled vec16)
 };
 
 // The pooled positions o, on one axis, whose window holds input position i: o*stride - padding +
@@ -112,6 +129,93 @@ __global__ void max_pool_backward_kernel(MaxPoolBackwardParams<ElementT, IndexT>
       }
     }
     p.dx[linear] = Traits::from_accum(sum);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max-pooling backward where the windows tile dx (stride == kernel, dilation 1)
+// ---------------------------------------------------------------------------------------------
+// What the general kernel stores for a dx element with the single contribution `g`: its sum
+// 0 + g in the accumulation type, rounded.
+template <typename ElementT>
+__device__ __forceinline__ ElementT one_term_sum(ElementT g) {
+  using Traits = ElementTraits<ElementT>;
+  return Traits::from_accum(typename Traits::AccumT(0) + Traits::to_accum(g));
+}
+
+// Visits the dx positions of pooled position (od, oh, ow)'s tile in (d, h, w) order: visit(dx
+// element pointer, its flat position in the (n, c) plane, whether it lies in the window). The
+// tail past the last window is visited with `false`: a switch names a position of its own window
+// only inside it. `origin` is dx at (n, c, 0, 0, 0).
+template <typename ElementT, typename IndexT, typename Visit>
+__device__ __forceinline__ void for_each_tile_position(const MaxPoolBackwardParams<ElementT, IndexT>& p,
+                                                       ElementT* origin, IndexT od, IndexT oh, IndexT ow,
+                                                       Visit&& visit) {
+  const IndexT in_h = p.input.extent[1], in_w = p.input.extent[2];
+  const PoolTile<IndexT> td = pool_tile(od, p.output.extent[0], p.input.extent[0], p.stride[0], p.padding[0]);
+  const PoolTile<IndexT> th = pool_tile(oh, p.output.extent[1], in_h, p.stride[1], p.padding[1]);
+  const PoolTile<IndexT> tw = pool_tile(ow, p.output.extent[2], in_w, p.stride[2], p.padding[2]);
+  for (IndexT id = td.begin; id < td.end; ++id)
+    for (IndexT ih = th.begin; ih < th.end; ++ih) {
+      const bool row_in_window = id < td.window_end && ih < th.window_end;
+      const int64_t row = (static_cast<int64_t>(id) * in_h + ih) * in_w;
+      ElementT* const dx_row = origin + id * p.input.stride[0] + ih * p.input.stride[1];
+      for (IndexT iw = tw.begin; iw < tw.end; ++iw)
+        visit(dx_row + iw * p.input.stride[2], row + iw, row_in_window && iw < tw.window_end);
+    }
+}
+
+template <typename ElementT, typename IndexT>
+__global__ void max_pool_backward_tiled_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
+  const ElementT zero = ElementTraits<ElementT>::from_accum(0);
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
+    const IndexT linear = static_cast<IndexT>(item);
+    const int64_t index = p.indices[linear];
+    const ElementT value = one_term_sum(p.dy[linear]);
+    const Coordinates<IndexT> o = coordinates_of(p.output, linear);
+    for_each_tile_position(
+        p, p.dx + p.input.offset(o.n, o.c, 0, 0, 0), o.d, o.h, o.w,
+        [&](ElementT* at, int64_t position, bool in_window) { *at = in_window && position == index ? value : zero; });
+  }
+}
+
+template <typename ElementT>
+struct alignas(16) GradientVector16 {
+  static constexpr int kLanes = 16 / sizeof(ElementT);
+  ElementT lane[kLanes];
+};
+
+template <typename ElementT, typename IndexT>
+__global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
+  using Vector = GradientVector16<ElementT>;
+  constexpr int kLanes = Vector::kLanes;
+  const ElementT zero = ElementTraits<ElementT>::from_accum(0);
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    // Dense channels-last dy: vector v is channels [cv*kLanes, +kLanes) of pooled position
+    // (n, od, oh, ow); its lane l is dy element first + l.
+    const IndexT first = static_cast<IndexT>(v) * kLanes;
+    const Vector gradient = *reinterpret_cast<const Vector*>(p.dy + first);
+    int64_t index[kLanes];
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l) index[l] = p.indices[first + l];
+    IndexT rest, n;
+    const IndexT cv = p.c_vectors_div.divmod(static_cast<IndexT>(v), &rest);
+    const IndexT ow = p.output.extent_div[2].divmod(rest, &rest);
+    const IndexT oh = p.output.extent_div[1].divmod(rest, &rest);
+    const IndexT od = p.output.extent_div[0].divmod(rest, &n);
+    Vector value;
+#pragma unroll
+    for (int l = 0; l < kLanes; ++l) value.lane[l] = one_term_sum(gradient.lane[l]);
+    for_each_tile_position(p, p.dx + p.input.offset(n, cv * kLanes, 0, 0, 0), od, oh, ow,
+                           [&](ElementT* at, int64_t position, bool in_window) {
+                             Vector out;
+#pragma unroll
+                             for (int l = 0; l < kLanes; ++l)
+                               out.lane[l] = in_window && index[l] == position ? value.lane[l] : zero;
+                             *reinterpret_cast<Vector*>(at) = out;
+                           });
   }
 }
 

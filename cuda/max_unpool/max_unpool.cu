@@ -189,7 +189,7 @@ upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void*
 }
 
 // The tiled kernels hold stride and padding as IndexT and form q*stride - padding and
-// (q*stride - padding) + stride for q < in (tile_range in max_unpool.cuh): with in*stride, padding
+// (q*stride - padding) + stride for q < in (pool_tile in cuda/common/pool_tile.cuh): with in*stride, padding
 // and out below 2^30 each of these stays below 2^31 in magnitude (NOTE [ Index width ]). Max-unpool
 // puts no bound on padding and allows stride up to 2^31, which int32 cannot even hold (the fuzzer
 // found stride = padding = 2^31 on a 2-position axis).

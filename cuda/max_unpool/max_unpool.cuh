@@ -26,6 +26,7 @@
 
 #include <cstdint>
 
+#include "cuda/common/pool_tile.cuh"
 #include "cuda/common/tensor.cuh"
 #include "cuda/max_unpool/index_check.cuh"
 
@@ -46,19 +47,6 @@ struct MaxUnpoolTiledParams {
   int64_t work;  // input elements
 };
 
-// The output positions [begin, end) of input position q's window on one axis: its tile, clipped
-// to the output, the last tile extended to the output's end.
-template <typename IndexT>
-__device__ __forceinline__ void tile_range(IndexT q, IndexT in, IndexT out, IndexT stride, IndexT padding, IndexT* begin,
-                                           IndexT* end) {
-  IndexT b = q * stride - padding;
-  IndexT e = q + 1 == in ? out : b + stride;
-  if (b < 0) b = 0;
-  if (e > out) e = out;
-  *begin = b;
-  *end = e > b ? e : b;
-}
-
 template <typename StorageT, typename IndexT>
 __global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -69,15 +57,15 @@ __global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p
     const int64_t index = p.indices[linear];
     const bool valid = check_index(index, p.plane, p.input, linear, p.slot);
     const StorageT value = p.x[linear];
-    IndexT d0, d1, h0, h1, w0, w1;
-    tile_range(q.d, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0], &d0, &d1);
-    tile_range(q.h, p.input.extent[1], out_h, p.stride[1], p.padding[1], &h0, &h1);
-    tile_range(q.w, p.input.extent[2], out_w, p.stride[2], p.padding[2], &w0, &w1);
+    // Each tile spans its whole [begin, end): an index in the last tile's tail is this thread's too.
+    const PoolTile<IndexT> td = pool_tile(q.d, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0]);
+    const PoolTile<IndexT> th = pool_tile(q.h, p.input.extent[1], out_h, p.stride[1], p.padding[1]);
+    const PoolTile<IndexT> tw = pool_tile(q.w, p.input.extent[2], out_w, p.stride[2], p.padding[2]);
     bool placed = false;
-    for (IndexT od = d0; od < d1; ++od)
-      for (IndexT oh = h0; oh < h1; ++oh) {
+    for (IndexT od = td.begin; od < td.end; ++od)
+      for (IndexT oh = th.begin; oh < th.end; ++oh) {
         const int64_t row = (static_cast<int64_t>(od) * out_h + oh) * out_w;
-        for (IndexT ow = w0; ow < w1; ++ow) {
+        for (IndexT ow = tw.begin; ow < tw.end; ++ow) {
           const bool here = row + ow == index;
           placed = placed || here;
           p.y[p.output.offset(q.n, q.c, od, oh, ow)] = here ? value : StorageT(0);
@@ -119,15 +107,14 @@ __global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, Ind
 #pragma unroll
     for (int l = 0; l < kLanes; ++l)
       valid |= check_index(index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot) ? 1u << l : 0u;
-    IndexT d0, d1, h0, h1, w0, w1;
-    tile_range(qd, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0], &d0, &d1);
-    tile_range(qh, p.input.extent[1], out_h, p.stride[1], p.padding[1], &h0, &h1);
-    tile_range(qw, p.input.extent[2], out_w, p.stride[2], p.padding[2], &w0, &w1);
+    const PoolTile<IndexT> td = pool_tile(qd, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0]);
+    const PoolTile<IndexT> th = pool_tile(qh, p.input.extent[1], out_h, p.stride[1], p.padding[1]);
+    const PoolTile<IndexT> tw = pool_tile(qw, p.input.extent[2], out_w, p.stride[2], p.padding[2]);
     unsigned placed = 0u;
-    for (IndexT od = d0; od < d1; ++od)
-      for (IndexT oh = h0; oh < h1; ++oh) {
+    for (IndexT od = td.begin; od < td.end; ++od)
+      for (IndexT oh = th.begin; oh < th.end; ++oh) {
         const int64_t row = (static_cast<int64_t>(od) * out_h + oh) * out_w;
-        for (IndexT ow = w0; ow < w1; ++ow) {
+        for (IndexT ow = tw.begin; ow < tw.end; ++ow) {
           UnpoolVector16<StorageT> out;
 #pragma unroll
           for (int l = 0; l < kLanes; ++l) {
