@@ -74,4 +74,33 @@ inline bool conv_transpose_use_32bit_indexing(const ConvTransposeProblem& p) {
   return use_32bit_indexing({&p.input, &p.weight, &p.output}) && conv_transpose_coordinates_fit_32bit(p);
 }
 
+// Max-pooling, forward and backward (cuda/max_pool/), holds kernel, stride, padding, dilation and
+// the extents as IndexT and forms o*stride - padding + k*dilation, i + padding, and those plus
+// stride - 1 (a ceiling division) or plus stride (a tile's end, cuda/common/pool_tile.cuh). With
+// the reach (out-1)*stride + (K-1)*dilation, padding, in, stride and dilation below 2^30 each
+// stays below 2^31 in magnitude.
+inline bool max_pool_use_32bit_indexing(const MaxPoolProblem& p) {
+  constexpr int64_t kLimit = int64_t{1} << 30;
+  for (int a = 0; a < kDims; ++a) {
+    const int64_t reach = (p.output.extent[a] - 1) * p.stride[a] + (p.kernel[a] - 1) * p.dilation[a];
+    if (reach >= kLimit || p.padding[a] >= kLimit || p.input.extent[a] >= kLimit || p.stride[a] >= kLimit ||
+        p.dilation[a] >= kLimit)
+      return false;
+  }
+  return use_32bit_indexing({&p.input, &p.output});
+}
+
+// Max-unpooling's tiled kernels (cuda/max_unpool/) form q*stride - padding and that plus stride
+// for q < in: with in*stride, padding and out below 2^30 each stays below 2^31 in magnitude.
+// Max-unpool puts no bound on padding and allows stride up to 2^31, which int32 cannot even hold
+// (the fuzzer found stride = padding = 2^31 on a 2-position axis).
+inline bool max_unpool_use_32bit_indexing(const MaxUnpoolProblem& p) {
+  constexpr int64_t kLimit = int64_t{1} << 30;
+  for (int a = 0; a < kDims; ++a)
+    if (p.stride[a] >= kLimit || p.input.extent[a] * p.stride[a] >= kLimit || p.padding[a] >= kLimit ||
+        p.output.extent[a] >= kLimit)
+      return false;
+  return use_32bit_indexing({&p.input, &p.output});
+}
+
 }  // namespace upsample::detail

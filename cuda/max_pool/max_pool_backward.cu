@@ -60,26 +60,11 @@ upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, cons
   return UPS_STATUS_SUCCESS;
 }
 
-// Window coordinates o*stride - padding + k*dilation (and i + padding) must fit the index type
-// too: the forward's rule (max_pool.cu). The tiled kernels form o*stride - padding + stride for
-// o < pooled, below the same bound.
-bool window_coordinates_fit_32bit(const detail::MaxPoolProblem& p) {
-  constexpr int64_t kLimit = int64_t{1} << 30;
-  for (int a = 0; a < 3; ++a) {
-    const int64_t reach = (p.output.extent[a] - 1) * p.stride[a] + (p.kernel[a] - 1) * p.dilation[a];
-    // stride and dilation also appear on their own (e.g. a ceiling division adds stride - 1).
-    if (reach >= kLimit || p.padding[a] >= kLimit || p.input.extent[a] >= kLimit || p.stride[a] >= kLimit ||
-        p.dilation[a] >= kLimit)
-      return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 upsStatus_t max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices, void* dx,
                               const ExecContext& exec) {
-  const bool narrow = use_32bit_indexing({&problem.input, &problem.output}) && window_coordinates_fit_32bit(problem);
+  const bool narrow = detail::max_pool_use_32bit_indexing(problem);
   return dispatch_float_dtype(problem.input.dtype, [&](auto tag) {
     using ElementT = typename decltype(tag)::type;
     return narrow ? launch_max_pool_backward<ElementT, int32_t>(problem, dy, indices, dx, exec)

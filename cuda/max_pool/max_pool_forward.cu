@@ -35,22 +35,9 @@ upsStatus_t launch_max_pool(const detail::MaxPoolProblem& problem, const void* x
 
 }  // namespace
 
-// Window coordinates o*stride - padding + k*dilation must fit the index type too.
-bool window_fits_32bit(const detail::MaxPoolProblem& p) {
-  constexpr int64_t kLimit = int64_t{1} << 30;
-  for (int a = 0; a < 3; ++a) {
-    const int64_t reach = (p.output.extent[a] - 1) * p.stride[a] + (p.kernel[a] - 1) * p.dilation[a];
-    // stride and dilation also appear on their own (e.g. a ceiling division adds stride - 1).
-    if (reach >= kLimit || p.padding[a] >= kLimit || p.input.extent[a] >= kLimit || p.stride[a] >= kLimit ||
-        p.dilation[a] >= kLimit)
-      return false;
-  }
-  return true;
-}
-
 upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, int64_t* indices,
                              const ExecContext& exec) {
-  const bool narrow = use_32bit_indexing({&problem.input, &problem.output}) && window_fits_32bit(problem);
+  const bool narrow = detail::max_pool_use_32bit_indexing(problem);
   return dispatch_float_dtype(problem.input.dtype, [&](auto tag) {
     using ElementT = typename decltype(tag)::type;
     return narrow ? launch_max_pool<ElementT, int32_t>(problem, x, y, indices, exec)

@@ -188,27 +188,13 @@ upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void*
   return launch_commit(problem, indices, kAsyncSlot, kIndexErrorBackward, nullptr, exec);
 }
 
-// The tiled kernels hold stride and padding as IndexT and form q*stride - padding and
-// (q*stride - padding) + stride for q < in (pool_tile in cuda/common/pool_tile.cuh): with in*stride, padding
-// and out below 2^30 each of these stays below 2^31 in magnitude (NOTE [ Index width ]). Max-unpool
-// puts no bound on padding and allows stride up to 2^31, which int32 cannot even hold (the fuzzer
-// found stride = padding = 2^31 on a 2-position axis).
-bool window_coordinates_fit_32bit(const detail::MaxUnpoolProblem& p) {
-  constexpr int64_t kLimit = int64_t{1} << 30;
-  for (int a = 0; a < 3; ++a)
-    if (p.stride[a] >= kLimit || p.input.extent[a] * p.stride[a] >= kLimit || p.padding[a] >= kLimit ||
-        p.output.extent[a] >= kLimit)
-      return false;
-  return true;
-}
-
 // Data movement only: dispatch on the storage width, not the float type; then the index width.
 template <template <typename, typename> class Launch>
 upsStatus_t dispatch(const detail::MaxUnpoolProblem& problem, const void* in, const int64_t* indices, void* out,
                      const ExecContext& exec, const char* what) {
   if (exec.error_record == nullptr)
     return detail::fail(UPS_STATUS_INTERNAL_ERROR, what, ": the handle has no device-side error record");
-  const bool narrow = use_32bit_indexing({&problem.input, &problem.output}) && window_coordinates_fit_32bit(problem);
+  const bool narrow = detail::max_unpool_use_32bit_indexing(problem);
   switch (detail::dtype_size(problem.input.dtype)) {
     case 2:
       return narrow ? Launch<uint16_t, int32_t>::run(problem, in, indices, out, exec)

@@ -79,6 +79,26 @@ struct alignas(16) BackwardVector16 {
   ElementT lane[kLanes];
 };
 
+// The nearest gradient of one 16-byte dx vector: per lane, the sum in the accumulation type
+// (NOTE [ Accumulation types ]) over the scale_d*scale_h dy rows of its cell, rounded once.
+// add_row(dy_row, sum) adds one row's dy elements of each lane to sum[lane]; `cell` is the cell's
+// first dy row.
+template <typename ElementT, typename IndexT, typename AddRow>
+__device__ __forceinline__ BackwardVector16<ElementT> nearest_cell_sum(const UnpoolBackwardParams<ElementT, IndexT>& p,
+                                                                       const ElementT* cell, AddRow&& add_row) {
+  using Traits = ElementTraits<ElementT>;
+  constexpr int kLanes = BackwardVector16<ElementT>::kLanes;
+  typename Traits::AccumT sum[kLanes];
+#pragma unroll
+  for (int l = 0; l < kLanes; ++l) sum[l] = 0;
+  for (IndexT jd = 0; jd < p.scale[0]; ++jd)
+    for (IndexT jh = 0; jh < p.scale[1]; ++jh) add_row(cell + jd * p.output.stride[0] + jh * p.output.stride[1], sum);
+  BackwardVector16<ElementT> out;
+#pragma unroll
+  for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(sum[l]);
+  return out;
+}
+
 template <typename ElementT, typename IndexT, bool kBedOfNails>
 __global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, IndexT> p) {
   // ElementT: the float type (nearest sums), or a storage word (bed-of-nails copies).
@@ -100,20 +120,13 @@ __global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, I
       out = *reinterpret_cast<const Vector*>(cell);
     } else {
       using Traits = ElementTraits<ElementT>;
-      using AccumT = typename Traits::AccumT;
-      AccumT sum[kLanes];
+      out = nearest_cell_sum(p, cell, [&](const ElementT* dy_row, typename Traits::AccumT* sum) {
+        for (IndexT jw = 0; jw < p.scale[2]; ++jw) {
+          const Vector in = *reinterpret_cast<const Vector*>(dy_row + jw * p.output.stride[2]);
 #pragma unroll
-      for (int l = 0; l < kLanes; ++l) sum[l] = 0;
-      for (IndexT jd = 0; jd < p.scale[0]; ++jd)
-        for (IndexT jh = 0; jh < p.scale[1]; ++jh)
-          for (IndexT jw = 0; jw < p.scale[2]; ++jw) {
-            const Vector in = *reinterpret_cast<const Vector*>(cell + jd * p.output.stride[0] +
-                                                               jh * p.output.stride[1] + jw * p.output.stride[2]);
-#pragma unroll
-            for (int l = 0; l < kLanes; ++l) sum[l] += Traits::to_accum(in.lane[l]);
-          }
-#pragma unroll
-      for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(sum[l]);
+          for (int l = 0; l < kLanes; ++l) sum[l] += Traits::to_accum(in.lane[l]);
+        }
+      });
     }
     *reinterpret_cast<Vector*>(p.dx + static_cast<IndexT>(v) * kLanes) = out;
   }
@@ -143,26 +156,18 @@ __global__ void unpool_backward_cf_vec16_kernel(UnpoolBackwardParams<ElementT, I
       for (int l = 0; l < kLanes; ++l) out.lane[l] = in[l * kScaleW / kLanes].lane[l * kScaleW % kLanes];
     } else {
       using Traits = ElementTraits<ElementT>;
-      using AccumT = typename Traits::AccumT;
-      AccumT sum[kLanes];
+      out = nearest_cell_sum(p, cell, [&](const ElementT* dy_row, typename Traits::AccumT* sum) {
+        Vector in[kScaleW];
 #pragma unroll
-      for (int l = 0; l < kLanes; ++l) sum[l] = 0;
-      for (IndexT jd = 0; jd < p.scale[0]; ++jd)
-        for (IndexT jh = 0; jh < p.scale[1]; ++jh) {
-          const ElementT* dy_row = cell + jd * p.output.stride[0] + jh * p.output.stride[1];
-          Vector in[kScaleW];
+        for (int j = 0; j < kScaleW; ++j) in[j] = *reinterpret_cast<const Vector*>(dy_row + j * kLanes);
 #pragma unroll
-          for (int j = 0; j < kScaleW; ++j) in[j] = *reinterpret_cast<const Vector*>(dy_row + j * kLanes);
+        for (int l = 0; l < kLanes; ++l)
 #pragma unroll
-          for (int l = 0; l < kLanes; ++l)
-#pragma unroll
-            for (int jw = 0; jw < kScaleW; ++jw) {
-              const int e = l * kScaleW + jw;  // dy element of the row segment, in w order
-              sum[l] += Traits::to_accum(in[e / kLanes].lane[e % kLanes]);
-            }
-        }
-#pragma unroll
-      for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(sum[l]);
+          for (int jw = 0; jw < kScaleW; ++jw) {
+            const int e = l * kScaleW + jw;  // dy element of the row segment, in w order
+            sum[l] += Traits::to_accum(in[e / kLanes].lane[e % kLanes]);
+          }
+      });
     }
     *reinterpret_cast<Vector*>(p.dx + static_cast<IndexT>(v) * kLanes) = out;
   }
