@@ -20,6 +20,10 @@
 //     16-byte lane count and dy, dx 16-byte aligned: one thread per 16 bytes of channels of one
 //     pooled position; one 16-byte load of dy and the lanes' indices (all in flight before the
 //     first store), then one 16-byte store per tile position, each lane dy or 0 by its own index.
+//   max_pool_backward_tiled_cf_vec16_kernel — the same for channels-first with the W stride 2 or
+//     4 fixed at compile time and windows that tile W exactly: one thread per lanes/stride
+//     consecutive pooled positions of a dy row, whose windows are one 16-byte vector of each dx
+//     row of the tile; one load of dy and their indices, then one 16-byte store per dx row.
 // Both store dy[p] as the general kernel's one-term sum rounds it (0 + dy in the accumulation type:
 // -0 becomes +0, a NaN stays NaN), so the two paths agree bit for bit.
 #pragma once
@@ -44,8 +48,9 @@ struct MaxPoolBackwardParams {
   // stride and dilation as fast divisors (NOTE [ Fast division ]): window_axis and
   // window_candidate divide by them per element and per candidate; every dividend is >= 0.
   FastDivmod<IndexT> stride_div[3], dilation_div[3];
-  FastDivmod<IndexT> c_vectors_div;  // C / 16-byte lanes: the tiled vec16 kernel's position decode
-  int64_t work;  // dx elements (general kernel), dy elements (tiled) or 16-byte dy vectors (tiled vec16)
+  FastDivmod<IndexT> c_vectors_div;  // C / 16-byte lanes: the tiled channels-last vec16 kernel's decode
+  FastDivmod<IndexT> w_groups_div;   // dy W / kGroup: the tiled channels-first vec16 kernel's decode
+  int64_t work;  // dx elements (general), dy elements (tiled), dy vectors (tiled cl) or groups (tiled cf)
 };
 
 // The pooled positions o, on one axis, whose window holds input position i: o*stride - padding +
@@ -143,26 +148,33 @@ __device__ __forceinline__ ElementT one_term_sum(ElementT g) {
   return Traits::from_accum(typename Traits::AccumT(0) + Traits::to_accum(g));
 }
 
-// Visits the dx positions of pooled position (od, oh, ow)'s tile in (d, h, w) order: visit(dx
-// element pointer, its flat position in the (n, c) plane, whether it lies in the window). The
-// tail past the last window is visited with `false`: a switch names a position of its own window
+// Visits the dx rows of pooled position (od, oh)'s tile in (d, h) order: visit(dx row at w = 0,
+// the row's flat position in the (n, c) plane, whether the row lies in the window). Rows of the
+// tail past the last window are visited with `false`: a switch names a position of its own window
 // only inside it. `origin` is dx at (n, c, 0, 0, 0).
+template <typename ElementT, typename IndexT, typename Visit>
+__device__ __forceinline__ void for_each_tile_row(const MaxPoolBackwardParams<ElementT, IndexT>& p, ElementT* origin,
+                                                  IndexT od, IndexT oh, Visit&& visit) {
+  const IndexT in_h = p.input.extent[1], in_w = p.input.extent[2];
+  const PoolTile<IndexT> td = pool_tile(od, p.output.extent[0], p.input.extent[0], p.stride[0], p.padding[0]);
+  const PoolTile<IndexT> th = pool_tile(oh, p.output.extent[1], in_h, p.stride[1], p.padding[1]);
+  for (IndexT id = td.begin; id < td.end; ++id)
+    for (IndexT ih = th.begin; ih < th.end; ++ih)
+      visit(origin + id * p.input.stride[0] + ih * p.input.stride[1], (static_cast<int64_t>(id) * in_h + ih) * in_w,
+            id < td.window_end && ih < th.window_end);
+}
+
+// The same per dx position of the tile of (od, oh, ow): visit(dx element, its flat plane position,
+// whether it lies in the window).
 template <typename ElementT, typename IndexT, typename Visit>
 __device__ __forceinline__ void for_each_tile_position(const MaxPoolBackwardParams<ElementT, IndexT>& p,
                                                        ElementT* origin, IndexT od, IndexT oh, IndexT ow,
                                                        Visit&& visit) {
-  const IndexT in_h = p.input.extent[1], in_w = p.input.extent[2];
-  const PoolTile<IndexT> td = pool_tile(od, p.output.extent[0], p.input.extent[0], p.stride[0], p.padding[0]);
-  const PoolTile<IndexT> th = pool_tile(oh, p.output.extent[1], in_h, p.stride[1], p.padding[1]);
-  const PoolTile<IndexT> tw = pool_tile(ow, p.output.extent[2], in_w, p.stride[2], p.padding[2]);
-  for (IndexT id = td.begin; id < td.end; ++id)
-    for (IndexT ih = th.begin; ih < th.end; ++ih) {
-      const bool row_in_window = id < td.window_end && ih < th.window_end;
-      const int64_t row = (static_cast<int64_t>(id) * in_h + ih) * in_w;
-      ElementT* const dx_row = origin + id * p.input.stride[0] + ih * p.input.stride[1];
-      for (IndexT iw = tw.begin; iw < tw.end; ++iw)
-        visit(dx_row + iw * p.input.stride[2], row + iw, row_in_window && iw < tw.window_end);
-    }
+  const PoolTile<IndexT> tw = pool_tile(ow, p.output.extent[2], p.input.extent[2], p.stride[2], p.padding[2]);
+  for_each_tile_row(p, origin, od, oh, [&](ElementT* dx_row, int64_t row, bool row_in_window) {
+    for (IndexT iw = tw.begin; iw < tw.end; ++iw)
+      visit(dx_row + iw * p.input.stride[2], row + iw, row_in_window && iw < tw.window_end);
+  });
 }
 
 template <typename ElementT, typename IndexT>
@@ -183,6 +195,12 @@ __global__ void max_pool_backward_tiled_kernel(MaxPoolBackwardParams<ElementT, I
 template <typename ElementT>
 struct alignas(16) GradientVector16 {
   static constexpr int kLanes = 16 / sizeof(ElementT);
+  ElementT lane[kLanes];
+};
+
+// kLanes consecutive elements, aligned to their size (one load of 16, 8, 4 or 2 bytes).
+template <typename ElementT, int kLanes>
+struct alignas(sizeof(ElementT) * kLanes) GradientVectorN {
   ElementT lane[kLanes];
 };
 
@@ -216,6 +234,49 @@ __global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<Eleme
                                out.lane[l] = in_window && index[l] == position ? value.lane[l] : zero;
                              *reinterpret_cast<Vector*>(at) = out;
                            });
+  }
+}
+
+// Channels-first, W stride kScaleW (2 or 4) fixed at compile time with no W padding and no W tail
+// (W_dx = W_dy * kScaleW), W_dx a multiple of the 16-byte lane count, dx 16-byte aligned and dy
+// aligned to its group's bytes: one thread per kGroup = kLanes / kScaleW consecutive pooled
+// positions of one dy row, whose windows span exactly one 16-byte vector of each dx row of the
+// tile. One kGroup-element load of dy and kGroup index loads, then one 16-byte store per dx row:
+// lane l belongs to pooled position l / kScaleW (a constant) and is its dy where its switch names
+// that position, else 0.
+template <typename ElementT, typename IndexT, int kScaleW>
+__global__ void max_pool_backward_tiled_cf_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
+  using Vector = GradientVector16<ElementT>;
+  constexpr int kLanes = Vector::kLanes;
+  constexpr int kGroup = kLanes / kScaleW;
+  static_assert(kGroup >= 1 && kGroup * kScaleW == kLanes, "kScaleW must divide the lane count");
+  using Group = GradientVectorN<ElementT, kGroup>;
+  const ElementT zero = ElementTraits<ElementT>::from_accum(0);
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    // Dense channels-first dy: group v is pooled w in [g*kGroup, +kGroup) of dy row (n*C + c, od, oh).
+    const IndexT first = static_cast<IndexT>(v) * kGroup;
+    const Group gradient = *reinterpret_cast<const Group*>(p.dy + first);
+    int64_t index[kGroup];
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j) index[j] = p.indices[first + j];
+    IndexT row, plane;
+    const IndexT g = p.w_groups_div.divmod(static_cast<IndexT>(v), &row);
+    const IndexT oh = p.output.extent_div[1].divmod(row, &row);
+    const IndexT od = p.output.extent_div[0].divmod(row, &plane);  // plane = n*C + c
+    ElementT value[kGroup];
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j) value[j] = one_term_sum(gradient.lane[j]);
+    const IndexT w0 = g * kLanes;  // the group's first dx w
+    for_each_tile_row(p, p.dx + plane * p.input.stride_c, od, oh,
+                      [&](ElementT* dx_row, int64_t row_position, bool row_in_window) {
+                        const int64_t base = row_position + w0;
+                        Vector out;
+#pragma unroll
+                        for (int l = 0; l < kLanes; ++l)
+                          out.lane[l] = row_in_window && index[l / kScaleW] == base + l ? value[l / kScaleW] : zero;
+                        *reinterpret_cast<Vector*>(dx_row + w0) = out;
+                      });
   }
 }
 

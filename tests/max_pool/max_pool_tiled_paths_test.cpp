@@ -1,10 +1,11 @@
 // Max-pool backward where the windows tile dx (kernel == stride, dilation 1): every path the
-// launcher picks (cuda/max_pool/max_pool_backward.cu) — the channels-last 16-byte kernel and the
-// scalar tiled kernel (channels-first, C not a multiple of the lanes, dy or dx shifted off 16
-// bytes) — for every dtype, 1-D to 3-D, with padding, ceil mode and tails past the last window,
-// against a gradient written here from upsample.h's definition: dx is 0, plus dy[p] at the
-// position indices[p] names when that position lies in p's own window (kernel == stride: at most
-// one such p per position, so the sum is 0 + dy[p], and -0 becomes +0 as in any sum from 0).
+// launcher picks (cuda/max_pool/max_pool_backward.cu) — the channels-last 16-byte kernel, the
+// channels-first 16-byte kernel (W stride 2 or 4, no W padding or tail) and the scalar tiled
+// kernel (C or W not a multiple of the lanes, W padding or tail, dy or dx shifted off alignment)
+// — for every dtype, 1-D to 3-D, with padding, ceil mode and tails past the last window, against
+// a gradient written here from upsample.h's definition: dx is 0, plus dy[p] at the position
+// indices[p] names when that position lies in p's own window (kernel == stride: at most one such
+// p per position, so the sum is 0 + dy[p], and -0 becomes +0 as in any sum from 0).
 // Indices: a real max-pool's, and arbitrary ones (other windows' positions, the tail, out of the
 // plane, negative: all contribute nothing).
 #include <gtest/gtest.h>
@@ -77,6 +78,15 @@ TEST(MaxPoolBackwardTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
       {{2, 2}, {0, 0}, {5, 6}, false, 3, UPS_LAYOUT_CHANNELS_LAST, 0, 0, "scalar tiled, C odd"},
       {{2, 2}, {0, 0}, {4, 6}, false, 16, UPS_LAYOUT_CHANNELS_LAST, 1, 0, "scalar tiled, dy shifted"},
       {{2, 2}, {1, 0}, {4, 6}, false, 16, UPS_LAYOUT_CHANNELS_LAST, 0, 1, "scalar tiled, dx shifted"},
+      {{2, 2}, {0, 0}, {6, 16}, false, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "cf vec16, W stride 2"},
+      {{4, 4}, {1, 0}, {9, 32}, false, 2, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "cf vec16, W stride 4 (f64: scalar)"},
+      {{2, 2, 2}, {1, 0, 0}, {3, 5, 8}, false, 2, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "cf vec16, 3-D, H tail"},
+      {{2}, {0}, {24}, false, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "cf vec16, 1-D"},
+      {{2, 2}, {0, 0}, {4, 6}, false, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "cf: W 6 (f64 vec16, else scalar)"},
+      {{2, 2}, {0, 0}, {4, 16}, false, 3, UPS_LAYOUT_CHANNELS_FIRST, 1, 0, "scalar tiled, cf, dy shifted"},
+      {{2, 2}, {0, 0}, {4, 16}, false, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 1, "scalar tiled, cf, dx shifted"},
+      {{2, 2}, {0, 1}, {4, 16}, false, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "scalar tiled, cf, W padding"},
+      {{2, 2}, {0, 0}, {4, 17}, false, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "scalar tiled, cf, W tail"},
       {{2, 2}, {1, 1}, {7, 6}, false, 4, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "scalar tiled, channels-first"},
       {{3, 2, 2}, {1, 0, 1}, {4, 5, 3}, true, 2, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "scalar tiled, 3-D ceil mode"},
       {{3}, {0}, {10}, false, 5, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, "scalar tiled, 1-D tail"},
