@@ -14,6 +14,17 @@ namespace {
 bool aligned16(const void* pointer) { return vector_aligned(pointer, 16); }
 bool aligned_to(const void* pointer, size_t bytes) { return vector_aligned(pointer, static_cast<int>(bytes)); }
 
+// An input-stationary spread kernel over the problem's 16-byte input vectors,
+// kUnpoolVectorsPerThread of them per thread (see unpool_forward.cuh).
+template <typename StorageT, typename IndexT, typename Kernel>
+upsStatus_t launch_spread(Kernel kernel, const detail::UnpoolProblem& problem, UnpoolParams<StorageT, IndexT> p,
+                          cudaStream_t stream) {
+  p.work = problem.input.elements() / Pack16<StorageT>::kLanes;
+  UPS_CUDA_CHECK(launch_kernel(kernel, grid_for(p.work, kThreadsPerBlock * kUnpoolVectorsPerThread),
+                               dim3(kThreadsPerBlock), 0, stream, p));
+  return UPS_STATUS_SUCCESS;
+}
+
 // The vector kernels: channels-last input-stationary (one input vector to its whole cell);
 // channels-first with the W scale fixed at compile time where one narrower vector load serves the
 // whole output vector (see unpool_forward.cuh), else read at run time.
@@ -23,30 +34,20 @@ upsStatus_t launch_vec16(const detail::UnpoolProblem& problem, const UnpoolParam
   constexpr int kLanes = Pack16<StorageT>::kLanes;
   const int64_t scale_w = problem.scale[2];
   const bool channels_first = problem.output.layout == UPS_LAYOUT_CHANNELS_FIRST;
-  if (!channels_first) {
-    // Input-stationary: kUnpoolVectorsPerThread input vectors per thread, each to its whole cell
-    // (see unpool_forward.cuh).
-    UnpoolParams<StorageT, IndexT> spread = p;
-    spread.work = problem.input.elements() / kLanes;
+  if (!channels_first) {  // input-stationary: each input vector to its whole cell
     const auto kernel = scale_w == 1   ? unpool_cl_spread_kernel<StorageT, IndexT, 1>
                         : scale_w == 2 ? unpool_cl_spread_kernel<StorageT, IndexT, 2>
                         : scale_w == 4 ? unpool_cl_spread_kernel<StorageT, IndexT, 4>
                                        : unpool_cl_spread_kernel<StorageT, IndexT, 0>;
-    UPS_CUDA_CHECK(launch_kernel(kernel, grid_for(spread.work, kThreadsPerBlock * kUnpoolVectorsPerThread),
-                                 dim3(kThreadsPerBlock), 0, stream, spread));
-    return UPS_STATUS_SUCCESS;
+    return launch_spread(kernel, problem, p, stream);
   }
   // Channels-first, input-stationary along rows where an input row is whole 16-byte vectors.
   const bool row_spread = problem.input.extent[2] % kLanes == 0 && aligned16(p.x);
   if (row_spread && (scale_w == 1 || scale_w == 2 || scale_w == 4)) {
-    UnpoolParams<StorageT, IndexT> spread = p;
-    spread.work = problem.input.elements() / kLanes;
-    const dim3 spread_grid = grid_for(spread.work, kThreadsPerBlock * kUnpoolVectorsPerThread);
     const auto kernel = scale_w == 1   ? unpool_cf_row_spread_kernel<StorageT, IndexT, 1>
                         : scale_w == 2 ? unpool_cf_row_spread_kernel<StorageT, IndexT, 2>
                                        : unpool_cf_row_spread_kernel<StorageT, IndexT, 4>;
-    UPS_CUDA_CHECK(launch_kernel(kernel, spread_grid, dim3(kThreadsPerBlock), 0, stream, spread));
-    return UPS_STATUS_SUCCESS;
+    return launch_spread(kernel, problem, p, stream);
   }
   const dim3 grid = grid_for(p.work, kThreadsPerBlock);
   if constexpr (kLanes % 2 == 0) {

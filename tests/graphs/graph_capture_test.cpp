@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/bad_input.h"
 #include "tests/test_util.h"
 
 namespace upsample::test {
@@ -31,7 +32,7 @@ struct OpCase {
   OpCall call;
   bool exact = true;  // data movement: bit-identical; arithmetic: within tolerance(dtype)
   // Fresh inputs for a replay (default: uniform random values in every float input).
-  std::function<void(std::mt19937_64&, std::vector<HostTensor>&)> refill;
+  std::function<void(std::mt19937_64&, std::vector<HostTensor>&)> refill = {};
 };
 
 void default_refill(std::mt19937_64& rng, std::vector<HostTensor>& inputs) {
@@ -639,9 +640,9 @@ TEST(GraphCapture, IndexCheckModes) {
   upsIndexCheckMode_t mode = UPS_INDEX_CHECK_SYNC;
   UPS_ASSERT_OK(upsGetIndexCheckMode(h.get(), &mode));
   EXPECT_EQ(mode, UPS_INDEX_CHECK_AUTO) << "the default (README: CUDA graphs)";
-  EXPECT_EQ(upsSetIndexCheckMode(h.get(), static_cast<upsIndexCheckMode_t>(7)), UPS_STATUS_BAD_PARAMETER);
+  EXPECT_EQ(upsSetIndexCheckMode(h.get(), enum_value<upsIndexCheckMode_t>(7)), UPS_STATUS_BAD_PARAMETER);
   upsStatus_t runtime = UPS_STATUS_SUCCESS;
-  EXPECT_EQ(upsQueryRuntimeError(h.get(), &runtime, static_cast<upsErrQueryMode_t>(5)), UPS_STATUS_BAD_PARAMETER);
+  EXPECT_EQ(upsQueryRuntimeError(h.get(), &runtime, enum_value<upsErrQueryMode_t>(5)), UPS_STATUS_BAD_PARAMETER);
   EXPECT_EQ(upsQueryRuntimeError(h.get(), nullptr, UPS_ERRQUERY_BLOCKING), UPS_STATUS_NULL_POINTER);
   EXPECT_EQ(upsQueryRuntimeError(nullptr, &runtime, UPS_ERRQUERY_BLOCKING), UPS_STATUS_INVALID_HANDLE);
 
