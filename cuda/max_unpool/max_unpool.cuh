@@ -20,6 +20,10 @@
 //     16-byte lane count and x, y 16-byte aligned: one thread per 16 bytes of channels of one input
 //     position; one 16-byte load of x and the lanes' indices (all in flight before the first store),
 //     then one 16-byte store per window position, each lane x or 0 by its own index.
+//   max_unpool_tiled_cf_vec16_kernel — the tiled kernel for channels-first with the W stride 2 or
+//     4 fixed at compile time and windows that tile W exactly: one thread per lanes/stride input
+//     positions of an x row, whose windows are one 16-byte vector of each y row of their tiles;
+//     one 16-byte store per y row, each lane x or 0 by the index of the input it belongs to.
 // Backward: max_unpool_backward_kernel, a gather: dx[p] = dy[indices[p]] (0 for a bad index);
 //   max_unpool_backward_vec16_kernel, the same for channels-last 16 bytes of channels at a time.
 #pragma once
@@ -44,7 +48,8 @@ struct MaxUnpoolTiledParams {
   int64_t plane;      // output D*H*W
   IndexErrorSlot* slot;
   unsigned int* escaped;
-  int64_t work;  // input elements
+  FastDivmod<IndexT> w_groups_div;  // W_in / kGroup: the channels-first vec16 kernel's decode
+  int64_t work;  // input elements, 16-byte input vectors (channels-last) or input groups (channels-first)
 };
 
 template <typename StorageT, typename IndexT>
@@ -124,6 +129,64 @@ __global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, Ind
           }
           *reinterpret_cast<UnpoolVector16<StorageT>*>(p.y + p.output.offset(n, cv * kLanes, od, oh, ow)) = out;
         }
+      }
+    if ((valid & ~placed) != 0u) atomicOr(p.escaped, 1u);
+  }
+}
+
+// kLanes consecutive storage words, aligned to their size (one load of 16, 8, 4 or 2 bytes).
+template <typename StorageT, int kLanes>
+struct alignas(sizeof(StorageT) * kLanes) UnpoolVectorN {
+  StorageT lane[kLanes];
+};
+
+// The tiled kernel for channels-first with the W stride kScaleW (2 or 4) fixed at compile time,
+// windows that tile W exactly (no W padding, no W tail: W_out = W_in * kScaleW), W_out a multiple
+// of the 16-byte lane count, y 16-byte aligned and x aligned to a group: one thread per kGroup =
+// kLanes / kScaleW consecutive input positions of an x row, whose windows are one 16-byte vector of
+// each y row of their tiles. One kGroup-word load of x and kGroup index loads (checked together),
+// then one 16-byte store per y row of the tile: lane l belongs to input l / kScaleW (a constant)
+// and is its x where its index names that position, else 0.
+template <typename StorageT, typename IndexT, int kScaleW>
+__global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
+  using Vector = UnpoolVector16<StorageT>;
+  constexpr int kLanes = Vector::kLanes;
+  constexpr int kGroup = kLanes / kScaleW;
+  static_assert(kGroup >= 1 && kGroup * kScaleW == kLanes, "kScaleW must divide the lane count");
+  using Group = UnpoolVectorN<StorageT, kGroup>;
+  const IndexT out_h = p.output.extent[1], out_w = p.output.extent[2];
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
+    // Dense channels-first x: group v is w in [g*kGroup, +kGroup) of x row (n*C + c, qd, qh).
+    const IndexT first = static_cast<IndexT>(v) * kGroup;
+    const Group value = *reinterpret_cast<const Group*>(p.x + first);
+    int64_t index[kGroup];
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j) index[j] = p.indices[first + j];
+    unsigned valid = 0u;
+#pragma unroll
+    for (int j = 0; j < kGroup; ++j)
+      valid |= check_index(index[j], p.plane, p.input, static_cast<IndexT>(first + j), p.slot) ? 1u << j : 0u;
+    IndexT row, plane;
+    const IndexT g = p.w_groups_div.divmod(static_cast<IndexT>(v), &row);
+    const IndexT qh = p.input.extent_div[1].divmod(row, &row);
+    const IndexT qd = p.input.extent_div[0].divmod(row, &plane);  // plane = n*C + c
+    const PoolTile<IndexT> td = pool_tile(qd, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0]);
+    const PoolTile<IndexT> th = pool_tile(qh, p.input.extent[1], out_h, p.stride[1], p.padding[1]);
+    const IndexT w0 = g * kLanes;  // the group's first y w
+    StorageT* const origin = p.y + plane * p.output.stride_c + w0;
+    unsigned placed = 0u;
+    for (IndexT od = td.begin; od < td.end; ++od)
+      for (IndexT oh = th.begin; oh < th.end; ++oh) {
+        const int64_t base = (static_cast<int64_t>(od) * out_h + oh) * out_w + w0;
+        Vector out;
+#pragma unroll
+        for (int l = 0; l < kLanes; ++l) {
+          const bool here = index[l / kScaleW] == base + l;
+          placed |= here ? 1u << (l / kScaleW) : 0u;
+          out.lane[l] = here ? value.lane[l / kScaleW] : StorageT(0);
+        }
+        *reinterpret_cast<Vector*>(origin + od * p.output.stride[0] + oh * p.output.stride[1]) = out;
       }
     if ((valid & ~placed) != 0u) atomicOr(p.escaped, 1u);
   }

@@ -1,10 +1,12 @@
 // Max-unpool forward where the windows tile the output (kernel == stride): every path the launcher
-// picks (cuda/max_unpool/max_unpool.cu) — the channels-last 16-byte kernel, the scalar tiled kernel
-// (channels-first, C not a multiple of the lanes, or x shifted off 16 bytes), and the general path
+// picks (cuda/max_unpool/max_unpool.cu) — the channels-last 16-byte kernel, the channels-first
+// 16-byte kernel (W stride 2 or 4, no W padding or tail), the scalar tiled kernel (C not a
+// multiple of the lanes, W padding or tail, x shifted off alignment), and the general path
 // behind either when an index leaves its own window — for every dtype, against a scatter written
 // here from the definition (zeros, then y[n, c, index] = x[n, c, p] in scan order: the latest wins).
-// Indices: a real max-pool's (each inside its window), arbitrary positions with duplicates, and,
-// under UPS_INDEX_CHECK_ASYNC, bad ones (skipped; the query names the first).
+// Indices: a real max-pool's (each inside its window), each anywhere in its tile (tails included:
+// the tiled kernel alone writes y), arbitrary positions with duplicates, and, under
+// UPS_INDEX_CHECK_ASYNC, bad ones (skipped; the query names the first).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -61,29 +63,37 @@ TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
   struct Case {
     int64_t k, padding, c;
     upsLayout_t layout;
-    size_t x_shift;  // elements
-    bool larger_output;
+    size_t x_shift;            // elements
+    int64_t extra_h, extra_w;  // output_size past the default extent (a tail)
     const char* path;
   };
   const Case cases[] = {
-      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 0, false, "vec16, SegNet 2x2"},
-      {2, 1, 8, UPS_LAYOUT_CHANNELS_LAST, 0, false, "vec16, padded"},
-      {3, 0, 8, UPS_LAYOUT_CHANNELS_LAST, 0, true, "vec16, 3x3, output_size adds a tail"},
-      {2, 0, 3, UPS_LAYOUT_CHANNELS_LAST, 0, false, "scalar tiled, C odd"},
-      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 1, false, "scalar tiled, x shifted"},
-      {2, 1, 4, UPS_LAYOUT_CHANNELS_FIRST, 0, true, "scalar tiled, channels-first"},
+      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, "vec16, SegNet 2x2"},
+      {2, 1, 8, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, "vec16, padded"},
+      {3, 0, 8, UPS_LAYOUT_CHANNELS_LAST, 0, 2, 1, "vec16, 3x3, output_size adds a tail"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, "scalar tiled, C odd"},
+      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 1, 0, 0, "scalar tiled, x shifted"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 0, "cf vec16, W stride 2"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 1, 0, "cf vec16, output_size adds an H tail"},
+      {4, 0, 2, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 0, "cf vec16, W stride 4 (8-byte words: scalar)"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 1, 0, 0, "scalar tiled, cf, x shifted (8-byte words: vec16)"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 1, "scalar tiled, cf, W tail"},
+      {2, 1, 4, UPS_LAYOUT_CHANNELS_FIRST, 0, 1, 1, "scalar tiled, channels-first"},
   };
   for (const Case& k : cases)
     for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
-      for (int source = 0; source < 3; ++source) {
+      for (int source = 0; source < 4; ++source) {
         SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) +
-                     (source == 0 ? " max-pool indices" : source == 1 ? " arbitrary indices" : " bad indices, ASYNC"));
+                     (source == 0   ? " max-pool indices"
+                      : source == 1 ? " arbitrary indices"
+                      : source == 2 ? " bad indices, ASYNC"
+                                    : " in-tile indices, tails included"));
         const upsPoolDesc_t pool = tiled_pool(k.k, k.padding);
         const upsTensorDesc_t x_desc = make_desc(dtype, k.layout, 2, k.c, {3, 4});
         upsTensorDesc_t y_desc{};
         UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc));
-        if (k.larger_output) {
-          const int64_t size[2] = {y_desc.spatial[0] + k.k - 1, y_desc.spatial[1] + 1};
+        if (k.extra_h != 0 || k.extra_w != 0) {
+          const int64_t size[2] = {y_desc.spatial[0] + k.extra_h, y_desc.spatial[1] + k.extra_w};
           UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, size, &y_desc));
         }
         upsTensorDesc_t i_desc = x_desc;
@@ -103,6 +113,20 @@ TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
           if (pd.spatial[0] != x_desc.spatial[0] || pd.spatial[1] != x_desc.spatial[1]) continue;
           HostTensor pooled(pd);
           UPS_ASSERT_OK(upsMaxPoolForward(ref.get(), &pool, &src, ys.data(), &pd, pooled.data(), &id, indices.as_i64()));
+        } else if (source == 3) {
+          // Each index anywhere in its input's tile: its window, and for the last window on an
+          // axis the tail past it too. None escapes, so the tiled kernel alone writes y.
+          for_each_element(x_desc, [&](int64_t n, int64_t c, const int64_t* q) {
+            int64_t position = 0;
+            for (int a = 0; a < 2; ++a) {
+              const int64_t first = q[a] * k.k - k.padding;
+              const int64_t begin = std::max<int64_t>(first, 0);
+              const int64_t end =
+                  q[a] + 1 == x_desc.spatial[a] ? y_desc.spatial[a] : std::min(first + k.k, y_desc.spatial[a]);
+              position = position * y_desc.spatial[a] + std::uniform_int_distribution<int64_t>(begin, end - 1)(rng);
+            }
+            indices.as_i64()[offset_of(x_desc, n, c, q)] = position;
+          });
         } else {
           std::uniform_int_distribution<int64_t> any(0, out_plane - 1);
           for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = any(rng);
