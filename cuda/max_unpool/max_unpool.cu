@@ -200,12 +200,19 @@ upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void*
   p.slot = slot_of(exec, kAsyncSlot);
   p.work = problem.input.elements();
   constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
-  const bool vectorizable = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST && problem.input.c % kLanes == 0 &&
-                            reinterpret_cast<uintptr_t>(dx) % 16 == 0;  // dy is gathered lane by lane
+  // dy is gathered lane by lane: only dx's layout and alignment matter.
+  const bool channels_last = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST;
+  const int64_t in_plane = problem.input.plane();
+  const bool vectorizable =
+      vector_aligned(dx, 16) && (channels_last ? problem.input.c % kLanes == 0 : in_plane % kLanes == 0);
   if (vectorizable) {
     p.work /= kLanes;
-    UPS_CUDA_CHECK(launch_kernel(max_unpool_backward_vec16_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
-                                 dim3(kBlockThreads), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
+    p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);
+    p.plane_div = FastDivmod<IndexT>(channels_last ? in_plane : in_plane / kLanes);
+    const auto kernel = channels_last ? max_unpool_backward_vec16_kernel<StorageT, IndexT, true>
+                                      : max_unpool_backward_vec16_kernel<StorageT, IndexT, false>;
+    UPS_CUDA_CHECK(launch_kernel(kernel, grid_for(p.work, kBlockThreads), dim3(kBlockThreads), 0,
+                                 reinterpret_cast<cudaStream_t>(exec.stream), p));
   } else {
     UPS_CUDA_CHECK(launch_kernel(max_unpool_backward_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
                                  dim3(kBlockThreads), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));

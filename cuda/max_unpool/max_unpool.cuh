@@ -25,7 +25,8 @@
 //     positions of an x row, whose windows are one 16-byte vector of each y row of their tiles;
 //     one 16-byte store per y row, each lane x or 0 by the index of the input it belongs to.
 // Backward: max_unpool_backward_kernel, a gather: dx[p] = dy[indices[p]] (0 for a bad index);
-//   max_unpool_backward_vec16_kernel, the same for channels-last 16 bytes of channels at a time.
+//   max_unpool_backward_vec16_kernel, the same 16 bytes of dx at a time (channels-last: channels of
+//   one position; channels-first: positions of one plane).
 #pragma once
 
 #include <cstdint>
@@ -270,7 +271,10 @@ struct MaxUnpoolBackwardParams {
   DeviceTensor<IndexT> output;  // dy
   int64_t plane;                // dy's D*H*W
   IndexErrorSlot* slot;
-  int64_t work;  // dx elements
+  // The vec16 kernel's decode (NOTE [ Fast division ]): channels-last, C / lanes and dx's D*H*W;
+  // channels-first, dx's D*H*W / lanes (16-byte vectors per plane).
+  FastDivmod<IndexT> c_vectors_div, plane_div;
+  int64_t work;  // dx elements, or 16-byte dx vectors
 };
 
 template <typename StorageT, typename IndexT>
@@ -290,32 +294,38 @@ __global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, Ind
   }
 }
 
-// Backward, channels-last with C a multiple of the 16-byte lane count and dx 16-byte aligned:
-// one thread per 16 bytes of dx channels of one position; the lanes' indices are loaded and
-// checked together, each lane gathers its dy element (plane position index, channel c + l: index*C
-// + c + l past the sample's origin), and dx is one 16-byte store.
-template <typename StorageT, typename IndexT>
+// Backward, 16 bytes of dx at a time (dx 16-byte aligned): channels-last with C a multiple of the
+// lane count (a vector is 16 bytes of channels of one position: lane l gathers plane position
+// index, channel c + l, i.e. index*C + c + l past the sample's origin), or channels-first with the
+// plane D*H*W a multiple of the lane count (a vector is kLanes consecutive positions of one (n, c)
+// plane: lane l gathers dy element index of that plane). The lanes' indices are loaded and checked
+// together; dx is one 16-byte store.
+template <typename StorageT, typename IndexT, bool kChannelsLast>
 __global__ void max_unpool_backward_vec16_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
   constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
-  const IndexT c = p.input.c;
-  const IndexT c_vectors = c / kLanes;
-  const IndexT in_plane = p.input.extent[0] * p.input.extent[1] * p.input.extent[2];
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
-    IndexT rest = static_cast<IndexT>(v);
-    const IndexT cv = rest % c_vectors;
-    rest /= c_vectors;
-    const IndexT n = rest / in_plane;  // rest = n * plane + position
     const IndexT first = static_cast<IndexT>(v) * kLanes;
     int64_t index[kLanes];
 #pragma unroll
     for (int l = 0; l < kLanes; ++l) index[l] = p.indices[first + l];
-    const StorageT* origin = p.dy + n * p.output.stride_n + cv * kLanes;
+    const StorageT* origin;  // dy of lane 0 at plane position 0
+    IndexT position_stride;  // dy elements between plane positions
+    if constexpr (kChannelsLast) {
+      IndexT rest, n;
+      const IndexT cv = p.c_vectors_div.divmod(static_cast<IndexT>(v), &rest);
+      p.plane_div.divmod(rest, &n);  // rest = n * plane + position
+      origin = p.dy + n * p.output.stride_n + cv * kLanes;
+      position_stride = p.input.c;
+    } else {
+      origin = p.dy + p.plane_div.div(static_cast<IndexT>(v)) * p.output.stride_c;  // plane (n*C + c)
+      position_stride = 1;
+    }
     UnpoolVector16<StorageT> out;
 #pragma unroll
     for (int l = 0; l < kLanes; ++l)
       out.lane[l] = check_index(index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot)
-                        ? origin[static_cast<IndexT>(index[l]) * c + l]
+                        ? origin[static_cast<IndexT>(index[l]) * position_stride + (kChannelsLast ? l : 0)]
                         : StorageT(0);
     *reinterpret_cast<UnpoolVector16<StorageT>*>(p.dx + first) = out;
   }

@@ -164,9 +164,10 @@ TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
       }
 }
 
-// Backward: the channels-last 16-byte gather (C a multiple of the lanes, dx aligned) and the scalar
-// one (C odd, dx shifted, channels-first), every dtype, with valid indices (synchronous) and with
-// bad ones under UPS_INDEX_CHECK_ASYNC (their dx is 0, the query names the first), against
+// Backward: the 16-byte gathers (channels-last with C a multiple of the lanes, channels-first with
+// the plane a multiple of the lanes; dx aligned) and the scalar one (C odd, plane 12 for 2-byte
+// words, dx shifted), every dtype, with valid indices (synchronous) and with bad ones under
+// UPS_INDEX_CHECK_ASYNC (their dx is 0, the query names the first), against
 // dx[n, c, p] = dy[n, c, indices[n, c, p]] written here.
 TEST(MaxUnpoolTiledPaths, BackwardEveryPathEveryDtype) {
   UPS_SKIP_WITHOUT_CUDA();
@@ -176,19 +177,23 @@ TEST(MaxUnpoolTiledPaths, BackwardEveryPathEveryDtype) {
     int64_t c;
     upsLayout_t layout;
     size_t dx_shift;
+    std::vector<int64_t> spatial;
     const char* path;
   };
-  const Case cases[] = {{16, UPS_LAYOUT_CHANNELS_LAST, 0, "vec16"},
-                        {8, UPS_LAYOUT_CHANNELS_LAST, 0, "vec16, C 8"},
-                        {3, UPS_LAYOUT_CHANNELS_LAST, 0, "scalar, C odd"},
-                        {16, UPS_LAYOUT_CHANNELS_LAST, 1, "scalar, dx shifted"},
-                        {4, UPS_LAYOUT_CHANNELS_FIRST, 0, "scalar, channels-first"}};
+  const Case cases[] = {
+      {16, UPS_LAYOUT_CHANNELS_LAST, 0, {3, 4}, "vec16"},
+      {8, UPS_LAYOUT_CHANNELS_LAST, 0, {3, 4}, "vec16, C 8"},
+      {3, UPS_LAYOUT_CHANNELS_LAST, 0, {3, 4}, "scalar, C odd"},
+      {16, UPS_LAYOUT_CHANNELS_LAST, 1, {3, 4}, "scalar, dx shifted"},
+      {3, UPS_LAYOUT_CHANNELS_FIRST, 0, {4, 4}, "cf vec16, plane 16"},
+      {4, UPS_LAYOUT_CHANNELS_FIRST, 0, {3, 4}, "cf, plane 12 (vec16 for 4- and 8-byte words, else scalar)"},
+      {3, UPS_LAYOUT_CHANNELS_FIRST, 1, {4, 4}, "scalar, cf, dx shifted"}};
   const upsPoolDesc_t pool = tiled_pool(2, 0);
   for (const Case& k : cases)
     for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
       for (bool bad : {false, true}) {
         SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) + (bad ? " bad indices, ASYNC" : ""));
-        const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, {3, 4});
+        const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, k.spatial);
         upsTensorDesc_t dy_desc{};
         UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &dx_desc, nullptr, &dy_desc));
         upsTensorDesc_t i_desc = dx_desc;
