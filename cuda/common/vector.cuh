@@ -36,6 +36,19 @@ struct VectorWord<4> {
   using type = uint32_t;
 };
 
+// kLanes consecutive elements aligned to their size, so one load or store of sizeof(T) * kLanes
+// bytes (16, 8, 4 or 2) moves them all. Kernels fill and read it by lane; ptxas keeps the lanes in
+// registers (no local memory) as long as every lane index is a compile-time constant.
+template <typename T, int kLaneCount>
+struct alignas(sizeof(T) * kLaneCount) LaneVector {
+  static constexpr int kLanes = kLaneCount;
+  T lane[kLaneCount];
+};
+
+// The 16-byte vector of T: the width every data-movement kernel stores.
+template <typename T>
+using Vector16 = LaneVector<T, 16 / static_cast<int>(sizeof(T))>;
+
 // Host-side check of rule 1 of NOTE [ Vector access alignment ].
 inline bool vector_aligned(const void* pointer, int bytes) {
   return reinterpret_cast<uintptr_t>(pointer) % static_cast<uintptr_t>(bytes) == 0;

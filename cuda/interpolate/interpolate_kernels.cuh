@@ -17,14 +17,10 @@
 
 #include "cuda/common/element.cuh"
 #include "cuda/common/tensor.cuh"
+#include "cuda/common/vector.cuh"
 #include "cuda/interpolate/interpolate_stencil.cuh"
 
 namespace upsample::cuda {
-
-template <typename ElementT, int kLanes>
-struct alignas(sizeof(ElementT) * kLanes) LaneVector {
-  ElementT lane[kLanes];
-};
 
 template <typename ElementT, typename IndexT>
 struct InterpolateParams {

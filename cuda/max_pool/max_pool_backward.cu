@@ -6,6 +6,7 @@
 #include "core/dtype.h"
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/pool_tile.cuh"
 #include "cuda/common/vector.cuh"
 #include "cuda/max_pool/max_pool.h"
 #include "cuda/max_pool/max_pool_backward.cuh"
@@ -19,29 +20,13 @@ bool windows_tile(const detail::MaxPoolProblem& problem) {
   return true;
 }
 
-// The W stride (2 or 4) for which the tiled channels-first vec16 kernel applies, else 0: windows
-// that tile W exactly (no padding, no tail: W_dx = W_dy * stride, so each group of lanes/stride
-// pooled positions spans one 16-byte vector of a dx row), W_dx a multiple of the lanes, dx 16-byte
-// aligned and dy aligned to a group (NOTE [ Vector access alignment ]).
-template <typename ElementT>
-int cf_vector_scale_w(const detail::MaxPoolProblem& problem, const void* dy, const void* dx) {
-  constexpr int kLanes = GradientVector16<ElementT>::kLanes;
-  const int64_t scale_w = problem.stride[2];
-  if (problem.input.layout != UPS_LAYOUT_CHANNELS_FIRST || (scale_w != 2 && scale_w != 4) || kLanes % scale_w != 0 ||
-      problem.padding[2] != 0 || problem.input.extent[2] != problem.output.extent[2] * scale_w ||
-      problem.input.extent[2] % kLanes != 0 || !vector_aligned(dx, 16) ||
-      !vector_aligned(dy, static_cast<int>(sizeof(ElementT)) * kLanes / static_cast<int>(scale_w)))
-    return 0;
-  return static_cast<int>(scale_w);
-}
-
 // Where the windows tile dx, input-stationary over dy (max_pool_backward_tiled*_kernel), 16 bytes
 // of channels at a time where the layout and alignment allow (NOTE [ Vector access alignment ]);
 // else the general gather over dx.
 template <typename ElementT, typename IndexT>
 upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices,
                                      void* dx, const ExecContext& exec) {
-  constexpr int kLanes = GradientVector16<ElementT>::kLanes;
+  constexpr int kLanes = Vector16<ElementT>::kLanes;
   MaxPoolBackwardParams<ElementT, IndexT> p;
   p.dy = static_cast<const ElementT*>(dy);
   p.indices = indices;
@@ -68,7 +53,10 @@ upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, cons
     p.work = problem.output.elements() / kLanes;
     UPS_CUDA_CHECK(launch_kernel(max_pool_backward_tiled_vec16_kernel<ElementT, IndexT>,
                                  grid_for(p.work, kThreadsPerBlock), block, 0, stream, p));
-  } else if (const int scale_w = cf_vector_scale_w<ElementT>(problem, dy, dx); scale_w != 0) {
+  } else if (const int scale_w = tiled_cf_vector_scale_w(problem.input.layout == UPS_LAYOUT_CHANNELS_FIRST,
+                                                         problem.stride[2], problem.padding[2], problem.input.extent[2],
+                                                         problem.output.extent[2], sizeof(ElementT), dx, dy);
+             scale_w != 0) {
     const int group = kLanes / scale_w;
     p.w_groups_div = FastDivmod<IndexT>(problem.output.extent[2] / group);
     p.work = problem.output.elements() / group;

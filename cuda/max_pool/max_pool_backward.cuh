@@ -31,6 +31,7 @@
 #include "cuda/common/element.cuh"
 #include "cuda/common/pool_tile.cuh"
 #include "cuda/common/tensor.cuh"
+#include "cuda/common/vector.cuh"
 
 namespace upsample::cuda {
 
@@ -192,32 +193,17 @@ __global__ void max_pool_backward_tiled_kernel(MaxPoolBackwardParams<ElementT, I
   }
 }
 
-template <typename ElementT>
-struct alignas(16) GradientVector16 {
-  static constexpr int kLanes = 16 / sizeof(ElementT);
-  ElementT lane[kLanes];
-};
-
-// kLanes consecutive elements, aligned to their size (one load of 16, 8, 4 or 2 bytes).
-template <typename ElementT, int kLanes>
-struct alignas(sizeof(ElementT) * kLanes) GradientVectorN {
-  ElementT lane[kLanes];
-};
-
 template <typename ElementT, typename IndexT>
 __global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
-  using Vector = GradientVector16<ElementT>;
+  using Vector = Vector16<ElementT>;
   constexpr int kLanes = Vector::kLanes;
   const ElementT zero = ElementTraits<ElementT>::from_accum(0);
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-last dy: vector v is channels [cv*kLanes, +kLanes) of pooled position
-    // (n, od, oh, ow); its lane l is dy element first + l.
-    const IndexT first = static_cast<IndexT>(v) * kLanes;
-    const Vector gradient = *reinterpret_cast<const Vector*>(p.dy + first);
-    int64_t index[kLanes];
-#pragma unroll
-    for (int l = 0; l < kLanes; ++l) index[l] = p.indices[first + l];
+    // (n, od, oh, ow); its lane l is dy element v*kLanes + l.
+    const SwitchedGroup<ElementT, kLanes> dy =
+        load_switched_group<kLanes>(p.dy, p.indices, static_cast<IndexT>(v) * kLanes);
     IndexT rest, n;
     const IndexT cv = p.c_vectors_div.divmod(static_cast<IndexT>(v), &rest);
     const IndexT ow = p.output.extent_div[2].divmod(rest, &rest);
@@ -225,13 +211,13 @@ __global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<Eleme
     const IndexT od = p.output.extent_div[0].divmod(rest, &n);
     Vector value;
 #pragma unroll
-    for (int l = 0; l < kLanes; ++l) value.lane[l] = one_term_sum(gradient.lane[l]);
+    for (int l = 0; l < kLanes; ++l) value.lane[l] = one_term_sum(dy.value.lane[l]);
     for_each_tile_position(p, p.dx + p.input.offset(n, cv * kLanes, 0, 0, 0), od, oh, ow,
                            [&](ElementT* at, int64_t position, bool in_window) {
                              Vector out;
 #pragma unroll
                              for (int l = 0; l < kLanes; ++l)
-                               out.lane[l] = in_window && index[l] == position ? value.lane[l] : zero;
+                               out.lane[l] = in_window && dy.index[l] == position ? value.lane[l] : zero;
                              *reinterpret_cast<Vector*>(at) = out;
                            });
   }
@@ -246,27 +232,23 @@ __global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<Eleme
 // that position, else 0.
 template <typename ElementT, typename IndexT, int kScaleW>
 __global__ void max_pool_backward_tiled_cf_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
-  using Vector = GradientVector16<ElementT>;
+  using Vector = Vector16<ElementT>;
   constexpr int kLanes = Vector::kLanes;
   constexpr int kGroup = kLanes / kScaleW;
   static_assert(kGroup >= 1 && kGroup * kScaleW == kLanes, "kScaleW must divide the lane count");
-  using Group = GradientVectorN<ElementT, kGroup>;
   const ElementT zero = ElementTraits<ElementT>::from_accum(0);
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-first dy: group v is pooled w in [g*kGroup, +kGroup) of dy row (n*C + c, od, oh).
-    const IndexT first = static_cast<IndexT>(v) * kGroup;
-    const Group gradient = *reinterpret_cast<const Group*>(p.dy + first);
-    int64_t index[kGroup];
-#pragma unroll
-    for (int j = 0; j < kGroup; ++j) index[j] = p.indices[first + j];
+    const SwitchedGroup<ElementT, kGroup> dy =
+        load_switched_group<kGroup>(p.dy, p.indices, static_cast<IndexT>(v) * kGroup);
     IndexT row, plane;
     const IndexT g = p.w_groups_div.divmod(static_cast<IndexT>(v), &row);
     const IndexT oh = p.output.extent_div[1].divmod(row, &row);
     const IndexT od = p.output.extent_div[0].divmod(row, &plane);  // plane = n*C + c
     ElementT value[kGroup];
 #pragma unroll
-    for (int j = 0; j < kGroup; ++j) value[j] = one_term_sum(gradient.lane[j]);
+    for (int j = 0; j < kGroup; ++j) value[j] = one_term_sum(dy.value.lane[j]);
     const IndexT w0 = g * kLanes;  // the group's first dx w
     for_each_tile_row(p, p.dx + plane * p.input.stride_c, od, oh,
                       [&](ElementT* dx_row, int64_t row_position, bool row_in_window) {
@@ -274,7 +256,7 @@ __global__ void max_pool_backward_tiled_cf_vec16_kernel(MaxPoolBackwardParams<El
                         Vector out;
 #pragma unroll
                         for (int l = 0; l < kLanes; ++l)
-                          out.lane[l] = row_in_window && index[l / kScaleW] == base + l ? value[l / kScaleW] : zero;
+                          out.lane[l] = row_in_window && dy.index[l / kScaleW] == base + l ? value[l / kScaleW] : zero;
                         *reinterpret_cast<Vector*>(dx_row + w0) = out;
                       });
   }

@@ -13,6 +13,7 @@
 #include "core/dtype.h"
 #include "cuda/common/check.cuh"
 #include "cuda/common/launch.cuh"
+#include "cuda/common/pool_tile.cuh"
 #include "cuda/common/vector.cuh"
 #include "cuda/max_unpool/max_unpool.cuh"
 #include "cuda/max_unpool/max_unpool.h"
@@ -90,22 +91,6 @@ bool windows_tile(const detail::MaxUnpoolProblem& p) {
   return true;
 }
 
-// The W stride (2 or 4) for which the tiled channels-first vec16 kernel applies, else 0: windows
-// that tile W exactly (no padding, no tail: W_out = W_in * stride, so each group of lanes/stride
-// inputs spans one 16-byte vector of a y row), W_out a multiple of the lanes, y 16-byte aligned
-// and x aligned to a group (NOTE [ Vector access alignment ]).
-template <typename StorageT>
-int cf_vector_scale_w(const detail::MaxUnpoolProblem& problem, const void* x, const void* y) {
-  constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
-  const int64_t scale_w = problem.stride[2];
-  if (problem.input.layout != UPS_LAYOUT_CHANNELS_FIRST || (scale_w != 2 && scale_w != 4) || kLanes % scale_w != 0 ||
-      problem.padding[2] != 0 || problem.output.extent[2] != problem.input.extent[2] * scale_w ||
-      problem.output.extent[2] % kLanes != 0 || !vector_aligned(y, 16) ||
-      !vector_aligned(x, static_cast<int>(sizeof(StorageT)) * kLanes / static_cast<int>(scale_w)))
-    return 0;
-  return static_cast<int>(scale_w);
-}
-
 template <typename StorageT, typename IndexT>
 upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* x, const int64_t* indices, void* y,
                            const ExecContext& exec) {
@@ -138,14 +123,18 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
     p.slot = slot;
     p.escaped = escaped;
     p.work = inputs;
-    constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
+    constexpr int kLanes = Vector16<StorageT>::kLanes;
     const bool vectorizable = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST && problem.input.c % kLanes == 0 &&
-                              reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+                              vector_aligned(x, 16) && vector_aligned(y, 16);
     if (vectorizable) {
       p.work = inputs / kLanes;
+      p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);
       UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_vec16_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
                                    dim3(kBlockThreads), 0, stream, p));
-    } else if (const int scale_w = cf_vector_scale_w<StorageT>(problem, x, y); scale_w != 0) {
+    } else if (const int scale_w = tiled_cf_vector_scale_w(
+                   problem.input.layout == UPS_LAYOUT_CHANNELS_FIRST, problem.stride[2], problem.padding[2],
+                   problem.output.extent[2], problem.input.extent[2], sizeof(StorageT), y, x);
+               scale_w != 0) {
       const int group = kLanes / scale_w;
       p.w_groups_div = FastDivmod<IndexT>(problem.input.extent[2] / group);
       p.work = inputs / group;
@@ -199,7 +188,7 @@ upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void*
   p.plane = problem.output.plane();
   p.slot = slot_of(exec, kAsyncSlot);
   p.work = problem.input.elements();
-  constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
+  constexpr int kLanes = Vector16<StorageT>::kLanes;
   // dy is gathered lane by lane: only dx's layout and alignment matter.
   const bool channels_last = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST;
   const int64_t in_plane = problem.input.plane();

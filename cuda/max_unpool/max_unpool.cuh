@@ -33,6 +33,7 @@
 
 #include "cuda/common/pool_tile.cuh"
 #include "cuda/common/tensor.cuh"
+#include "cuda/common/vector.cuh"
 #include "cuda/max_unpool/index_check.cuh"
 
 namespace upsample::cuda {
@@ -49,7 +50,8 @@ struct MaxUnpoolTiledParams {
   int64_t plane;      // output D*H*W
   IndexErrorSlot* slot;
   unsigned int* escaped;
-  FastDivmod<IndexT> w_groups_div;  // W_in / kGroup: the channels-first vec16 kernel's decode
+  FastDivmod<IndexT> c_vectors_div;  // C / 16-byte lanes: the channels-last vec16 kernel's decode
+  FastDivmod<IndexT> w_groups_div;   // W_in / kGroup: the channels-first vec16 kernel's decode
   int64_t work;  // input elements, 16-byte input vectors (channels-last) or input groups (channels-first)
 };
 
@@ -81,38 +83,24 @@ __global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p
   }
 }
 
-template <typename StorageT>
-struct alignas(16) UnpoolVector16 {
-  static constexpr int kLanes = 16 / sizeof(StorageT);
-  StorageT lane[kLanes];
-};
-
 template <typename StorageT, typename IndexT>
 __global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
-  constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
-  const IndexT c_vectors = p.input.c / kLanes;
+  constexpr int kLanes = Vector16<StorageT>::kLanes;
   const IndexT out_h = p.output.extent[1], out_w = p.output.extent[2];
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, d, h, w).
-    IndexT rest = static_cast<IndexT>(v);
-    const IndexT cv = rest % c_vectors;
-    rest /= c_vectors;
-    const IndexT qw = rest % p.input.extent[2];
-    rest /= p.input.extent[2];
-    const IndexT qh = rest % p.input.extent[1];
-    rest /= p.input.extent[1];
-    const IndexT qd = rest % p.input.extent[0];
-    const IndexT n = rest / p.input.extent[0];
     const IndexT first = static_cast<IndexT>(v) * kLanes;  // the linear position of lane 0
-    const UnpoolVector16<StorageT> value = *reinterpret_cast<const UnpoolVector16<StorageT>*>(p.x + first);
-    int64_t index[kLanes];
-#pragma unroll
-    for (int l = 0; l < kLanes; ++l) index[l] = p.indices[first + l];
+    const SwitchedGroup<StorageT, kLanes> x = load_switched_group<kLanes>(p.x, p.indices, first);
+    IndexT rest, n;
+    const IndexT cv = p.c_vectors_div.divmod(static_cast<IndexT>(v), &rest);
+    const IndexT qw = p.input.extent_div[2].divmod(rest, &rest);
+    const IndexT qh = p.input.extent_div[1].divmod(rest, &rest);
+    const IndexT qd = p.input.extent_div[0].divmod(rest, &n);
     unsigned valid = 0u;
 #pragma unroll
     for (int l = 0; l < kLanes; ++l)
-      valid |= check_index(index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot) ? 1u << l : 0u;
+      valid |= check_index(x.index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot) ? 1u << l : 0u;
     const PoolTile<IndexT> td = pool_tile(qd, p.input.extent[0], p.output.extent[0], p.stride[0], p.padding[0]);
     const PoolTile<IndexT> th = pool_tile(qh, p.input.extent[1], out_h, p.stride[1], p.padding[1]);
     const PoolTile<IndexT> tw = pool_tile(qw, p.input.extent[2], out_w, p.stride[2], p.padding[2]);
@@ -121,25 +109,19 @@ __global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, Ind
       for (IndexT oh = th.begin; oh < th.end; ++oh) {
         const int64_t row = (static_cast<int64_t>(od) * out_h + oh) * out_w;
         for (IndexT ow = tw.begin; ow < tw.end; ++ow) {
-          UnpoolVector16<StorageT> out;
+          Vector16<StorageT> out;
 #pragma unroll
           for (int l = 0; l < kLanes; ++l) {
-            const bool here = index[l] == row + ow;
+            const bool here = x.index[l] == row + ow;
             placed |= here ? 1u << l : 0u;
-            out.lane[l] = here ? value.lane[l] : StorageT(0);
+            out.lane[l] = here ? x.value.lane[l] : StorageT(0);
           }
-          *reinterpret_cast<UnpoolVector16<StorageT>*>(p.y + p.output.offset(n, cv * kLanes, od, oh, ow)) = out;
+          *reinterpret_cast<Vector16<StorageT>*>(p.y + p.output.offset(n, cv * kLanes, od, oh, ow)) = out;
         }
       }
     if ((valid & ~placed) != 0u) atomicOr(p.escaped, 1u);
   }
 }
-
-// kLanes consecutive storage words, aligned to their size (one load of 16, 8, 4 or 2 bytes).
-template <typename StorageT, int kLanes>
-struct alignas(sizeof(StorageT) * kLanes) UnpoolVectorN {
-  StorageT lane[kLanes];
-};
 
 // The tiled kernel for channels-first with the W stride kScaleW (2 or 4) fixed at compile time,
 // windows that tile W exactly (no W padding, no W tail: W_out = W_in * kScaleW), W_out a multiple
@@ -150,24 +132,20 @@ struct alignas(sizeof(StorageT) * kLanes) UnpoolVectorN {
 // and is its x where its index names that position, else 0.
 template <typename StorageT, typename IndexT, int kScaleW>
 __global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
-  using Vector = UnpoolVector16<StorageT>;
+  using Vector = Vector16<StorageT>;
   constexpr int kLanes = Vector::kLanes;
   constexpr int kGroup = kLanes / kScaleW;
   static_assert(kGroup >= 1 && kGroup * kScaleW == kLanes, "kScaleW must divide the lane count");
-  using Group = UnpoolVectorN<StorageT, kGroup>;
   const IndexT out_h = p.output.extent[1], out_w = p.output.extent[2];
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-first x: group v is w in [g*kGroup, +kGroup) of x row (n*C + c, qd, qh).
     const IndexT first = static_cast<IndexT>(v) * kGroup;
-    const Group value = *reinterpret_cast<const Group*>(p.x + first);
-    int64_t index[kGroup];
-#pragma unroll
-    for (int j = 0; j < kGroup; ++j) index[j] = p.indices[first + j];
+    const SwitchedGroup<StorageT, kGroup> x = load_switched_group<kGroup>(p.x, p.indices, first);
     unsigned valid = 0u;
 #pragma unroll
     for (int j = 0; j < kGroup; ++j)
-      valid |= check_index(index[j], p.plane, p.input, static_cast<IndexT>(first + j), p.slot) ? 1u << j : 0u;
+      valid |= check_index(x.index[j], p.plane, p.input, static_cast<IndexT>(first + j), p.slot) ? 1u << j : 0u;
     IndexT row, plane;
     const IndexT g = p.w_groups_div.divmod(static_cast<IndexT>(v), &row);
     const IndexT qh = p.input.extent_div[1].divmod(row, &row);
@@ -183,9 +161,9 @@ __global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, 
         Vector out;
 #pragma unroll
         for (int l = 0; l < kLanes; ++l) {
-          const bool here = index[l / kScaleW] == base + l;
+          const bool here = x.index[l / kScaleW] == base + l;
           placed |= here ? 1u << (l / kScaleW) : 0u;
-          out.lane[l] = here ? value.lane[l / kScaleW] : StorageT(0);
+          out.lane[l] = here ? x.value.lane[l / kScaleW] : StorageT(0);
         }
         *reinterpret_cast<Vector*>(origin + od * p.output.stride[0] + oh * p.output.stride[1]) = out;
       }
@@ -302,7 +280,7 @@ __global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, Ind
 // together; dx is one 16-byte store.
 template <typename StorageT, typename IndexT, bool kChannelsLast>
 __global__ void max_unpool_backward_vec16_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
-  constexpr int kLanes = UnpoolVector16<StorageT>::kLanes;
+  constexpr int kLanes = Vector16<StorageT>::kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     const IndexT first = static_cast<IndexT>(v) * kLanes;
@@ -321,13 +299,13 @@ __global__ void max_unpool_backward_vec16_kernel(MaxUnpoolBackwardParams<Storage
       origin = p.dy + p.plane_div.div(static_cast<IndexT>(v)) * p.output.stride_c;  // plane (n*C + c)
       position_stride = 1;
     }
-    UnpoolVector16<StorageT> out;
+    Vector16<StorageT> out;
 #pragma unroll
     for (int l = 0; l < kLanes; ++l)
       out.lane[l] = check_index(index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot)
                         ? origin[static_cast<IndexT>(index[l]) * position_stride + (kChannelsLast ? l : 0)]
                         : StorageT(0);
-    *reinterpret_cast<UnpoolVector16<StorageT>*>(p.dx + first) = out;
+    *reinterpret_cast<Vector16<StorageT>*>(p.dx + first) = out;
   }
 }
 

@@ -19,13 +19,9 @@
 
 #include "cuda/common/fast_divmod.cuh"
 #include "cuda/common/tensor.cuh"
+#include "cuda/common/vector.cuh"
 
 namespace upsample::cuda {
-
-template <typename StorageT, int kLanes>
-struct alignas(sizeof(StorageT) * kLanes) ShuffleVector {
-  StorageT lane[kLanes];
-};
 
 template <typename StorageT, typename IndexT>
 struct PixelShuffleParams {
@@ -44,7 +40,7 @@ struct PixelShuffleParams {
 
 template <typename StorageT, typename IndexT, int kLanes>
 __global__ void pixel_shuffle_kernel(PixelShuffleParams<StorageT, IndexT> p) {
-  using Vec = ShuffleVector<StorageT, kLanes>;
+  using Vec = LaneVector<StorageT, kLanes>;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     const IndexT first = static_cast<IndexT>(v) * kLanes;

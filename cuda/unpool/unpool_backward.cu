@@ -31,7 +31,7 @@ UnpoolBackwardParams<ElementT, IndexT> make_params(const detail::UnpoolProblem& 
 template <typename ElementT, typename IndexT, bool kBedOfNails>
 bool launch_vec16(const detail::UnpoolProblem& problem, const void* dy, void* dx, const ExecContext& exec,
                   upsStatus_t* status) {
-  constexpr int kLanes = BackwardVector16<ElementT>::kLanes;
+  constexpr int kLanes = Vector16<ElementT>::kLanes;
   if (!vector_aligned(dy, 16) || !vector_aligned(dx, 16)) return false;
   const bool channels_last = problem.input.layout == UPS_LAYOUT_CHANNELS_LAST;
   const int64_t scale_w = problem.scale[2];

@@ -29,6 +29,7 @@
 
 #include "cuda/common/element.cuh"
 #include "cuda/common/tensor.cuh"
+#include "cuda/common/vector.cuh"
 
 namespace upsample::cuda {
 
@@ -73,27 +74,21 @@ __global__ void unpool_bed_of_nails_backward_kernel(UnpoolBackwardParams<Storage
   }
 }
 
-template <typename ElementT>
-struct alignas(16) BackwardVector16 {
-  static constexpr int kLanes = 16 / sizeof(ElementT);
-  ElementT lane[kLanes];
-};
-
 // The nearest gradient of one 16-byte dx vector: per lane, the sum in the accumulation type
 // (NOTE [ Accumulation types ]) over the scale_d*scale_h dy rows of its cell, rounded once.
 // add_row(dy_row, sum) adds one row's dy elements of each lane to sum[lane]; `cell` is the cell's
 // first dy row.
 template <typename ElementT, typename IndexT, typename AddRow>
-__device__ __forceinline__ BackwardVector16<ElementT> nearest_cell_sum(const UnpoolBackwardParams<ElementT, IndexT>& p,
-                                                                       const ElementT* cell, AddRow&& add_row) {
+__device__ __forceinline__ Vector16<ElementT> nearest_cell_sum(const UnpoolBackwardParams<ElementT, IndexT>& p,
+                                                               const ElementT* cell, AddRow&& add_row) {
   using Traits = ElementTraits<ElementT>;
-  constexpr int kLanes = BackwardVector16<ElementT>::kLanes;
+  constexpr int kLanes = Vector16<ElementT>::kLanes;
   typename Traits::AccumT sum[kLanes];
 #pragma unroll
   for (int l = 0; l < kLanes; ++l) sum[l] = 0;
   for (IndexT jd = 0; jd < p.scale[0]; ++jd)
     for (IndexT jh = 0; jh < p.scale[1]; ++jh) add_row(cell + jd * p.output.stride[0] + jh * p.output.stride[1], sum);
-  BackwardVector16<ElementT> out;
+  Vector16<ElementT> out;
 #pragma unroll
   for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(sum[l]);
   return out;
@@ -102,7 +97,7 @@ __device__ __forceinline__ BackwardVector16<ElementT> nearest_cell_sum(const Unp
 template <typename ElementT, typename IndexT, bool kBedOfNails>
 __global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, IndexT> p) {
   // ElementT: the float type (nearest sums), or a storage word (bed-of-nails copies).
-  using Vector = BackwardVector16<ElementT>;
+  using Vector = Vector16<ElementT>;
   constexpr int kLanes = Vector::kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
@@ -135,7 +130,7 @@ __global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, I
 template <typename ElementT, typename IndexT, bool kBedOfNails, int kScaleW>
 __global__ void unpool_backward_cf_vec16_kernel(UnpoolBackwardParams<ElementT, IndexT> p) {
   // ElementT: the float type (nearest sums), or a storage word (bed-of-nails copies).
-  using Vector = BackwardVector16<ElementT>;
+  using Vector = Vector16<ElementT>;
   constexpr int kLanes = Vector::kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {

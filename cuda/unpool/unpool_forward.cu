@@ -19,7 +19,7 @@ bool aligned_to(const void* pointer, size_t bytes) { return vector_aligned(point
 template <typename StorageT, typename IndexT, typename Kernel>
 upsStatus_t launch_spread(Kernel kernel, const detail::UnpoolProblem& problem, UnpoolParams<StorageT, IndexT> p,
                           cudaStream_t stream) {
-  p.work = problem.input.elements() / Pack16<StorageT>::kLanes;
+  p.work = problem.input.elements() / Vector16<StorageT>::kLanes;
   UPS_CUDA_CHECK(launch_kernel(kernel, grid_for(p.work, kThreadsPerBlock * kUnpoolVectorsPerThread),
                                dim3(kThreadsPerBlock), 0, stream, p));
   return UPS_STATUS_SUCCESS;
@@ -31,7 +31,7 @@ upsStatus_t launch_spread(Kernel kernel, const detail::UnpoolProblem& problem, U
 template <typename StorageT, typename IndexT>
 upsStatus_t launch_vec16(const detail::UnpoolProblem& problem, const UnpoolParams<StorageT, IndexT>& p,
                          cudaStream_t stream) {
-  constexpr int kLanes = Pack16<StorageT>::kLanes;
+  constexpr int kLanes = Vector16<StorageT>::kLanes;
   const int64_t scale_w = problem.scale[2];
   const bool channels_first = problem.output.layout == UPS_LAYOUT_CHANNELS_FIRST;
   if (!channels_first) {  // input-stationary: each input vector to its whole cell
@@ -73,7 +73,7 @@ upsStatus_t launch_unpool(const detail::UnpoolProblem& problem, const void* x, v
   p.y = static_cast<StorageT*>(y);
   p.input = make_device_tensor<IndexT>(problem.input);
   p.output = make_device_tensor<IndexT>(problem.output);
-  constexpr int kLanes = Pack16<StorageT>::kLanes;
+  constexpr int kLanes = Vector16<StorageT>::kLanes;
   for (int a = 0; a < 3; ++a) {
     p.scale[a] = static_cast<IndexT>(problem.scale[a]);
     p.scale_div[a] = FastDivmod<IndexT>(problem.scale[a]);

@@ -36,6 +36,7 @@
 #pragma once
 
 #include "cuda/common/tensor.cuh"
+#include "cuda/common/vector.cuh"
 
 namespace upsample::cuda {
 
@@ -53,18 +54,6 @@ struct UnpoolParams {
   FastDivmod<IndexT> w_vectors_div;  // an input row's 16-byte vectors (W_in / lanes), channels-first
   bool bed_of_nails;
   int64_t work;  // output elements (scalar) or 16-byte output vectors (vec16)
-};
-
-template <typename StorageT>
-struct alignas(16) Pack16 {
-  static constexpr int kLanes = 16 / sizeof(StorageT);
-  StorageT lane[kLanes];
-};
-
-// kLanes consecutive storage words, aligned to their size (an 8- or 4-byte vector).
-template <typename StorageT, int kLanes>
-struct alignas(sizeof(StorageT) * kLanes) PackN {
-  StorageT lane[kLanes];
 };
 
 template <typename StorageT, typename IndexT>
@@ -85,7 +74,7 @@ __global__ void unpool_scalar_kernel(UnpoolParams<StorageT, IndexT> p) {
 
 template <typename StorageT, typename IndexT, int kScaleW>
 __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
-  constexpr int kLanes = Pack16<StorageT>::kLanes;
+  constexpr int kLanes = Vector16<StorageT>::kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     const IndexT first = static_cast<IndexT>(v) * kLanes;
@@ -93,14 +82,14 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
     IndexT id, ih;
     const IndexT rd = p.scale_div[0].divmod(o.d, &id), rh = p.scale_div[1].divmod(o.h, &ih);
     const bool row_on_nail = rd == 0 && rh == 0;
-    Pack16<StorageT> pack;
+    Vector16<StorageT> pack;
     if constexpr (kScaleW != 0) {
       // kLanes consecutive w positions of one output row, o.w a multiple of kLanes: they read the
       // kLanes/kScaleW inputs from o.w/kScaleW on, one aligned vector, each duplicated kScaleW times.
       static_assert(kLanes % kScaleW == 0, "the W scale must divide the lane count");
       constexpr int kInputs = kLanes / kScaleW;
-      const PackN<StorageT, kInputs> in =
-          *reinterpret_cast<const PackN<StorageT, kInputs>*>(p.x + p.input.offset(o.n, o.c, id, ih, o.w / kScaleW));
+      const LaneVector<StorageT, kInputs> in = *reinterpret_cast<const LaneVector<StorageT, kInputs>*>(
+          p.x + p.input.offset(o.n, o.c, id, ih, o.w / kScaleW));
 #pragma unroll
       for (int l = 0; l < kLanes; ++l) {
         const bool keep = !p.bed_of_nails || (row_on_nail && l % kScaleW == 0);  // o.w % kScaleW == 0
@@ -117,7 +106,7 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
         pack.lane[l] = keep ? row[iw] : StorageT{0};
       }
     }
-    *reinterpret_cast<Pack16<StorageT>*>(p.y + first) = pack;
+    *reinterpret_cast<Vector16<StorageT>*>(p.y + first) = pack;
   }
 }
 
@@ -155,7 +144,7 @@ __device__ __forceinline__ void for_each_further_cell_row(StorageT* cell, const 
 // spread(v, vector), so several loads are in flight.
 template <typename StorageT, typename IndexT, typename Spread>
 __device__ __forceinline__ void for_each_input_vector(const UnpoolParams<StorageT, IndexT>& p, Spread&& spread) {
-  using Vector = Pack16<StorageT>;
+  using Vector = Vector16<StorageT>;
   constexpr int kVectors = kUnpoolVectorsPerThread;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x * kVectors;
   for (int64_t chunk = static_cast<int64_t>(blockIdx.x) * blockDim.x * kVectors; chunk < p.work; chunk += step) {
@@ -176,7 +165,7 @@ __device__ __forceinline__ void for_each_input_vector(const UnpoolParams<Storage
 
 template <typename StorageT, typename IndexT, int kScaleW>
 __global__ void unpool_cf_row_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
-  using Vector = Pack16<StorageT>;
+  using Vector = Vector16<StorageT>;
   constexpr int kLanes = Vector::kLanes;
   for_each_input_vector(p, [&](IndexT v, const Vector& in) {
     // Dense channels-first input: vector v is w in [iv*kLanes, +kLanes) of row (n*C + c, id, ih).
@@ -230,7 +219,7 @@ __device__ __forceinline__ void store_w_run(StorageT* run, IndexT stride_w, Inde
 
 template <typename StorageT, typename IndexT, int kScaleW>
 __global__ void unpool_cl_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
-  using Vector = Pack16<StorageT>;
+  using Vector = Vector16<StorageT>;
   constexpr int kLanes = Vector::kLanes;
   const IndexT scale_w = kScaleW != 0 ? static_cast<IndexT>(kScaleW) : p.scale[2];
   const IndexT stride_w = p.output.stride[2];  // C
