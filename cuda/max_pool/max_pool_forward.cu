@@ -26,6 +26,7 @@ upsStatus_t launch_max_pool(const detail::MaxPoolProblem& problem, const void* x
     p.stride[a] = static_cast<IndexT>(problem.stride[a]);
     p.padding[a] = static_cast<IndexT>(problem.padding[a]);
     p.dilation[a] = static_cast<IndexT>(problem.dilation[a]);
+    p.dilation_div[a] = FastDivmod<IndexT>(problem.dilation[a]);
   }
   p.work = problem.output.elements();
   UPS_CUDA_CHECK(launch_kernel(max_pool_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "cuda/common/element.cuh"
+#include "cuda/common/fast_divmod.cuh"
 #include "cuda/common/tensor.cuh"
 
 namespace upsample::cuda {
@@ -19,20 +20,31 @@ struct MaxPoolParams {
   DeviceTensor<IndexT> input;
   DeviceTensor<IndexT> output;  // indices share output's geometry
   IndexT kernel[3], stride[3], padding[3], dilation[3];
+  FastDivmod<IndexT> dilation_div[3];
   int64_t work;
 };
 
-// The taps k of a window starting at input position `first` (spacing `dilation`) with
-// 0 <= first + k*dilation < extent: k in [in_bounds_tap_begin, in_bounds_tap_end).
+// The taps k of one window axis that land inside the input: the window starts at input position
+// `first` with taps `dilation` apart, and k in [begin, end) has 0 <= first + k*dilation < extent.
+// Both ends divide by the dilation through its precomputed divisor (NOTE [ Fast division ]):
+// every dividend is >= 0 (first < 0 for the first, first < extent for the second).
 template <typename IndexT>
-__device__ __forceinline__ IndexT in_bounds_tap_begin(IndexT first, IndexT dilation) {
-  return first >= 0 ? IndexT(0) : (-first + dilation - 1) / dilation;
-}
+struct TapRange {
+  IndexT begin, end;
+};
+
 template <typename IndexT>
-__device__ __forceinline__ IndexT in_bounds_tap_end(IndexT first, IndexT dilation, IndexT kernel, IndexT extent) {
-  if (first >= extent) return 0;
-  const IndexT past = (extent - 1 - first) / dilation + 1;  // taps with position <= extent - 1
-  return past < kernel ? past : kernel;
+__device__ __forceinline__ TapRange<IndexT> in_bounds_taps(IndexT first, IndexT kernel, IndexT extent, IndexT dilation,
+                                                           const FastDivmod<IndexT>& dilation_div) {
+  TapRange<IndexT> t;
+  t.begin = first >= 0 ? IndexT(0) : dilation_div.div(-first + dilation - 1);
+  if (first >= extent) {
+    t.end = 0;
+  } else {
+    const IndexT past = dilation_div.div(extent - 1 - first) + 1;  // taps with position <= extent - 1
+    t.end = past < kernel ? past : kernel;
+  }
+  return t;
 }
 
 template <typename ElementT, typename IndexT>
@@ -51,14 +63,14 @@ __global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
     int64_t best_index = -1;
     // Only the taps that land inside the input are visited: a window may be far wider than the
     // input (kernel 2^20 with padding 2^19 on a small axis is valid), and padding never wins.
-    const IndexT kd_end = in_bounds_tap_end(d0, p.dilation[0], p.kernel[0], p.input.extent[0]);
-    const IndexT kh_end = in_bounds_tap_end(h0, p.dilation[1], p.kernel[1], p.input.extent[1]);
-    const IndexT kw_end = in_bounds_tap_end(w0, p.dilation[2], p.kernel[2], p.input.extent[2]);
-    for (IndexT kd = in_bounds_tap_begin(d0, p.dilation[0]); kd < kd_end; ++kd) {
+    const TapRange<IndexT> td = in_bounds_taps(d0, p.kernel[0], p.input.extent[0], p.dilation[0], p.dilation_div[0]);
+    const TapRange<IndexT> th = in_bounds_taps(h0, p.kernel[1], p.input.extent[1], p.dilation[1], p.dilation_div[1]);
+    const TapRange<IndexT> tw = in_bounds_taps(w0, p.kernel[2], p.input.extent[2], p.dilation[2], p.dilation_div[2]);
+    for (IndexT kd = td.begin; kd < td.end; ++kd) {
       const IndexT id = d0 + kd * p.dilation[0];
-      for (IndexT kh = in_bounds_tap_begin(h0, p.dilation[1]); kh < kh_end; ++kh) {
+      for (IndexT kh = th.begin; kh < th.end; ++kh) {
         const IndexT ih = h0 + kh * p.dilation[1];
-        for (IndexT kw = in_bounds_tap_begin(w0, p.dilation[2]); kw < kw_end; ++kw) {
+        for (IndexT kw = tw.begin; kw < tw.end; ++kw) {
           const IndexT iw = w0 + kw * p.dilation[2];
           const ElementT element = p.x[p.input.offset(o.n, o.c, id, ih, iw)];
           const AccumT value = Traits::to_accum(element);

@@ -67,23 +67,30 @@ void make_tensor(Tensor* t, int64_t n, int64_t c, int64_t w) {
   const int64_t spatial[1] = {w};
   ASSERT_EQ(upsTensorDescInit(&t->desc, UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, n, c, spatial), UPS_STATUS_SUCCESS);
   t->host.assign(static_cast<size_t>(n * c * w), 0.0f);
-  if (!t->host.empty()) ASSERT_EQ(cudaMalloc(&t->device, t->host.size() * sizeof(float)), cudaSuccess);
+  if (!t->host.empty()) {
+    ASSERT_EQ(cudaMalloc(&t->device, t->host.size() * sizeof(float)), cudaSuccess);
+  }
 }
 
 void fill_random(Tensor* t, std::mt19937_64& rng) {
   std::uniform_int_distribution<int> value(-8, 8);
   for (float& v : t->host) v = static_cast<float>(value(rng));
-  if (!t->host.empty())
+  if (!t->host.empty()) {
     ASSERT_EQ(cudaMemcpy(t->device, t->host.data(), t->host.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  }
 }
 
 void poison(Tensor* t) {
-  if (!t->host.empty()) ASSERT_EQ(cudaMemset(t->device, 0xFF, t->host.size() * sizeof(float)), cudaSuccess);
+  if (!t->host.empty()) {
+    ASSERT_EQ(cudaMemset(t->device, 0xFF, t->host.size() * sizeof(float)), cudaSuccess);
+  }
 }
 
 std::vector<float> download(const Tensor& t) {
   std::vector<float> out(t.host.size());
-  if (!out.empty()) EXPECT_EQ(cudaMemcpy(out.data(), t.device, out.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  if (!out.empty()) {
+    EXPECT_EQ(cudaMemcpy(out.data(), t.device, out.size() * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  }
   return out;
 }
 
@@ -190,6 +197,8 @@ TEST_P(ConvTransposeIndexWidth, EveryDirectionMatchesTheReferenceOnBothIndexPath
 }
 
 INSTANTIATE_TEST_SUITE_P(HostileAxis, ConvTransposeIndexWidth, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
 
 }  // namespace

@@ -234,9 +234,10 @@ TEST(MaxUnpoolTiledPaths, BackwardEveryPathEveryDtype) {
         upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
         UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
         EXPECT_EQ(runtime, bad ? UPS_STATUS_INDEX_OUT_OF_RANGE : UPS_STATUS_SUCCESS);
-        if (bad)  // element 7 (n = 0) precedes the other bad one (n = 1)
+        if (bad) {  // element 7 (n = 0) precedes the other bad one (n = 1)
           EXPECT_NE(std::string(upsGetLastErrorString()).find("] = -1 is outside"), std::string::npos)
               << upsGetLastErrorString();
+        }
       }
 }
 
