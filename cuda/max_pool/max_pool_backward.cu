@@ -55,7 +55,7 @@ upsStatus_t launch_max_pool_backward(const detail::MaxPoolProblem& problem, cons
                                  grid_for(p.work, kThreadsPerBlock), block, 0, stream, p));
   } else if (const int scale_w = tiled_cf_vector_scale_w(problem.input.layout == UPS_LAYOUT_CHANNELS_FIRST,
                                                          problem.stride[2], problem.padding[2], problem.input.extent[2],
-                                                         problem.output.extent[2], sizeof(ElementT), dx, dy);
+                                                         problem.output.extent[2], static_cast<int>(sizeof(ElementT)), dx, dy);
              scale_w != 0) {
     const int group = kLanes / scale_w;
     p.w_groups_div = FastDivmod<IndexT>(problem.output.extent[2] / group);

@@ -133,7 +133,7 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
                                    dim3(kBlockThreads), 0, stream, p));
     } else if (const int scale_w = tiled_cf_vector_scale_w(
                    problem.input.layout == UPS_LAYOUT_CHANNELS_FIRST, problem.stride[2], problem.padding[2],
-                   problem.output.extent[2], problem.input.extent[2], sizeof(StorageT), y, x);
+                   problem.output.extent[2], problem.input.extent[2], static_cast<int>(sizeof(StorageT)), y, x);
                scale_w != 0) {
       const int group = kLanes / scale_w;
       p.w_groups_div = FastDivmod<IndexT>(problem.input.extent[2] / group);

@@ -1,7 +1,7 @@
 // Max-unpool forward where the windows tile the output (kernel == stride): every path the launcher
 // picks (cuda/max_unpool/max_unpool.cu) — the channels-last 16-byte kernel, the channels-first
 // 16-byte kernel (W stride 2 or 4, no W padding or tail), the scalar tiled kernel (C not a
-// multiple of the lanes, W padding or tail, x shifted off alignment), and the general path
+// multiple of the lanes, W padding or tail, x or y shifted off alignment), and the general path
 // behind either when an index leaves its own window — for every dtype, against a scatter written
 // here from the definition (zeros, then y[n, c, index] = x[n, c, p] in scan order: the latest wins).
 // Indices: a real max-pool's (each inside its window), each anywhere in its tile (tails included:
@@ -63,22 +63,24 @@ TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
   struct Case {
     int64_t k, padding, c;
     upsLayout_t layout;
-    size_t x_shift;            // elements
+    size_t x_shift, y_shift;   // elements
     int64_t extra_h, extra_w;  // output_size past the default extent (a tail)
     const char* path;
   };
   const Case cases[] = {
-      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, "vec16, SegNet 2x2"},
-      {2, 1, 8, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, "vec16, padded"},
-      {3, 0, 8, UPS_LAYOUT_CHANNELS_LAST, 0, 2, 1, "vec16, 3x3, output_size adds a tail"},
-      {2, 0, 3, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, "scalar tiled, C odd"},
-      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 1, 0, 0, "scalar tiled, x shifted"},
-      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 0, "cf vec16, W stride 2"},
-      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 1, 0, "cf vec16, output_size adds an H tail"},
-      {4, 0, 2, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 0, "cf vec16, W stride 4 (8-byte words: scalar)"},
-      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 1, 0, 0, "scalar tiled, cf, x shifted (8-byte words: vec16)"},
-      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 1, "scalar tiled, cf, W tail"},
-      {2, 1, 4, UPS_LAYOUT_CHANNELS_FIRST, 0, 1, 1, "scalar tiled, channels-first"},
+      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, 0, "vec16, SegNet 2x2"},
+      {2, 1, 8, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, 0, "vec16, padded"},
+      {3, 0, 8, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 2, 1, "vec16, 3x3, output_size adds a tail"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_LAST, 0, 0, 0, 0, "scalar tiled, C odd"},
+      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 1, 0, 0, 0, "scalar tiled, x shifted"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 0, 0, "cf vec16, W stride 2"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 1, 0, "cf vec16, output_size adds an H tail"},
+      {4, 0, 2, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 0, 0, "cf vec16, W stride 4 (8-byte words: scalar)"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 1, 0, 0, 0, "scalar tiled, cf, x shifted (8-byte words: vec16)"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 1, 0, 0, "scalar tiled, cf, y shifted (8-byte words too)"},
+      {2, 0, 16, UPS_LAYOUT_CHANNELS_LAST, 0, 1, 0, 0, "scalar tiled, y shifted"},
+      {2, 0, 3, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 0, 1, "scalar tiled, cf, W tail"},
+      {2, 1, 4, UPS_LAYOUT_CHANNELS_FIRST, 0, 0, 1, 1, "scalar tiled, channels-first"},
   };
   for (const Case& k : cases)
     for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
@@ -138,16 +140,18 @@ TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
         const HostTensor expected = scatter(x, indices, y_desc);
         HandleGuard h(UPS_BACKEND_CUDA);
         if (source == 2) UPS_ASSERT_OK(upsSetIndexCheckMode(h.get(), UPS_INDEX_CHECK_ASYNC));
-        const size_t shift = k.x_shift * static_cast<size_t>(dtype_bytes(dtype));
+        const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
         Buffer bx(UPS_BACKEND_CUDA, x.bytes.size() + 16), bi(UPS_BACKEND_CUDA, indices);
         HostTensor actual(y_desc);
         actual.poison();
-        Buffer by(UPS_BACKEND_CUDA, actual);
-        char* x_ptr = static_cast<char*>(bx.get()) + shift;
+        Buffer by(UPS_BACKEND_CUDA, actual.bytes.size() + 16);
+        char* x_ptr = static_cast<char*>(bx.get()) + k.x_shift * bytes;
+        char* y_ptr = static_cast<char*>(by.get()) + k.y_shift * bytes;
         ASSERT_EQ(cudaMemcpy(x_ptr, x.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+        ASSERT_EQ(cudaMemcpy(y_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
         UPS_ASSERT_OK(upsMaxUnpoolForward(h.get(), &pool, &x_desc, x_ptr, &i_desc,
-                                          static_cast<const int64_t*>(bi.get()), &y_desc, by.get()));
-        by.download(&actual);
+                                          static_cast<const int64_t*>(bi.get()), &y_desc, y_ptr));
+        ASSERT_EQ(cudaMemcpy(actual.data(), y_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
         EXPECT_TRUE(tensors_identical(actual, expected));
         upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
         UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
