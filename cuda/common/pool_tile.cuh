@@ -47,7 +47,7 @@ template <int kCount, typename T, typename IndexT>
 __device__ __forceinline__ SwitchedGroup<T, kCount> load_switched_group(const T* values, const int64_t* indices,
                                                                         IndexT first) {
   SwitchedGroup<T, kCount> group;
-  group.value = *reinterpret_cast<const LaneVector<T, kCount>*>(values + first);
+  group.value = load_lanes<LaneVector<T, kCount>>(values + first);
 #pragma unroll
   for (int j = 0; j < kCount; ++j) group.index[j] = indices[first + j];
   return group;

@@ -57,16 +57,46 @@ inline bool vector_aligned(const void* pointer, int bytes) {
 // Elements of `element_bytes` per B-byte vector (rule 2's lane count).
 constexpr int vector_lanes(int bytes, int element_bytes) { return bytes / element_bytes; }
 
+// Every vector access of a kernel goes through the four functions below. On the GPU a vector
+// access at an address that is not a multiple of its size faults (cudaErrorMisalignedAddress);
+// the CPU does not, so under the emulation each access checks its address and fails the launch
+// the same way (ups_emu::detail::misaligned_vector_access). A launcher whose alignment rule is
+// wrong then fails the emulated tests instead of a GPU run. Under nvcc the check is not compiled.
+template <int Bytes>
+__device__ __forceinline__ void check_vector_alignment(const void* pointer) {
+#if defined(UPS_EMULATION)
+  if (reinterpret_cast<uintptr_t>(pointer) % Bytes != 0) ups_emu::detail::misaligned_vector_access(pointer, Bytes);
+#else
+  (void)pointer;
+#endif
+}
+
 // One B-byte load from `pointer`, which must be B-byte aligned.
 template <int Bytes>
 __device__ __forceinline__ typename VectorWord<Bytes>::type load_vector(const void* pointer) {
+  check_vector_alignment<Bytes>(pointer);
   return *static_cast<const typename VectorWord<Bytes>::type*>(pointer);
 }
 
 // One B-byte store to `pointer`, which must be B-byte aligned.
 template <int Bytes>
 __device__ __forceinline__ void store_vector(void* pointer, typename VectorWord<Bytes>::type value) {
+  check_vector_alignment<Bytes>(pointer);
   *static_cast<typename VectorWord<Bytes>::type*>(pointer) = value;
+}
+
+// One load of a whole LaneVector from `pointer`, which must be aligned to the vector's size.
+template <typename Vector>
+__device__ __forceinline__ Vector load_lanes(const void* pointer) {
+  check_vector_alignment<static_cast<int>(sizeof(Vector))>(pointer);
+  return *static_cast<const Vector*>(pointer);
+}
+
+// One store of a whole LaneVector to `pointer`, which must be aligned to the vector's size.
+template <typename Vector>
+__device__ __forceinline__ void store_lanes(void* pointer, const Vector& value) {
+  check_vector_alignment<static_cast<int>(sizeof(Vector))>(pointer);
+  *static_cast<Vector*>(pointer) = value;
 }
 
 }  // namespace upsample::cuda

@@ -42,6 +42,12 @@
 //   of the block while the rest exited ("divergent barrier"), fibers all waiting on each other
 //   ("deadlock"), a warp collective called with a mask that excludes the caller, or __trap().
 //   Such a failure is not sticky: the next launch works (unlike a real CUDA context).
+// - A vector access made through common/vector.cuh (load_lanes, store_lanes, load_vector,
+//   store_vector) at an address that is not a multiple of its size fails the launch with
+//   cudaErrorMisalignedAddress and a message naming the address, the width and the thread, as the
+//   GPU faults (also not sticky here). The CPU itself tolerates misaligned accesses, so without the
+//   check a launcher whose alignment rule is wrong would pass here and fault on a GPU. Accesses
+//   that bypass those helpers are not checked.
 // - Dynamic shared memory (UPS_DYNAMIC_SHARED) is a fresh 16-byte aligned buffer per launch of
 //   exactly the requested size, filled with 0xFF bytes before every block, so a read of
 //   unwritten shared memory shows up as NaN / -1. cudaMalloc'd memory is filled with 0xFF too.
@@ -198,6 +204,11 @@ UPS_EMU_API cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block,
 
 // The launch's dynamic shared memory buffer (16-byte aligned; nullptr outside a kernel).
 UPS_EMU_API unsigned char* dynamic_shared_memory();
+
+// Called by the calling CUDA thread for a `bytes`-wide vector access at an address that is not a
+// multiple of `bytes` (common/vector.cuh checks every vector access): fails the launch with
+// cudaErrorMisalignedAddress, as the GPU's fault does, and never returns.
+[[noreturn]] UPS_EMU_API void misaligned_vector_access(const void* address, unsigned bytes);
 
 // Stream capture (NOTE [ Stream capture under the emulation ] in emu_runtime.cpp). What work
 // submitted to `stream` does now: run at once, be recorded into the stream's capture, or fail

@@ -112,6 +112,7 @@ struct Block {
   int barrier_result = 0;      // __syncthreads_count of the barrier last opened
   uint3 idx{0, 0, 0};
   bool failed = false;
+  cudaError_t failure = cudaErrorLaunchFailure;  // what a failed launch returns
   std::string message;
   // ThreadSanitizer: blocks run by this launch so far, __syncthreads opened in this block, and the
   // sync objects of NOTE [ Emulation layer under ThreadSanitizer ] (only their addresses matter).
@@ -702,6 +703,7 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
         b.barrier_result = 0;
         b.barrier_generation = 0;
         b.failed = false;
+        b.failure = cudaErrorLaunchFailure;
         ++state().stats.blocks;
         state().stats.threads += b.n;
         tsan_release(tsan_block_start(b));  // what this block's threads acquire as they start
@@ -717,10 +719,10 @@ cudaError_t launch_erased(const void* kernel, dim3 grid, dim3 block, size_t dyna
   if (ok) return cudaSuccess;
 
   abandon_block(b);
-  std::fprintf(stderr, "ups_emu: launch of %s <<<(%u,%u,%u), (%u,%u,%u), %zu>>> failed (cudaErrorLaunchFailure): %s\n",
+  std::fprintf(stderr, "ups_emu: launch of %s <<<(%u,%u,%u), (%u,%u,%u), %zu>>> failed (%s): %s\n",
                kernel_name(kernel).c_str(), grid.x, grid.y, grid.z, block.x, block.y, block.z, dynamic_shared_bytes,
-               b.message.c_str());
-  return record_error(cudaErrorLaunchFailure);
+               cudaGetErrorName(b.failure), b.message.c_str());
+  return record_error(b.failure);
 }
 
 unsigned char* dynamic_shared_memory() { return t_dynamic_shared; }
@@ -810,6 +812,15 @@ int __syncthreads_and(int predicate) {
 }
 
 int __syncthreads_or(int predicate) { return ups_emu::detail::block_barrier(predicate, "__syncthreads_or") != 0; }
+
+void ups_emu::detail::misaligned_vector_access(const void* address, unsigned bytes) {
+  ups_emu::detail::tsan_ignore_begin();  // ended by abandon_launch
+  ups_emu::detail::ThreadSlot* s = ups_emu::detail::current_thread("a vector access");
+  s->block->failure = cudaErrorMisalignedAddress;
+  s->block->message = ups_emu::detail::format("misaligned %u-byte vector access at %p by %s", bytes, address,
+                                              ups_emu::detail::thread_name(*s).c_str());
+  ups_emu::detail::abandon_launch(s);
+}
 
 void __trap() {
   ups_emu::detail::tsan_ignore_begin();  // ended by abandon_launch

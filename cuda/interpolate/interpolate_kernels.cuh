@@ -59,7 +59,7 @@ __global__ void interpolate_forward_kernel(InterpolateParams<ElementT, IndexT> p
         for (int l = 0; l < kLanes; ++l) partial[l] = 0;
         for (IndexT jw = 0; jw < sw.count; ++jw) {
           const AccumT ww = tap_weight(p.axis[2], sw, jw);
-          const Vec value = *reinterpret_cast<const Vec*>(row + tap_index(p.axis[2], sw, jw) * p.input.stride[2]);
+          const Vec value = load_lanes<Vec>(row + tap_index(p.axis[2], sw, jw) * p.input.stride[2]);
 #pragma unroll
           for (int l = 0; l < kLanes; ++l) partial[l] = fused_multiply_add(ww, Traits::to_accum(value.lane[l]), partial[l]);
         }
@@ -70,7 +70,7 @@ __global__ void interpolate_forward_kernel(InterpolateParams<ElementT, IndexT> p
     Vec out;
 #pragma unroll
     for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(acc[l]);
-    *reinterpret_cast<Vec*>(p.destination + first) = out;  // dense y: the linear position is the offset
+    store_lanes(p.destination + first, out);  // dense y: the linear position is the offset
   }
 }
 
@@ -100,7 +100,7 @@ __global__ void interpolate_backward_kernel(InterpolateParams<ElementT, IndexT> 
         for (int l = 0; l < kLanes; ++l) partial[l] = 0;
         for (IndexT ow = w_begin; ow < w_end; ++ow) {
           const AccumT ww = weight_to(p.axis[2], make_stencil(p.axis[2], ow), i.w);
-          const Vec g = *reinterpret_cast<const Vec*>(row + ow * p.output.stride[2]);
+          const Vec g = load_lanes<Vec>(row + ow * p.output.stride[2]);
 #pragma unroll
           for (int l = 0; l < kLanes; ++l) partial[l] = fused_multiply_add(ww, Traits::to_accum(g.lane[l]), partial[l]);
         }
@@ -111,7 +111,7 @@ __global__ void interpolate_backward_kernel(InterpolateParams<ElementT, IndexT> 
     Vec out;
 #pragma unroll
     for (int l = 0; l < kLanes; ++l) out.lane[l] = Traits::from_accum(acc[l]);
-    *reinterpret_cast<Vec*>(p.destination + first) = out;  // dense dx: the linear position is the offset
+    store_lanes(p.destination + first, out);  // dense dx: the linear position is the offset
   }
 }
 

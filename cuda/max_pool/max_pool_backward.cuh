@@ -218,7 +218,7 @@ __global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<Eleme
 #pragma unroll
                              for (int l = 0; l < kLanes; ++l)
                                out.lane[l] = in_window && dy.index[l] == position ? value.lane[l] : zero;
-                             *reinterpret_cast<Vector*>(at) = out;
+                             store_lanes(at, out);
                            });
   }
 }
@@ -257,7 +257,7 @@ __global__ void max_pool_backward_tiled_cf_vec16_kernel(MaxPoolBackwardParams<El
 #pragma unroll
                         for (int l = 0; l < kLanes; ++l)
                           out.lane[l] = row_in_window && dy.index[l / kScaleW] == base + l ? value[l / kScaleW] : zero;
-                        *reinterpret_cast<Vector*>(dx_row + w0) = out;
+                        store_lanes(dx_row + w0, out);
                       });
   }
 }

@@ -116,7 +116,7 @@ __global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, Ind
             placed |= here ? 1u << l : 0u;
             out.lane[l] = here ? x.value.lane[l] : StorageT(0);
           }
-          *reinterpret_cast<Vector16<StorageT>*>(p.y + p.output.offset(n, cv * kLanes, od, oh, ow)) = out;
+          store_lanes(p.y + p.output.offset(n, cv * kLanes, od, oh, ow), out);
         }
       }
     if ((valid & ~placed) != 0u) atomicOr(p.escaped, 1u);
@@ -165,7 +165,7 @@ __global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, 
           placed |= here ? 1u << (l / kScaleW) : 0u;
           out.lane[l] = here ? x.value.lane[l / kScaleW] : StorageT(0);
         }
-        *reinterpret_cast<Vector*>(origin + od * p.output.stride[0] + oh * p.output.stride[1]) = out;
+        store_lanes(origin + od * p.output.stride[0] + oh * p.output.stride[1], out);
       }
     if ((valid & ~placed) != 0u) atomicOr(p.escaped, 1u);
   }
@@ -305,7 +305,7 @@ __global__ void max_unpool_backward_vec16_kernel(MaxUnpoolBackwardParams<Storage
       out.lane[l] = check_index(index[l], p.plane, p.input, static_cast<IndexT>(first + l), p.slot)
                         ? origin[static_cast<IndexT>(index[l]) * position_stride + (kChannelsLast ? l : 0)]
                         : StorageT(0);
-    *reinterpret_cast<Vector16<StorageT>*>(p.dx + first) = out;
+    store_lanes(p.dx + first, out);
   }
 }
 

@@ -87,7 +87,7 @@ __global__ void pixel_shuffle_kernel(PixelShuffleParams<StorageT, IndexT> p) {
         for (int l = 0; l < kLanes; ++l) out.lane[l] = src[l * p.r];
       }
     }
-    *reinterpret_cast<Vec*>(p.destination + first) = out;  // dense destination: linear position = offset
+    store_lanes(p.destination + first, out);  // dense destination: linear position = offset
   }
 }
 

@@ -112,18 +112,18 @@ __global__ void unpool_backward_cl_vec16_kernel(UnpoolBackwardParams<ElementT, I
         p.dy + p.output.offset(n, cv * kLanes, id * p.scale[0], ih * p.scale[1], iw * p.scale[2]);
     Vector out;
     if constexpr (kBedOfNails) {
-      out = *reinterpret_cast<const Vector*>(cell);
+      out = load_lanes<Vector>(cell);
     } else {
       using Traits = ElementTraits<ElementT>;
       out = nearest_cell_sum(p, cell, [&](const ElementT* dy_row, typename Traits::AccumT* sum) {
         for (IndexT jw = 0; jw < p.scale[2]; ++jw) {
-          const Vector in = *reinterpret_cast<const Vector*>(dy_row + jw * p.output.stride[2]);
+          const Vector in = load_lanes<Vector>(dy_row + jw * p.output.stride[2]);
 #pragma unroll
           for (int l = 0; l < kLanes; ++l) sum[l] += Traits::to_accum(in.lane[l]);
         }
       });
     }
-    *reinterpret_cast<Vector*>(p.dx + static_cast<IndexT>(v) * kLanes) = out;
+    store_lanes(p.dx + static_cast<IndexT>(v) * kLanes, out);
   }
 }
 
@@ -146,7 +146,7 @@ __global__ void unpool_backward_cf_vec16_kernel(UnpoolBackwardParams<ElementT, I
       // Lane l is dy element l*kScaleW of the nail row: vectors no lane reads are never loaded.
       Vector in[kScaleW];
 #pragma unroll
-      for (int j = 0; j < kScaleW; ++j) in[j] = *reinterpret_cast<const Vector*>(cell + j * kLanes);
+      for (int j = 0; j < kScaleW; ++j) in[j] = load_lanes<Vector>(cell + j * kLanes);
 #pragma unroll
       for (int l = 0; l < kLanes; ++l) out.lane[l] = in[l * kScaleW / kLanes].lane[l * kScaleW % kLanes];
     } else {
@@ -154,7 +154,7 @@ __global__ void unpool_backward_cf_vec16_kernel(UnpoolBackwardParams<ElementT, I
       out = nearest_cell_sum(p, cell, [&](const ElementT* dy_row, typename Traits::AccumT* sum) {
         Vector in[kScaleW];
 #pragma unroll
-        for (int j = 0; j < kScaleW; ++j) in[j] = *reinterpret_cast<const Vector*>(dy_row + j * kLanes);
+        for (int j = 0; j < kScaleW; ++j) in[j] = load_lanes<Vector>(dy_row + j * kLanes);
 #pragma unroll
         for (int l = 0; l < kLanes; ++l)
 #pragma unroll
@@ -164,7 +164,7 @@ __global__ void unpool_backward_cf_vec16_kernel(UnpoolBackwardParams<ElementT, I
           }
       });
     }
-    *reinterpret_cast<Vector*>(p.dx + static_cast<IndexT>(v) * kLanes) = out;
+    store_lanes(p.dx + static_cast<IndexT>(v) * kLanes, out);
   }
 }
 

@@ -88,8 +88,8 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
       // kLanes/kScaleW inputs from o.w/kScaleW on, one aligned vector, each duplicated kScaleW times.
       static_assert(kLanes % kScaleW == 0, "the W scale must divide the lane count");
       constexpr int kInputs = kLanes / kScaleW;
-      const LaneVector<StorageT, kInputs> in = *reinterpret_cast<const LaneVector<StorageT, kInputs>*>(
-          p.x + p.input.offset(o.n, o.c, id, ih, o.w / kScaleW));
+      const LaneVector<StorageT, kInputs> in =
+          load_lanes<LaneVector<StorageT, kInputs>>(p.x + p.input.offset(o.n, o.c, id, ih, o.w / kScaleW));
 #pragma unroll
       for (int l = 0; l < kLanes; ++l) {
         const bool keep = !p.bed_of_nails || (row_on_nail && l % kScaleW == 0);  // o.w % kScaleW == 0
@@ -106,7 +106,7 @@ __global__ void unpool_vec16_kernel(UnpoolParams<StorageT, IndexT> p) {
         pack.lane[l] = keep ? row[iw] : StorageT{0};
       }
     }
-    *reinterpret_cast<Vector16<StorageT>*>(p.y + first) = pack;
+    store_lanes(p.y + first, pack);
   }
 }
 
@@ -152,7 +152,7 @@ __device__ __forceinline__ void for_each_input_vector(const UnpoolParams<Storage
 #pragma unroll
     for (int k = 0; k < kVectors; ++k) {
       const int64_t v = chunk + threadIdx.x + static_cast<int64_t>(k) * blockDim.x;
-      if (v < p.work) in[k] = *reinterpret_cast<const Vector*>(p.x + static_cast<IndexT>(v) * Vector::kLanes);
+      if (v < p.work) in[k] = load_lanes<Vector>(p.x + static_cast<IndexT>(v) * Vector::kLanes);
     }
 #pragma unroll
     for (int k = 0; k < kVectors; ++k) {
@@ -189,11 +189,11 @@ __global__ void unpool_cf_row_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
         other_rows[j].lane[l] = p.bed_of_nails ? StorageT{0} : duplicated;
       }
 #pragma unroll
-    for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(cell + j * kLanes) = first_row[j];
+    for (int j = 0; j < kScaleW; ++j) store_lanes(cell + j * kLanes, first_row[j]);
     // The other scale_d*scale_h - 1 rows, kScaleW stores each.
     for_each_further_cell_row(cell, p, [&](StorageT* out_row) {
 #pragma unroll
-      for (int j = 0; j < kScaleW; ++j) *reinterpret_cast<Vector*>(out_row + j * kLanes) = other_rows[j];
+      for (int j = 0; j < kScaleW; ++j) store_lanes(out_row + j * kLanes, other_rows[j]);
     });
   });
 }
@@ -204,15 +204,15 @@ __global__ void unpool_cf_row_spread_kernel(UnpoolParams<StorageT, IndexT> p) {
 template <int kScaleW, typename Vector, typename StorageT, typename IndexT>
 __device__ __forceinline__ void store_w_run(StorageT* run, IndexT stride_w, IndexT scale_w, const Vector& first,
                                             const Vector& rest) {
-  *reinterpret_cast<Vector*>(run) = first;
+  store_lanes(run, first);
   if constexpr (kScaleW != 0) {
 #pragma unroll
-    for (int c = 1; c < kScaleW; ++c) *reinterpret_cast<Vector*>(run + c * stride_w) = rest;
+    for (int c = 1; c < kScaleW; ++c) store_lanes(run + c * stride_w, rest);
   } else {
 #pragma unroll 1
     for (IndexT c = 1; c < scale_w; ++c) {
       run += stride_w;
-      *reinterpret_cast<Vector*>(run) = rest;
+      store_lanes(run, rest);
     }
   }
 }

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cuda/common/fast_divmod.cuh"
@@ -278,6 +280,58 @@ TEST(DeviceToolkitVector, AlignmentRuleAndCopy) {
   for (int i = 0; i < 4 * kVectors; ++i) ASSERT_EQ(y[i], x[i]) << i;
   cudaFree(x);
   cudaFree(y);
+}
+
+// One vector of Bytes from x + load_offset to y + store_offset (byte offsets), by thread 0.
+template <typename Vector>
+__global__ void move_one_vector_kernel(const unsigned char* x, unsigned char* y, int load_offset, int store_offset) {
+  if (threadIdx.x == 0) store_lanes(y + store_offset, load_lanes<Vector>(x + load_offset));
+}
+
+template <int Bytes>
+__global__ void move_one_word_kernel(const unsigned char* x, unsigned char* y, int load_offset, int store_offset) {
+  if (threadIdx.x == 0) store_vector<Bytes>(y + store_offset, load_vector<Bytes>(x + load_offset));
+}
+
+// The emulation fails a vector access whose address is not a multiple of its size, as the GPU
+// does (cudaErrorMisalignedAddress), for loads and stores of every width; the failed launch writes
+// nothing through the bad access, and the next launch works (the emulation's failures are not
+// sticky). Offsets that are multiples of the width move the bytes.
+template <typename Kernel>
+void expect_alignment_enforced(Kernel kernel, int bytes, std::mt19937_64& rng) {
+  SCOPED_TRACE(std::to_string(bytes) + "-byte vector");
+  unsigned char *x, *y;
+  ASSERT_EQ(cudaMallocManaged(&x, 64), cudaSuccess);
+  ASSERT_EQ(cudaMallocManaged(&y, 64), cudaSuccess);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int i = 0; i < 64; ++i) x[i] = static_cast<unsigned char>(byte(rng));
+  const int offsets[] = {0, 1, bytes / 2, bytes};  // misaligned by a byte and by half the width
+  for (int load : offsets)
+    for (int store : offsets) {
+      SCOPED_TRACE("load offset " + std::to_string(load) + ", store offset " + std::to_string(store));
+      std::memset(y, 0xA5, 64);
+      const bool aligned = load % bytes == 0 && store % bytes == 0;
+      const cudaError_t launched =
+          launch_kernel(kernel, dim3(1), dim3(32), 0, nullptr, static_cast<const unsigned char*>(x), y, load, store);
+      EXPECT_EQ(launched, aligned ? cudaSuccess : cudaErrorMisalignedAddress);
+      for (int i = 0; i < 64; ++i) {
+        const bool written = aligned && i >= store && i < store + bytes;
+        ASSERT_EQ(y[i], written ? x[load + i - store] : 0xA5) << "byte " << i;
+      }
+    }
+  cudaFree(x);
+  cudaFree(y);
+}
+
+TEST(DeviceToolkitVector, EmulationFailsMisalignedVectorAccesses) {
+  std::mt19937_64 rng(fresh_seed());
+  expect_alignment_enforced(move_one_vector_kernel<Vector16<float>>, 16, rng);
+  expect_alignment_enforced(move_one_vector_kernel<LaneVector<__half, 4>>, 8, rng);
+  expect_alignment_enforced(move_one_vector_kernel<LaneVector<__nv_bfloat16, 2>>, 4, rng);
+  expect_alignment_enforced(move_one_vector_kernel<LaneVector<double, 2>>, 16, rng);
+  expect_alignment_enforced(move_one_word_kernel<16>, 16, rng);
+  expect_alignment_enforced(move_one_word_kernel<8>, 8, rng);
+  expect_alignment_enforced(move_one_word_kernel<4>, 4, rng);
 }
 
 }  // namespace

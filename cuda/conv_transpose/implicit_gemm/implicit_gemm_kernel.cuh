@@ -43,6 +43,7 @@
 #include "cuda/common/element.cuh"
 #include "cuda/common/index_math.cuh"
 #include "cuda/common/platform.cuh"
+#include "cuda/common/vector.cuh"
 #include "implicit_gemm_mainloop.cuh"
 #include "implicit_gemm_params.cuh"
 
@@ -334,8 +335,7 @@ __device__ __forceinline__ void store_output_tile(const ParamsT& p, const WarpTi
       const int row = e / kRowChunks, col = (e % kRowChunks) * kVec;
       const int64_t offset = row_out[row];
       if (offset < 0 || n0 + col >= p.cog) continue;
-      *reinterpret_cast<uint4*>(p.y + offset + channel0 + col) =
-          *reinterpret_cast<const uint4*>(out_tile + row * kRowElements + col);
+      store_vector<16>(p.y + offset + channel0 + col, load_vector<16>(out_tile + row * kRowElements + col));
     }
   } else if (p.y_stride_c == 1) {
     // Channels-last, unaligned: consecutive threads store consecutive channels of a row.
