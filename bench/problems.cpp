@@ -154,6 +154,8 @@ const char* dtype_name(upsDataType_t dtype) {
       return "f64";
     case UPS_DTYPE_I64:
       return "i64";
+    case UPS_DTYPE_I32:
+      return "i32";
   }
   return "?";
 }
@@ -187,6 +189,7 @@ int64_t dtype_bytes(upsDataType_t dtype) {
     case UPS_DTYPE_BF16:
       return 2;
     case UPS_DTYPE_F32:
+    case UPS_DTYPE_I32:
       return 4;
     case UPS_DTYPE_F64:
     case UPS_DTYPE_I64:

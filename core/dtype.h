@@ -16,6 +16,8 @@ constexpr int64_t dtype_size(upsDataType_t dtype) {
     case UPS_DTYPE_F16: return 2;
     case UPS_DTYPE_BF16: return 2;
     case UPS_DTYPE_I64: return 8;
+    case UPS_DTYPE_I32:
+      return 4;
   }
   return 0;
 }
@@ -27,6 +29,8 @@ constexpr const char* dtype_name(upsDataType_t dtype) {
     case UPS_DTYPE_F16: return "f16";
     case UPS_DTYPE_BF16: return "bf16";
     case UPS_DTYPE_I64: return "i64";
+    case UPS_DTYPE_I32:
+      return "i32";
   }
   return "unknown dtype";
 }
@@ -34,6 +38,9 @@ constexpr const char* dtype_name(upsDataType_t dtype) {
 constexpr bool is_float_dtype(upsDataType_t dtype) {
   return dtype == UPS_DTYPE_F32 || dtype == UPS_DTYPE_F64 || dtype == UPS_DTYPE_F16 || dtype == UPS_DTYPE_BF16;
 }
+
+// The dtypes of max-pool switch indices.
+constexpr bool is_index_dtype(upsDataType_t dtype) { return dtype == UPS_DTYPE_I64 || dtype == UPS_DTYPE_I32; }
 
 constexpr const char* layout_name(upsLayout_t layout) {
   return layout == UPS_LAYOUT_CHANNELS_LAST ? "channels-last" : "channels-first";

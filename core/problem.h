@@ -50,7 +50,7 @@ struct UnpoolProblem {
 struct MaxPoolProblem {
   TensorGeometry input;
   TensorGeometry output;   // pooled values
-  TensorGeometry indices;  // I64, same shape and layout as output
+  TensorGeometry indices;  // I64 or I32, same shape and layout as output
   int64_t kernel[kDims] = {1, 1, 1};
   int64_t stride[kDims] = {1, 1, 1};
   int64_t padding[kDims] = {0, 0, 0};
@@ -59,7 +59,7 @@ struct MaxPoolProblem {
 
 struct MaxUnpoolProblem {
   TensorGeometry input;    // pooled values
-  TensorGeometry indices;  // I64, same shape and layout as input
+  TensorGeometry indices;  // I64 or I32, same shape and layout as input
   TensorGeometry output;
   // The pooling windows, canonical (D, H, W; absent axes kernel = stride = 1, padding 0): where
   // kernel == stride on every axis they do not overlap (the single-pass kernel's case).

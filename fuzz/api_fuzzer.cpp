@@ -117,7 +117,8 @@ int raw_dtype(const upsTensorDesc_t& d) {
   return raw;
 }
 
-bool valid_dtype(int dtype) { return dtype >= UPS_DTYPE_F32 && dtype <= UPS_DTYPE_I64; }
+bool valid_dtype(int dtype) { return dtype >= UPS_DTYPE_F32 && dtype <= UPS_DTYPE_I32; }
+bool index_dtype(int dtype) { return dtype == UPS_DTYPE_I64 || dtype == UPS_DTYPE_I32; }
 
 int64_t bytes_per_element(int dtype) {
   switch (dtype) {
@@ -126,6 +127,8 @@ int64_t bytes_per_element(int dtype) {
     case UPS_DTYPE_F16: return 2;
     case UPS_DTYPE_BF16: return 2;
     case UPS_DTYPE_I64: return 8;
+    case UPS_DTYPE_I32:
+      return 4;
   }
   return 1;
 }
@@ -177,9 +180,9 @@ void fill_values(Bytes& in, Image& image, int dtype, int64_t count, bool special
   for (int64_t i = 0; i < count; ++i) {
     const uint8_t b = in.u8();
     double value = static_cast<double>(static_cast<int>(b % 17) - 8);
-    // No NaN or infinity in an I64 image (the fuzzer also offers I64 where floats belong, which the
-    // op then refuses): converting them to an integer is undefined.
-    const bool float_specials = specials && dtype != UPS_DTYPE_I64;
+    // No NaN or infinity in an integer image (the fuzzer also offers I64 and I32 where floats
+    // belong, which the op then refuses): converting them to an integer is undefined.
+    const bool float_specials = specials && !index_dtype(dtype);
     if (float_specials && b == 0xFE) value = std::numeric_limits<double>::infinity();
     if (float_specials && b == 0xFF) value = std::nan("");
     upsample::reference::store(static_cast<upsDataType_t>(dtype), staging.data(), i, value);
@@ -246,17 +249,33 @@ bool add_tensor(std::vector<Argument>& args, Bytes& in, const char* name, const 
   return true;
 }
 
-// Switches for an indices tensor: mostly inside `plane` (duplicates likely), sometimes just
-// outside or far outside it.
-bool add_indices(std::vector<Argument>& args, Bytes& in, const upsTensorDesc_t& desc, int64_t plane) {
-  const int64_t count = small_element_count(desc);
-  if (count < 0 || plane < 1) return false;
-  args.push_back(argument("indices", static_cast<size_t>(count * 8), 0, false, UPS_DTYPE_I64, count));
+// The switches' dtype of a max-pool family call: I64 (PyTorch's) or I32.
+upsDataType_t fuzzed_switch_dtype(Bytes& in) { return in.pick(0, 1) == 0 ? UPS_DTYPE_I64 : UPS_DTYPE_I32; }
+
+// Switches of `dtype` (I64 or I32) into `image`: mostly inside `plane` (duplicates likely),
+// sometimes just outside or far outside it (the dtype's largest value).
+void fill_switches(Bytes& in, Image& image, int dtype, int64_t count, int64_t plane) {
   for (int64_t e = 0; e < count; ++e) {
     const uint8_t b = in.u8();
-    const int64_t value = b == 0xFF ? plane : b == 0xFE ? -1 : b == 0xFD ? std::numeric_limits<int64_t>::max() : b % plane;
-    std::memcpy(args.back().image.data() + e * 8, &value, 8);
+    const int64_t far =
+        dtype == UPS_DTYPE_I32 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
+    const int64_t value = b == 0xFF ? plane : b == 0xFE ? -1 : b == 0xFD ? far : b % plane;
+    if (dtype == UPS_DTYPE_I32) {
+      const int32_t narrow = static_cast<int32_t>(value);  // plane fits: the fuzzer's tensors are small
+      std::memcpy(image.data() + e * 4, &narrow, 4);
+    } else {
+      std::memcpy(image.data() + e * 8, &value, 8);
+    }
   }
+}
+
+// An indices argument of desc's dtype (I64 or I32) for a plane of `plane` positions.
+bool add_indices(std::vector<Argument>& args, Bytes& in, const upsTensorDesc_t& desc, int64_t plane) {
+  const int64_t count = small_element_count(desc);
+  const int dtype = raw_dtype(desc);
+  if (count < 0 || plane < 1 || !index_dtype(dtype)) return false;
+  args.push_back(argument("indices", static_cast<size_t>(count * bytes_per_element(dtype)), 0, false, dtype, count));
+  fill_switches(in, args.back().image, dtype, count, plane);
   return true;
 }
 
@@ -280,11 +299,11 @@ bool same_values(const Argument& arg, const std::vector<unsigned char>& a, const
                  double tolerance = 0.0) {
   const size_t offset = kGuardBytes + arg.image.misalign;
   for (int64_t i = 0; i < arg.count; ++i) {
-    if (arg.dtype == UPS_DTYPE_I64) {
-      int64_t x, y;
-      std::memcpy(&x, &a[offset + static_cast<size_t>(i) * 8], 8);
-      std::memcpy(&y, &b[offset + static_cast<size_t>(i) * 8], 8);
-      if (x != y) return false;
+    if (index_dtype(arg.dtype)) {
+      const size_t width = static_cast<size_t>(bytes_per_element(arg.dtype));
+      if (std::memcmp(&a[offset + static_cast<size_t>(i) * width], &b[offset + static_cast<size_t>(i) * width],
+                      width) != 0)
+        return false;
       continue;
     }
     const auto dtype = static_cast<upsDataType_t>(arg.dtype);
@@ -457,10 +476,8 @@ upsPoolDesc_t fuzzed_pool(Bytes& in, int dims) {
 void fuzz_max_pool(Bytes& in, const upsTensorDesc_t& x_desc) {
   const upsPoolDesc_t pool = fuzzed_pool(in, x_desc.spatial_dims);
   upsTensorDesc_t y_desc, i_desc;
-  if (upsMaxPoolOutputDesc(&pool, &x_desc, &y_desc, &i_desc) != UPS_STATUS_SUCCESS) {
-    y_desc = i_desc = x_desc;
-    i_desc.dtype = UPS_DTYPE_I64;
-  }
+  if (upsMaxPoolOutputDesc(&pool, &x_desc, &y_desc, &i_desc) != UPS_STATUS_SUCCESS) y_desc = i_desc = x_desc;
+  i_desc.dtype = fuzzed_switch_dtype(in);
   y_desc = maybe_perturbed(y_desc, in);
   g_problem = "max-pool x " + desc_text(x_desc) + " y " + desc_text(y_desc) + extents_text("kernel", pool.kernel) +
               extents_text("stride", pool.stride) + extents_text("padding", pool.padding) +
@@ -471,9 +488,10 @@ void fuzz_max_pool(Bytes& in, const upsTensorDesc_t& x_desc) {
   args.push_back(argument("x", static_cast<size_t>(xn * bytes_per_element(raw_dtype(x_desc))), fuzzed_misalign(in), false, raw_dtype(x_desc), xn));
   fill_values(in, args[0].image, raw_dtype(x_desc), xn, true);
   args.push_back(argument("y", static_cast<size_t>(yn * bytes_per_element(raw_dtype(y_desc))), 0, true, raw_dtype(y_desc), yn));
-  args.push_back(argument("indices", static_cast<size_t>(index_count * 8), fuzzed_misalign(in), true, UPS_DTYPE_I64, index_count));
+  args.push_back(argument("indices", static_cast<size_t>(index_count * bytes_per_element(i_desc.dtype)),
+                          fuzzed_misalign(in), true, i_desc.dtype, index_count));
   check_call("max-pool", args, [&](upsHandle_t h, const std::vector<void*>& p) {
-    return upsMaxPoolForward(h, &pool, &x_desc, p[0], &y_desc, p[1], &i_desc, static_cast<int64_t*>(p[2]));
+    return upsMaxPoolForward(h, &pool, &x_desc, p[0], &y_desc, p[1], &i_desc, p[2]);
   });
 }
 
@@ -485,7 +503,7 @@ void fuzz_max_unpool(Bytes& in, const upsTensorDesc_t& x_desc) {
   g_problem = "max-unpool x " + desc_text(x_desc) + " y " + desc_text(y_desc) + extents_text("kernel", pool.kernel) +
               extents_text("stride", pool.stride) + extents_text("padding", pool.padding);
   upsTensorDesc_t i_desc = x_desc;
-  i_desc.dtype = UPS_DTYPE_I64;
+  i_desc.dtype = fuzzed_switch_dtype(in);
   const int64_t xn = small_element_count(x_desc), yn = small_element_count(y_desc);
   if (xn < 0 || yn < 0) return;
   int64_t plane = 1;
@@ -494,17 +512,12 @@ void fuzz_max_unpool(Bytes& in, const upsTensorDesc_t& x_desc) {
   std::vector<Argument> args;
   args.push_back(argument("x", static_cast<size_t>(xn * bytes_per_element(raw_dtype(x_desc))), 0, false, raw_dtype(x_desc), xn));
   fill_values(in, args[0].image, raw_dtype(x_desc), xn, true);
-  Image indices = make_image(static_cast<size_t>(xn * 8), 0, false);
-  for (int64_t e = 0; e < xn; ++e) {
-    const uint8_t b = in.u8();
-    // Mostly in range (duplicates likely), sometimes just outside or far outside.
-    const int64_t value = b == 0xFF ? plane : b == 0xFE ? -1 : b == 0xFD ? std::numeric_limits<int64_t>::max() : b % plane;
-    std::memcpy(indices.data() + e * 8, &value, 8);
-  }
-  args.push_back({"indices", indices, false, UPS_DTYPE_I64, xn});
+  Image indices = make_image(static_cast<size_t>(xn * bytes_per_element(i_desc.dtype)), 0, false);
+  fill_switches(in, indices, i_desc.dtype, xn, plane);
+  args.push_back({"indices", indices, false, i_desc.dtype, xn});
   args.push_back(argument("y", static_cast<size_t>(yn * bytes_per_element(raw_dtype(y_desc))), fuzzed_misalign(in), true, raw_dtype(y_desc), yn));
   check_call("max-unpool", args, [&](upsHandle_t h, const std::vector<void*>& p) {
-    return upsMaxUnpoolForward(h, &pool, &x_desc, p[0], &i_desc, static_cast<const int64_t*>(p[1]), &y_desc, p[2]);
+    return upsMaxUnpoolForward(h, &pool, &x_desc, p[0], &i_desc, p[1], &y_desc, p[2]);
   });
 }
 
@@ -628,10 +641,8 @@ void fuzz_unpool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
 void fuzz_max_pool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
   const upsPoolDesc_t pool = fuzzed_pool(in, x_desc.spatial_dims);
   upsTensorDesc_t dy_desc, i_desc;
-  if (upsMaxPoolOutputDesc(&pool, &x_desc, &dy_desc, &i_desc) != UPS_STATUS_SUCCESS) {
-    dy_desc = i_desc = x_desc;
-    i_desc.dtype = UPS_DTYPE_I64;
-  }
+  if (upsMaxPoolOutputDesc(&pool, &x_desc, &dy_desc, &i_desc) != UPS_STATUS_SUCCESS) dy_desc = i_desc = x_desc;
+  i_desc.dtype = fuzzed_switch_dtype(in);
   dy_desc = maybe_perturbed(dy_desc, in);
   g_problem = "max-pool-backward x " + desc_text(x_desc) + " dy " + desc_text(dy_desc) + extents_text("kernel", pool.kernel) +
               extents_text("stride", pool.stride) + extents_text("padding", pool.padding) +
@@ -641,7 +652,7 @@ void fuzz_max_pool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
       !add_tensor(args, in, "dx", x_desc, true))
     return;
   check_call("max-pool-backward", args, [&](upsHandle_t h, const std::vector<void*>& p) {
-    return upsMaxPoolBackward(h, &pool, &dy_desc, p[0], &i_desc, static_cast<const int64_t*>(p[1]), &x_desc, p[2]);
+    return upsMaxPoolBackward(h, &pool, &dy_desc, p[0], &i_desc, p[1], &x_desc, p[2]);
   });
 }
 
@@ -651,7 +662,7 @@ void fuzz_max_unpool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
   if (upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &dy_desc) != UPS_STATUS_SUCCESS) dy_desc = x_desc;
   dy_desc = maybe_perturbed(dy_desc, in);
   upsTensorDesc_t i_desc = x_desc;
-  i_desc.dtype = UPS_DTYPE_I64;
+  i_desc.dtype = fuzzed_switch_dtype(in);
   g_problem = "max-unpool-backward dy " + desc_text(dy_desc) + " dx " + desc_text(x_desc) +
               extents_text("kernel", pool.kernel) + extents_text("stride", pool.stride) +
               extents_text("padding", pool.padding);
@@ -660,7 +671,7 @@ void fuzz_max_unpool_backward(Bytes& in, const upsTensorDesc_t& x_desc) {
       !add_tensor(args, in, "dx", x_desc, true))
     return;
   check_call("max-unpool-backward", args, [&](upsHandle_t h, const std::vector<void*>& p) {
-    return upsMaxUnpoolBackward(h, &pool, &dy_desc, p[0], &i_desc, static_cast<const int64_t*>(p[1]), &x_desc, p[2]);
+    return upsMaxUnpoolBackward(h, &pool, &dy_desc, p[0], &i_desc, p[1], &x_desc, p[2]);
   });
 }
 

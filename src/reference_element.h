@@ -71,6 +71,8 @@ inline double load(upsDataType_t dtype, const void* base, int64_t index) {
     case UPS_DTYPE_F16: return half_to_float(static_cast<const uint16_t*>(base)[index]);
     case UPS_DTYPE_BF16: return bf16_to_float(static_cast<const uint16_t*>(base)[index]);
     case UPS_DTYPE_I64: return static_cast<double>(static_cast<const int64_t*>(base)[index]);
+    case UPS_DTYPE_I32:
+      return static_cast<const int32_t*>(base)[index];
   }
   return 0.0;
 }
@@ -84,7 +86,24 @@ inline void store(upsDataType_t dtype, void* base, int64_t index, double value) 
     case UPS_DTYPE_F16: static_cast<uint16_t*>(base)[index] = float_to_half(static_cast<float>(value)); return;
     case UPS_DTYPE_BF16: static_cast<uint16_t*>(base)[index] = float_to_bf16(static_cast<float>(value)); return;
     case UPS_DTYPE_I64: static_cast<int64_t*>(base)[index] = static_cast<int64_t>(value); return;
+    case UPS_DTYPE_I32:
+      static_cast<int32_t*>(base)[index] = static_cast<int32_t>(value);
+      return;
   }
+}
+
+// Switch indices (I64 or I32; validation guarantees one of them), exactly: no trip through double.
+inline int64_t load_index(upsDataType_t dtype, const void* base, int64_t index) {
+  return dtype == UPS_DTYPE_I32 ? int64_t{static_cast<const int32_t*>(base)[index]}
+                                : static_cast<const int64_t*>(base)[index];
+}
+
+// Max-pool writes positions of the input plane, which validation has checked fit the dtype.
+inline void store_index(upsDataType_t dtype, void* base, int64_t index, int64_t value) {
+  if (dtype == UPS_DTYPE_I32)
+    static_cast<int32_t*>(base)[index] = static_cast<int32_t>(value);
+  else
+    static_cast<int64_t*>(base)[index] = value;
 }
 
 // Copies one element's bytes unchanged: data-movement ops (unpooling, max-pool's values,

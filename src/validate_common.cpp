@@ -148,7 +148,7 @@ upsStatus_t make_geometry(const upsTensorDesc_t* user_desc, const char* name, Te
   UPS_RETURN_IF_ERROR(read_desc(user_desc, name, &copy));
   const upsTensorDesc_t* desc = &copy;
   const int dtype = raw_enum(desc->dtype), layout = raw_enum(desc->layout);
-  if (dtype < UPS_DTYPE_F32 || dtype > UPS_DTYPE_I64)
+  if (dtype < UPS_DTYPE_F32 || dtype > UPS_DTYPE_I32)
     return fail(UPS_STATUS_NOT_SUPPORTED, name, ".dtype: unknown value ", dtype);
   if (layout != UPS_LAYOUT_CHANNELS_FIRST && layout != UPS_LAYOUT_CHANNELS_LAST)
     return fail(UPS_STATUS_NOT_SUPPORTED, name, ".layout: unknown value ", layout);
@@ -217,14 +217,20 @@ upsStatus_t check_float_tensor(const upsTensorDesc_t* t, const char* name, int o
   return check_float_dtype(t, name, op_name);
 }
 
-// The I64 switch indices of a pooling op: dtype, the reference tensor's layout, then the shape.
+upsStatus_t check_index_dtype(const upsTensorDesc_t* indices) {
+  if (!is_index_dtype(indices->dtype))
+    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.dtype: expected i64 or i32, got ", dtype_name(indices->dtype));
+  return UPS_STATUS_SUCCESS;
+}
+
+// The switch indices (I64 or I32) of a pooling op that reads them: dtype, the reference tensor's
+// layout, then the shape. Any plane is fine: an I32 index just cannot name a position past 2^31.
 upsStatus_t check_indices(const upsTensorDesc_t* indices, const upsTensorDesc_t& expected, const char* why,
                           TensorGeometry* geometry) {
   UPS_RETURN_IF_ERROR(make_geometry(indices, "indices", geometry));
-  if (indices->dtype != UPS_DTYPE_I64)
-    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.dtype: expected i64, got ", dtype_name(indices->dtype));
+  UPS_RETURN_IF_ERROR(check_index_dtype(indices));
   upsTensorDesc_t layout_ref = expected;
-  layout_ref.dtype = UPS_DTYPE_I64;
+  layout_ref.dtype = indices->dtype;
   UPS_RETURN_IF_ERROR(check_same_dtype_layout(indices, "indices", &layout_ref, "dx"));
   return check_extents(UPS_STATUS_SHAPE_MISMATCH, indices, "indices", layout_ref, why);
 }

@@ -40,7 +40,10 @@ upsStatus_t check_extents(upsStatus_t status, const upsTensorDesc_t* given, cons
 // A floating-point tensor of the op's rank: its own checks, then the rank and dtype rules.
 upsStatus_t check_float_tensor(const upsTensorDesc_t* t, const char* name, int op_dims, const char* desc_name,
                                const char* op_name, TensorGeometry* geometry);
-// The I64 switch indices of a pooling op: dtype, the reference tensor's layout, then the shape.
+// Switch indices are I64 or I32 (NOT_SUPPORTED otherwise).
+upsStatus_t check_index_dtype(const upsTensorDesc_t* indices);
+// The switch indices of a pooling op that reads them: dtype, the reference tensor's layout, then
+// the shape.
 upsStatus_t check_indices(const upsTensorDesc_t* indices, const upsTensorDesc_t& expected, const char* why,
                           TensorGeometry* geometry);
 

@@ -67,4 +67,19 @@ upsStatus_t dispatch_float_dtype(upsDataType_t dtype, Function&& function) {
                       " reached a floating-point kernel");
 }
 
+// Runtime switch-index dtype (I64 or I32, as validation allows) -> the index kernels' SwitchT.
+template <typename Function>
+upsStatus_t dispatch_switch_dtype(upsDataType_t dtype, Function&& function) {
+  switch (dtype) {
+    case UPS_DTYPE_I64:
+      return function(TypeTag<int64_t>{});
+    case UPS_DTYPE_I32:
+      return function(TypeTag<int32_t>{});
+    default:
+      break;
+  }
+  return detail::fail(UPS_STATUS_INTERNAL_ERROR, "CUDA backend: dtype ", static_cast<int>(dtype),
+                      " reached a switch-index kernel");
+}
+
 }  // namespace upsample::cuda

@@ -36,17 +36,17 @@ __device__ __forceinline__ PoolTile<IndexT> pool_tile(IndexT o, IndexT pooled, I
 // The pooled values of a tiled vector kernel's thread and their switches (plane positions, as
 // max-pool writes them and max-unpool reads them): kCount consecutive pooled positions from
 // `first` on. The values are one aligned load of kCount elements; all kCount + 1 loads are issued
-// before the caller's first store.
-template <typename T, int kCount>
+// before the caller's first store. SwitchT is the switches' type (int64_t or int32_t).
+template <typename T, int kCount, typename SwitchT>
 struct SwitchedGroup {
   LaneVector<T, kCount> value;
-  int64_t index[kCount];
+  SwitchT index[kCount];
 };
 
-template <int kCount, typename T, typename IndexT>
-__device__ __forceinline__ SwitchedGroup<T, kCount> load_switched_group(const T* values, const int64_t* indices,
-                                                                        IndexT first) {
-  SwitchedGroup<T, kCount> group;
+template <int kCount, typename T, typename SwitchT, typename IndexT>
+__device__ __forceinline__ SwitchedGroup<T, kCount, SwitchT> load_switched_group(const T* values,
+                                                                                 const SwitchT* indices, IndexT first) {
+  SwitchedGroup<T, kCount, SwitchT> group;
   group.value = load_lanes<LaneVector<T, kCount>>(values + first);
 #pragma unroll
   for (int j = 0; j < kCount; ++j) group.index[j] = indices[first + j];

@@ -10,9 +10,9 @@
 
 namespace upsample::cuda {
 
-upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, int64_t* indices,
+upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, void* indices,
                              const ExecContext& exec);
-upsStatus_t max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices, void* dx,
+upsStatus_t max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const void* indices, void* dx,
                               const ExecContext& exec);
 
 }  // namespace upsample::cuda

@@ -38,10 +38,10 @@ namespace upsample::cuda {
 // ---------------------------------------------------------------------------------------------
 // Max-pooling backward
 // ---------------------------------------------------------------------------------------------
-template <typename ElementT, typename IndexT>
+template <typename ElementT, typename IndexT, typename SwitchT>
 struct MaxPoolBackwardParams {
   const ElementT* dy;
-  const int64_t* indices;  // dy's geometry
+  const SwitchT* indices;  // dy's geometry; int64_t or int32_t
   ElementT* dx;
   DeviceTensor<IndexT> input;   // dx
   DeviceTensor<IndexT> output;  // dy and indices
@@ -103,8 +103,8 @@ __device__ __forceinline__ IndexT window_candidate(const WindowAxis<IndexT>& a, 
   return o >= a.first && o <= a.last ? o : IndexT(-1);
 }
 
-template <typename ElementT, typename IndexT>
-__global__ void max_pool_backward_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
+template <typename ElementT, typename IndexT, typename SwitchT>
+__global__ void max_pool_backward_kernel(MaxPoolBackwardParams<ElementT, IndexT, SwitchT> p) {
   using Traits = ElementTraits<ElementT>;
   using AccumT = typename Traits::AccumT;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -153,9 +153,9 @@ __device__ __forceinline__ ElementT one_term_sum(ElementT g) {
 // the row's flat position in the (n, c) plane, whether the row lies in the window). Rows of the
 // tail past the last window are visited with `false`: a switch names a position of its own window
 // only inside it. `origin` is dx at (n, c, 0, 0, 0).
-template <typename ElementT, typename IndexT, typename Visit>
-__device__ __forceinline__ void for_each_tile_row(const MaxPoolBackwardParams<ElementT, IndexT>& p, ElementT* origin,
-                                                  IndexT od, IndexT oh, Visit&& visit) {
+template <typename ElementT, typename IndexT, typename SwitchT, typename Visit>
+__device__ __forceinline__ void for_each_tile_row(const MaxPoolBackwardParams<ElementT, IndexT, SwitchT>& p,
+                                                  ElementT* origin, IndexT od, IndexT oh, Visit&& visit) {
   const IndexT in_h = p.input.extent[1], in_w = p.input.extent[2];
   const PoolTile<IndexT> td = pool_tile(od, p.output.extent[0], p.input.extent[0], p.stride[0], p.padding[0]);
   const PoolTile<IndexT> th = pool_tile(oh, p.output.extent[1], in_h, p.stride[1], p.padding[1]);
@@ -167,8 +167,8 @@ __device__ __forceinline__ void for_each_tile_row(const MaxPoolBackwardParams<El
 
 // The same per dx position of the tile of (od, oh, ow): visit(dx element, its flat plane position,
 // whether it lies in the window).
-template <typename ElementT, typename IndexT, typename Visit>
-__device__ __forceinline__ void for_each_tile_position(const MaxPoolBackwardParams<ElementT, IndexT>& p,
+template <typename ElementT, typename IndexT, typename SwitchT, typename Visit>
+__device__ __forceinline__ void for_each_tile_position(const MaxPoolBackwardParams<ElementT, IndexT, SwitchT>& p,
                                                        ElementT* origin, IndexT od, IndexT oh, IndexT ow,
                                                        Visit&& visit) {
   const PoolTile<IndexT> tw = pool_tile(ow, p.output.extent[2], p.input.extent[2], p.stride[2], p.padding[2]);
@@ -178,8 +178,8 @@ __device__ __forceinline__ void for_each_tile_position(const MaxPoolBackwardPara
   });
 }
 
-template <typename ElementT, typename IndexT>
-__global__ void max_pool_backward_tiled_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
+template <typename ElementT, typename IndexT, typename SwitchT>
+__global__ void max_pool_backward_tiled_kernel(MaxPoolBackwardParams<ElementT, IndexT, SwitchT> p) {
   const ElementT zero = ElementTraits<ElementT>::from_accum(0);
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
@@ -193,8 +193,8 @@ __global__ void max_pool_backward_tiled_kernel(MaxPoolBackwardParams<ElementT, I
   }
 }
 
-template <typename ElementT, typename IndexT>
-__global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
+template <typename ElementT, typename IndexT, typename SwitchT>
+__global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT, SwitchT> p) {
   using Vector = Vector16<ElementT>;
   constexpr int kLanes = Vector::kLanes;
   const ElementT zero = ElementTraits<ElementT>::from_accum(0);
@@ -202,8 +202,7 @@ __global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<Eleme
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-last dy: vector v is channels [cv*kLanes, +kLanes) of pooled position
     // (n, od, oh, ow); its lane l is dy element v*kLanes + l.
-    const SwitchedGroup<ElementT, kLanes> dy =
-        load_switched_group<kLanes>(p.dy, p.indices, static_cast<IndexT>(v) * kLanes);
+    const auto dy = load_switched_group<kLanes>(p.dy, p.indices, static_cast<IndexT>(v) * kLanes);
     IndexT rest, n;
     const IndexT cv = p.c_vectors_div.divmod(static_cast<IndexT>(v), &rest);
     const IndexT ow = p.output.extent_div[2].divmod(rest, &rest);
@@ -230,8 +229,8 @@ __global__ void max_pool_backward_tiled_vec16_kernel(MaxPoolBackwardParams<Eleme
 // tile. One kGroup-element load of dy and kGroup index loads, then one 16-byte store per dx row:
 // lane l belongs to pooled position l / kScaleW (a constant) and is its dy where its switch names
 // that position, else 0.
-template <typename ElementT, typename IndexT, int kScaleW>
-__global__ void max_pool_backward_tiled_cf_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT> p) {
+template <typename ElementT, typename IndexT, typename SwitchT, int kScaleW>
+__global__ void max_pool_backward_tiled_cf_vec16_kernel(MaxPoolBackwardParams<ElementT, IndexT, SwitchT> p) {
   using Vector = Vector16<ElementT>;
   constexpr int kLanes = Vector::kLanes;
   constexpr int kGroup = kLanes / kScaleW;
@@ -240,8 +239,7 @@ __global__ void max_pool_backward_tiled_cf_vec16_kernel(MaxPoolBackwardParams<El
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-first dy: group v is pooled w in [g*kGroup, +kGroup) of dy row (n*C + c, od, oh).
-    const SwitchedGroup<ElementT, kGroup> dy =
-        load_switched_group<kGroup>(p.dy, p.indices, static_cast<IndexT>(v) * kGroup);
+    const auto dy = load_switched_group<kGroup>(p.dy, p.indices, static_cast<IndexT>(v) * kGroup);
     IndexT row, plane;
     const IndexT g = p.w_groups_div.divmod(static_cast<IndexT>(v), &row);
     const IndexT oh = p.output.extent_div[1].divmod(row, &row);

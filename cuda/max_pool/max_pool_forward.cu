@@ -12,13 +12,13 @@
 namespace upsample::cuda {
 namespace {
 
-template <typename ElementT, typename IndexT>
-upsStatus_t launch_max_pool(const detail::MaxPoolProblem& problem, const void* x, void* y, int64_t* indices,
+template <typename ElementT, typename IndexT, typename SwitchT>
+upsStatus_t launch_max_pool(const detail::MaxPoolProblem& problem, const void* x, void* y, void* indices,
                             const ExecContext& exec) {
-  MaxPoolParams<ElementT, IndexT> p;
+  MaxPoolParams<ElementT, IndexT, SwitchT> p;
   p.x = static_cast<const ElementT*>(x);
   p.y = static_cast<ElementT*>(y);
-  p.indices = indices;
+  p.indices = static_cast<SwitchT*>(indices);
   p.input = make_device_tensor<IndexT>(problem.input);
   p.output = make_device_tensor<IndexT>(problem.output);
   for (int a = 0; a < 3; ++a) {
@@ -29,20 +29,23 @@ upsStatus_t launch_max_pool(const detail::MaxPoolProblem& problem, const void* x
     p.dilation_div[a] = FastDivmod<IndexT>(problem.dilation[a]);
   }
   p.work = problem.output.elements();
-  UPS_CUDA_CHECK(launch_kernel(max_pool_kernel<ElementT, IndexT>, grid_for(p.work, kThreadsPerBlock),
+  UPS_CUDA_CHECK(launch_kernel(max_pool_kernel<ElementT, IndexT, SwitchT>, grid_for(p.work, kThreadsPerBlock),
                                dim3(kThreadsPerBlock), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
   return UPS_STATUS_SUCCESS;
 }
 
 }  // namespace
 
-upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, int64_t* indices,
+upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, void* indices,
                              const ExecContext& exec) {
   const bool narrow = detail::max_pool_use_32bit_indexing(problem);
   return dispatch_float_dtype(problem.input.dtype, [&](auto tag) {
     using ElementT = typename decltype(tag)::type;
-    return narrow ? launch_max_pool<ElementT, int32_t>(problem, x, y, indices, exec)
-                  : launch_max_pool<ElementT, int64_t>(problem, x, y, indices, exec);
+    return dispatch_switch_dtype(problem.indices.dtype, [&](auto switch_tag) {
+      using SwitchT = typename decltype(switch_tag)::type;
+      return narrow ? launch_max_pool<ElementT, int32_t, SwitchT>(problem, x, y, indices, exec)
+                    : launch_max_pool<ElementT, int64_t, SwitchT>(problem, x, y, indices, exec);
+    });
   });
 }
 

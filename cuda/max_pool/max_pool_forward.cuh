@@ -12,11 +12,12 @@
 
 namespace upsample::cuda {
 
-template <typename ElementT, typename IndexT>
+// SwitchT: the switch indices' type, int64_t or int32_t (whose plane validation has checked fits).
+template <typename ElementT, typename IndexT, typename SwitchT>
 struct MaxPoolParams {
   const ElementT* x;
   ElementT* y;
-  int64_t* indices;
+  SwitchT* indices;
   DeviceTensor<IndexT> input;
   DeviceTensor<IndexT> output;  // indices share output's geometry
   IndexT kernel[3], stride[3], padding[3], dilation[3];
@@ -47,8 +48,8 @@ __device__ __forceinline__ TapRange<IndexT> in_bounds_taps(IndexT first, IndexT 
   return t;
 }
 
-template <typename ElementT, typename IndexT>
-__global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
+template <typename ElementT, typename IndexT, typename SwitchT>
+__global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT, SwitchT> p) {
   using Traits = ElementTraits<ElementT>;
   using AccumT = typename Traits::AccumT;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -84,7 +85,7 @@ __global__ void max_pool_kernel(MaxPoolParams<ElementT, IndexT> p) {
       }
     }
     p.y[linear] = best_element;
-    p.indices[linear] = best_index;
+    p.indices[linear] = static_cast<SwitchT>(best_index);
   }
 }
 

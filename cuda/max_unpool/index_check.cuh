@@ -62,9 +62,9 @@ __device__ __forceinline__ bool check_index(int64_t index, int64_t plane, const 
   return false;
 }
 
-template <typename IndexT>
+template <typename IndexT, typename SwitchT>
 struct IndexCheckParams {
-  const int64_t* indices;
+  const SwitchT* indices;       // int64_t or int32_t
   DeviceTensor<IndexT> tensor;  // the indices' geometry (dense)
   int64_t plane;                // valid indices are [0, plane)
   IndexErrorSlot* slot;
@@ -72,15 +72,16 @@ struct IndexCheckParams {
 };
 
 // The standalone pass of synchronous checking: the same check, nothing else.
-template <typename IndexT>
-__global__ void max_unpool_check_kernel(IndexCheckParams<IndexT> p) {
+template <typename IndexT, typename SwitchT>
+__global__ void max_unpool_check_kernel(IndexCheckParams<IndexT, SwitchT> p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step)
     check_index(p.indices[i], p.plane, p.tensor, static_cast<IndexT>(i), p.slot);
 }
 
 struct IndexCommitParams {
-  const int64_t* indices;
+  const void* indices;  // int64_t, or int32_t where switches_32bit
+  bool switches_32bit;
   DeviceTensor<int64_t> tensor;  // the indices' geometry
   int64_t plane;
   IndexErrorSlot* slot;
@@ -105,7 +106,9 @@ __global__ void max_unpool_commit_kernel(IndexCommitParams p) {
     rest /= static_cast<unsigned long long>(t.extent[0]);
     const long long c = static_cast<long long>(rest % static_cast<unsigned long long>(t.c));
     const long long n = static_cast<long long>(rest / static_cast<unsigned long long>(t.c));
-    s->value = p.indices[t.offset(n, c, d, h, w)];
+    const int64_t at = t.offset(n, c, d, h, w);
+    s->value =
+        p.switches_32bit ? static_cast<const int32_t*>(p.indices)[at] : static_cast<const int64_t*>(p.indices)[at];
     s->n = n;
     s->c = c;
     s->d = d;

@@ -12,6 +12,7 @@
 
 #include "core/dtype.h"
 #include "cuda/common/check.cuh"
+#include "cuda/common/element.cuh"
 #include "cuda/common/launch.cuh"
 #include "cuda/common/pool_tile.cuh"
 #include "cuda/common/vector.cuh"
@@ -43,10 +44,11 @@ upsStatus_t report(const IndexErrorSlot& s, const char* suffix) {
                       ") (first offending position in (n, c, d, h, w) order); ", suffix);
 }
 
-upsStatus_t launch_commit(const detail::MaxUnpoolProblem& problem, const int64_t* indices, int slot,
-                          unsigned long long op, unsigned int* reset, const ExecContext& exec) {
+upsStatus_t launch_commit(const detail::MaxUnpoolProblem& problem, const void* indices, int slot, unsigned long long op,
+                          unsigned int* reset, const ExecContext& exec) {
   IndexCommitParams p;
   p.indices = indices;
+  p.switches_32bit = problem.indices.dtype == UPS_DTYPE_I32;
   p.tensor = make_device_tensor<int64_t>(problem.indices);
   p.plane = problem.output.plane();
   p.slot = slot_of(exec, slot);
@@ -58,21 +60,21 @@ upsStatus_t launch_commit(const detail::MaxUnpoolProblem& problem, const int64_t
 }
 
 // Synchronous checking: the check pass into the scratch slot, read back at once.
-template <typename IndexT>
-upsStatus_t check_synchronously(const detail::MaxUnpoolProblem& problem, const int64_t* indices,
+template <typename IndexT, typename SwitchT>
+upsStatus_t check_synchronously(const detail::MaxUnpoolProblem& problem, const SwitchT* indices,
                                 const ExecContext& exec) {
   if (exec.capturing)
     return detail::fail(UPS_STATUS_STREAM_CAPTURING, "indices: synchronous index checking (UPS_INDEX_CHECK_SYNC) reads "
                         "the check back, which a stream that is capturing a CUDA graph cannot do: use "
                         "UPS_INDEX_CHECK_AUTO or UPS_INDEX_CHECK_ASYNC and upsQueryRuntimeError after the replay");
   const auto stream = reinterpret_cast<cudaStream_t>(exec.stream);
-  IndexCheckParams<IndexT> p;
+  IndexCheckParams<IndexT, SwitchT> p;
   p.indices = indices;
   p.tensor = make_device_tensor<IndexT>(problem.indices);
   p.plane = problem.output.plane();
   p.slot = slot_of(exec, kSyncSlot);
   p.work = problem.indices.elements();
-  UPS_CUDA_CHECK(launch_kernel(max_unpool_check_kernel<IndexT>, grid_for(p.work, kBlockThreads),
+  UPS_CUDA_CHECK(launch_kernel(max_unpool_check_kernel<IndexT, SwitchT>, grid_for(p.work, kBlockThreads),
                                dim3(kBlockThreads), 0, stream, p));
   UPS_RETURN_IF_ERROR(launch_commit(problem, indices, kSyncSlot, kIndexErrorForward, nullptr, exec));
   IndexErrorSlot verdict;
@@ -91,8 +93,8 @@ bool windows_tile(const detail::MaxUnpoolProblem& p) {
   return true;
 }
 
-template <typename StorageT, typename IndexT>
-upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* x, const int64_t* indices, void* y,
+template <typename StorageT, typename IndexT, typename SwitchT>
+upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* x, const SwitchT* indices, void* y,
                            const ExecContext& exec) {
   if (!exec.async_index_check) UPS_RETURN_IF_ERROR(check_synchronously<IndexT>(problem, indices, exec));
   const auto stream = reinterpret_cast<cudaStream_t>(exec.stream);
@@ -109,7 +111,7 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
     // path behind it, cleared again by the commit kernel; set here too, since a workspace the
     // caller passes starts with anything).
     UPS_CUDA_CHECK(cudaMemsetAsync(escaped, 0, sizeof(unsigned int), stream));
-    MaxUnpoolTiledParams<StorageT, IndexT> p;
+    MaxUnpoolTiledParams<StorageT, IndexT, SwitchT> p;
     p.x = static_cast<const StorageT*>(x);
     p.indices = indices;
     p.y = static_cast<StorageT*>(y);
@@ -129,8 +131,8 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
     if (vectorizable) {
       p.work = inputs / kLanes;
       p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);
-      UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_vec16_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
-                                   dim3(kBlockThreads), 0, stream, p));
+      UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_vec16_kernel<StorageT, IndexT, SwitchT>,
+                                   grid_for(p.work, kBlockThreads), dim3(kBlockThreads), 0, stream, p));
     } else if (const int scale_w = tiled_cf_vector_scale_w(
                    problem.input.layout == UPS_LAYOUT_CHANNELS_FIRST, problem.stride[2], problem.padding[2],
                    problem.output.extent[2], problem.input.extent[2], static_cast<int>(sizeof(StorageT)), y, x);
@@ -138,18 +140,18 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
       const int group = kLanes / scale_w;
       p.w_groups_div = FastDivmod<IndexT>(problem.input.extent[2] / group);
       p.work = inputs / group;
-      auto kernel = max_unpool_tiled_cf_vec16_kernel<StorageT, IndexT, 2>;
+      auto kernel = max_unpool_tiled_cf_vec16_kernel<StorageT, IndexT, SwitchT, 2>;
       if constexpr (kLanes % 4 == 0)  // 8-byte words have 2 lanes: W stride 2 only
-        if (scale_w == 4) kernel = max_unpool_tiled_cf_vec16_kernel<StorageT, IndexT, 4>;
+        if (scale_w == 4) kernel = max_unpool_tiled_cf_vec16_kernel<StorageT, IndexT, SwitchT, 4>;
       UPS_CUDA_CHECK(launch_kernel(kernel, grid_for(p.work, kBlockThreads), dim3(kBlockThreads), 0, stream, p));
     } else {
-      UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
+      UPS_CUDA_CHECK(launch_kernel(max_unpool_tiled_kernel<StorageT, IndexT, SwitchT>, grid_for(p.work, kBlockThreads),
                                    dim3(kBlockThreads), 0, stream, p));
     }
   }
 
   // The general path: always for overlapping windows; behind the tiled kernel, only if it escaped.
-  MaxUnpoolElectParams<IndexT> elect;
+  MaxUnpoolElectParams<IndexT, SwitchT> elect;
   elect.indices = indices;
   elect.input = input;
   elect.plane = problem.output.plane();
@@ -158,9 +160,9 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
   elect.slot = slot;
   elect.escaped = tiled ? escaped : nullptr;
   elect.work = inputs;
-  UPS_CUDA_CHECK(launch_kernel(max_unpool_clear_kernel<IndexT>, grid_for(elect.winner_count, kBlockThreads),
-                               dim3(kBlockThreads), 0, stream, elect));
-  UPS_CUDA_CHECK(launch_kernel(max_unpool_elect_kernel<IndexT>, grid_for(elect.work, kBlockThreads),
+  UPS_CUDA_CHECK(launch_kernel(max_unpool_clear_kernel, grid_for(elect.winner_count, kBlockThreads),
+                               dim3(kBlockThreads), 0, stream, winners, elect.winner_count, elect.escaped));
+  UPS_CUDA_CHECK(launch_kernel(max_unpool_elect_kernel<IndexT, SwitchT>, grid_for(elect.work, kBlockThreads),
                                dim3(kBlockThreads), 0, stream, elect));
   MaxUnpoolWriteParams<StorageT, IndexT> write;
   write.x = static_cast<const StorageT*>(x);
@@ -175,11 +177,11 @@ upsStatus_t launch_forward(const detail::MaxUnpoolProblem& problem, const void* 
   return launch_commit(problem, indices, kAsyncSlot, kIndexErrorForward, tiled ? escaped : nullptr, exec);
 }
 
-template <typename StorageT, typename IndexT>
-upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const int64_t* indices, void* dx,
+template <typename StorageT, typename IndexT, typename SwitchT>
+upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const SwitchT* indices, void* dx,
                             const ExecContext& exec) {
   if (!exec.async_index_check) UPS_RETURN_IF_ERROR(check_synchronously<IndexT>(problem, indices, exec));
-  MaxUnpoolBackwardParams<StorageT, IndexT> p;
+  MaxUnpoolBackwardParams<StorageT, IndexT, SwitchT> p;
   p.dy = static_cast<const StorageT*>(dy);
   p.indices = indices;
   p.dx = static_cast<StorageT*>(dx);
@@ -198,49 +200,56 @@ upsStatus_t launch_backward(const detail::MaxUnpoolProblem& problem, const void*
     p.work /= kLanes;
     p.c_vectors_div = FastDivmod<IndexT>(problem.input.c / kLanes);
     p.plane_div = FastDivmod<IndexT>(channels_last ? in_plane : in_plane / kLanes);
-    const auto kernel = channels_last ? max_unpool_backward_vec16_kernel<StorageT, IndexT, true>
-                                      : max_unpool_backward_vec16_kernel<StorageT, IndexT, false>;
+    const auto kernel = channels_last ? max_unpool_backward_vec16_kernel<StorageT, IndexT, SwitchT, true>
+                                      : max_unpool_backward_vec16_kernel<StorageT, IndexT, SwitchT, false>;
     UPS_CUDA_CHECK(launch_kernel(kernel, grid_for(p.work, kBlockThreads), dim3(kBlockThreads), 0,
                                  reinterpret_cast<cudaStream_t>(exec.stream), p));
   } else {
-    UPS_CUDA_CHECK(launch_kernel(max_unpool_backward_kernel<StorageT, IndexT>, grid_for(p.work, kBlockThreads),
+    UPS_CUDA_CHECK(launch_kernel(max_unpool_backward_kernel<StorageT, IndexT, SwitchT>, grid_for(p.work, kBlockThreads),
                                  dim3(kBlockThreads), 0, reinterpret_cast<cudaStream_t>(exec.stream), p));
   }
   return launch_commit(problem, indices, kAsyncSlot, kIndexErrorBackward, nullptr, exec);
 }
 
-// Data movement only: dispatch on the storage width, not the float type; then the index width.
-template <template <typename, typename> class Launch>
-upsStatus_t dispatch(const detail::MaxUnpoolProblem& problem, const void* in, const int64_t* indices, void* out,
+// Data movement only: dispatch on the storage width, not the float type; then the switches'
+// type and the index width.
+template <template <typename, typename, typename> class Launch>
+upsStatus_t dispatch(const detail::MaxUnpoolProblem& problem, const void* in, const void* indices, void* out,
                      const ExecContext& exec, const char* what) {
   if (exec.error_record == nullptr)
     return detail::fail(UPS_STATUS_INTERNAL_ERROR, what, ": the handle has no device-side error record");
   const bool narrow = detail::max_unpool_use_32bit_indexing(problem);
-  switch (detail::dtype_size(problem.input.dtype)) {
-    case 2:
-      return narrow ? Launch<uint16_t, int32_t>::run(problem, in, indices, out, exec)
-                    : Launch<uint16_t, int64_t>::run(problem, in, indices, out, exec);
-    case 4:
-      return narrow ? Launch<uint32_t, int32_t>::run(problem, in, indices, out, exec)
-                    : Launch<uint32_t, int64_t>::run(problem, in, indices, out, exec);
-    case 8:
-      return narrow ? Launch<uint64_t, int32_t>::run(problem, in, indices, out, exec)
-                    : Launch<uint64_t, int64_t>::run(problem, in, indices, out, exec);
-    default: break;
-  }
-  return detail::fail(UPS_STATUS_INTERNAL_ERROR, what, ": unexpected dtype ", static_cast<int>(problem.input.dtype));
+  const int64_t width = detail::dtype_size(problem.input.dtype);
+  return dispatch_switch_dtype(problem.indices.dtype, [&](auto switch_tag) {
+    using SwitchT = typename decltype(switch_tag)::type;
+    const auto* switches = static_cast<const SwitchT*>(indices);
+    switch (width) {
+      case 2:
+        return narrow ? Launch<uint16_t, int32_t, SwitchT>::run(problem, in, switches, out, exec)
+                      : Launch<uint16_t, int64_t, SwitchT>::run(problem, in, switches, out, exec);
+      case 4:
+        return narrow ? Launch<uint32_t, int32_t, SwitchT>::run(problem, in, switches, out, exec)
+                      : Launch<uint32_t, int64_t, SwitchT>::run(problem, in, switches, out, exec);
+      case 8:
+        return narrow ? Launch<uint64_t, int32_t, SwitchT>::run(problem, in, switches, out, exec)
+                      : Launch<uint64_t, int64_t, SwitchT>::run(problem, in, switches, out, exec);
+      default:
+        break;
+    }
+    return detail::fail(UPS_STATUS_INTERNAL_ERROR, what, ": unexpected dtype ", static_cast<int>(problem.input.dtype));
+  });
 }
 
-template <typename StorageT, typename IndexT>
+template <typename StorageT, typename IndexT, typename SwitchT>
 struct Forward {
-  static upsStatus_t run(const detail::MaxUnpoolProblem& p, const void* x, const int64_t* i, void* y,
+  static upsStatus_t run(const detail::MaxUnpoolProblem& p, const void* x, const SwitchT* i, void* y,
                          const ExecContext& e) {
     return launch_forward<StorageT, IndexT>(p, x, i, y, e);
   }
 };
-template <typename StorageT, typename IndexT>
+template <typename StorageT, typename IndexT, typename SwitchT>
 struct Backward {
-  static upsStatus_t run(const detail::MaxUnpoolProblem& p, const void* dy, const int64_t* i, void* dx,
+  static upsStatus_t run(const detail::MaxUnpoolProblem& p, const void* dy, const SwitchT* i, void* dx,
                          const ExecContext& e) {
     return launch_backward<StorageT, IndexT>(p, dy, i, dx, e);
   }
@@ -262,8 +271,8 @@ size_t max_unpool_workspace_bytes(const detail::MaxUnpoolProblem& problem) {
   return kFlagBytes + sizeof(unsigned int) * static_cast<size_t>(problem.output.elements());
 }
 
-upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const void* x, const int64_t* indices,
-                               void* y, const ExecContext& exec) {
+upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const void* x, const void* indices, void* y,
+                               const ExecContext& exec) {
   if (exec.workspace_bytes < max_unpool_workspace_bytes(problem))
     return detail::fail(UPS_STATUS_INTERNAL_ERROR, "max-unpool: workspace smaller than its query");
   return dispatch<Forward>(problem, x, indices, y, exec, "max-unpool");
@@ -271,8 +280,8 @@ upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const vo
 
 size_t max_unpool_backward_workspace_bytes(const detail::MaxUnpoolProblem&) { return 0; }
 
-upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const int64_t* indices,
-                                void* dx, const ExecContext& exec) {
+upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const void* indices, void* dx,
+                                const ExecContext& exec) {
   return dispatch<Backward>(problem, dy, indices, dx, exec, "max-unpool backward");
 }
 

@@ -38,10 +38,11 @@
 
 namespace upsample::cuda {
 
-template <typename StorageT, typename IndexT>
+// SwitchT, here and below: the switch indices' type, int64_t or int32_t.
+template <typename StorageT, typename IndexT, typename SwitchT>
 struct MaxUnpoolTiledParams {
   const StorageT* x;
-  const int64_t* indices;  // the input's geometry
+  const SwitchT* indices;  // the input's geometry
   StorageT* y;
   DeviceTensor<IndexT> input;
   DeviceTensor<IndexT> output;
@@ -55,8 +56,8 @@ struct MaxUnpoolTiledParams {
   int64_t work;  // input elements, 16-byte input vectors (channels-last) or input groups (channels-first)
 };
 
-template <typename StorageT, typename IndexT>
-__global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
+template <typename StorageT, typename IndexT, typename SwitchT>
+__global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT, SwitchT> p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const IndexT out_h = p.output.extent[1], out_w = p.output.extent[2];
   for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
@@ -83,15 +84,15 @@ __global__ void max_unpool_tiled_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p
   }
 }
 
-template <typename StorageT, typename IndexT>
-__global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
+template <typename StorageT, typename IndexT, typename SwitchT>
+__global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT, SwitchT> p) {
   constexpr int kLanes = Vector16<StorageT>::kLanes;
   const IndexT out_h = p.output.extent[1], out_w = p.output.extent[2];
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-last input: vector v is channels [cv*kLanes, +kLanes) of position (n, d, h, w).
     const IndexT first = static_cast<IndexT>(v) * kLanes;  // the linear position of lane 0
-    const SwitchedGroup<StorageT, kLanes> x = load_switched_group<kLanes>(p.x, p.indices, first);
+    const auto x = load_switched_group<kLanes>(p.x, p.indices, first);
     IndexT rest, n;
     const IndexT cv = p.c_vectors_div.divmod(static_cast<IndexT>(v), &rest);
     const IndexT qw = p.input.extent_div[2].divmod(rest, &rest);
@@ -130,8 +131,8 @@ __global__ void max_unpool_tiled_vec16_kernel(MaxUnpoolTiledParams<StorageT, Ind
 // each y row of their tiles. One kGroup-word load of x and kGroup index loads (checked together),
 // then one 16-byte store per y row of the tile: lane l belongs to input l / kScaleW (a constant)
 // and is its x where its index names that position, else 0.
-template <typename StorageT, typename IndexT, int kScaleW>
-__global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT> p) {
+template <typename StorageT, typename IndexT, typename SwitchT, int kScaleW>
+__global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, IndexT, SwitchT> p) {
   using Vector = Vector16<StorageT>;
   constexpr int kLanes = Vector::kLanes;
   constexpr int kGroup = kLanes / kScaleW;
@@ -141,7 +142,7 @@ __global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, 
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     // Dense channels-first x: group v is w in [g*kGroup, +kGroup) of x row (n*C + c, qd, qh).
     const IndexT first = static_cast<IndexT>(v) * kGroup;
-    const SwitchedGroup<StorageT, kGroup> x = load_switched_group<kGroup>(p.x, p.indices, first);
+    const auto x = load_switched_group<kGroup>(p.x, p.indices, first);
     unsigned valid = 0u;
 #pragma unroll
     for (int j = 0; j < kGroup; ++j)
@@ -171,9 +172,9 @@ __global__ void max_unpool_tiled_cf_vec16_kernel(MaxUnpoolTiledParams<StorageT, 
   }
 }
 
-template <typename IndexT>
+template <typename IndexT, typename SwitchT>
 struct MaxUnpoolElectParams {
-  const int64_t* indices;
+  const SwitchT* indices;
   DeviceTensor<IndexT> input;  // indices share the input's geometry
   int64_t plane;               // D_out * H_out * W_out
   unsigned int* winners;       // one per output element, canonical (n, c, plane) order: 0 none, else position + 1
@@ -183,16 +184,15 @@ struct MaxUnpoolElectParams {
   int64_t work;
 };
 
-template <typename IndexT>
-__global__ void max_unpool_clear_kernel(MaxUnpoolElectParams<IndexT> p) {
-  if (p.escaped != nullptr && *p.escaped == 0u) return;
+// Clears `count` winners; `escaped` as in MaxUnpoolElectParams.
+__global__ void max_unpool_clear_kernel(unsigned int* winners, int64_t count, const unsigned int* escaped) {
+  if (escaped != nullptr && *escaped == 0u) return;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.winner_count; i += step)
-    p.winners[i] = 0u;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += step) winners[i] = 0u;
 }
 
-template <typename IndexT>
-__global__ void max_unpool_elect_kernel(MaxUnpoolElectParams<IndexT> p) {
+template <typename IndexT, typename SwitchT>
+__global__ void max_unpool_elect_kernel(MaxUnpoolElectParams<IndexT, SwitchT> p) {
   if (p.escaped != nullptr && *p.escaped == 0u) return;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < p.work; i += step) {
@@ -240,10 +240,10 @@ __global__ void max_unpool_write_kernel(MaxUnpoolWriteParams<StorageT, IndexT> p
   }
 }
 
-template <typename StorageT, typename IndexT>
+template <typename StorageT, typename IndexT, typename SwitchT>
 struct MaxUnpoolBackwardParams {
   const StorageT* dy;
-  const int64_t* indices;  // dx's geometry
+  const SwitchT* indices;  // dx's geometry
   StorageT* dx;
   DeviceTensor<IndexT> input;   // dx and indices
   DeviceTensor<IndexT> output;  // dy
@@ -255,8 +255,8 @@ struct MaxUnpoolBackwardParams {
   int64_t work;  // dx elements, or 16-byte dx vectors
 };
 
-template <typename StorageT, typename IndexT>
-__global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
+template <typename StorageT, typename IndexT, typename SwitchT>
+__global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, IndexT, SwitchT> p) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; item < p.work; item += step) {
     const IndexT linear = static_cast<IndexT>(item);
@@ -278,13 +278,13 @@ __global__ void max_unpool_backward_kernel(MaxUnpoolBackwardParams<StorageT, Ind
 // plane D*H*W a multiple of the lane count (a vector is kLanes consecutive positions of one (n, c)
 // plane: lane l gathers dy element index of that plane). The lanes' indices are loaded and checked
 // together; dx is one 16-byte store.
-template <typename StorageT, typename IndexT, bool kChannelsLast>
-__global__ void max_unpool_backward_vec16_kernel(MaxUnpoolBackwardParams<StorageT, IndexT> p) {
+template <typename StorageT, typename IndexT, typename SwitchT, bool kChannelsLast>
+__global__ void max_unpool_backward_vec16_kernel(MaxUnpoolBackwardParams<StorageT, IndexT, SwitchT> p) {
   constexpr int kLanes = Vector16<StorageT>::kLanes;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < p.work; v += step) {
     const IndexT first = static_cast<IndexT>(v) * kLanes;
-    int64_t index[kLanes];
+    SwitchT index[kLanes];
 #pragma unroll
     for (int l = 0; l < kLanes; ++l) index[l] = p.indices[first + l];
     const StorageT* origin;  // dy of lane 0 at plane position 0

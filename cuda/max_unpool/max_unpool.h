@@ -16,12 +16,12 @@ namespace upsample::cuda {
 upsStatus_t max_unpool_can_implement(const detail::MaxUnpoolProblem& problem);
 
 size_t max_unpool_workspace_bytes(const detail::MaxUnpoolProblem& problem);
-upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const void* x, const int64_t* indices,
-                               void* y, const ExecContext& exec);
+upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const void* x, const void* indices, void* y,
+                               const ExecContext& exec);
 
 size_t max_unpool_backward_workspace_bytes(const detail::MaxUnpoolProblem& problem);
-upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const int64_t* indices,
-                                void* dx, const ExecContext& exec);
+upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const void* indices, void* dx,
+                                const ExecContext& exec);
 
 // The handle's device-side error record (NOTE [ Device-side index errors ] in index_check.cuh):
 // allocated and cleared synchronously (at upsCreate, never during capture), freed at upsDestroy.

@@ -108,7 +108,8 @@ typedef enum upsDataType_t {
   UPS_DTYPE_F64 = 1,
   UPS_DTYPE_F16 = 2,  /* IEEE binary16; computed with float accumulation */
   UPS_DTYPE_BF16 = 3, /* bfloat16; computed with float accumulation */
-  UPS_DTYPE_I64 = 4   /* max-pool switch indices only */
+  UPS_DTYPE_I64 = 4,  /* max-pool switch indices only */
+  UPS_DTYPE_I32 = 5   /* max-pool switch indices only: half the index bytes; planes of at most 2^31 */
 } upsDataType_t;
 
 typedef enum upsLayout_t {
@@ -276,8 +277,12 @@ UPS_API upsStatus_t upsUnpoolForward(upsHandle_t handle, const upsUnpoolDesc_t* 
  *   Each window's maximum is taken over its in-bounds positions (padding never wins). Among equal
  *   values the first in scan order (d, then h, then w) wins; a NaN wins over any number, and among
  *   several NaNs the last in scan order wins (PyTorch's `val > max || isnan(val)` rule).
- *   indices (dtype I64, same layout and shape as the pooled output) hold the winner's flat
- *   position within its (n, c) plane of the input: (d*H + h)*W + w.
+ *   indices (same layout and shape as the pooled output) hold the winner's flat position within
+ *   its (n, c) plane of the input: (d*H + h)*W + w. Their dtype is I64 (what upsMaxPoolOutputDesc
+ *   gives, PyTorch's) or I32 (set it on the descriptor: half the index bytes that max-pool writes
+ *   and that max-pool backward, max-unpool and its backward read; needs the input plane D*H*W at
+ *   most 2^31 elements, else UPS_STATUS_NOT_SUPPORTED). Every op that reads indices takes either
+ *   dtype; the ops' results do not depend on it.
  *
  * Max-unpool is PyTorch's MaxUnpool{1,2,3}d: y is zero except y[n, c, indices[n, c, p]] = x[n, c, p].
  *   Output extent: upsMaxUnpoolOutputDesc gives (in-1)*stride - 2*pad + kernel per axis (any
@@ -316,10 +321,9 @@ static inline upsStatus_t upsPoolDescInit(upsPoolDesc_t* desc, int spatial_dims,
 
 UPS_API upsStatus_t upsMaxPoolOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x,
                                          upsTensorDesc_t* y, upsTensorDesc_t* indices);
-UPS_API upsStatus_t upsMaxPoolForward(upsHandle_t handle, const upsPoolDesc_t* desc,
-                                      const upsTensorDesc_t* x_desc, const void* x,
-                                      const upsTensorDesc_t* y_desc, void* y,
-                                      const upsTensorDesc_t* indices_desc, int64_t* indices);
+UPS_API upsStatus_t upsMaxPoolForward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* x_desc,
+                                      const void* x, const upsTensorDesc_t* y_desc, void* y,
+                                      const upsTensorDesc_t* indices_desc, void* indices);
 
 /* output_size: NULL for the default extents, else desc->spatial_dims explicit extents. */
 UPS_API upsStatus_t upsMaxUnpoolOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_t* x,
@@ -327,9 +331,8 @@ UPS_API upsStatus_t upsMaxUnpoolOutputDesc(const upsPoolDesc_t* desc, const upsT
 UPS_API upsStatus_t upsMaxUnpoolWorkspaceSize(upsHandle_t handle, const upsPoolDesc_t* desc,
                                               const upsTensorDesc_t* x_desc, const upsTensorDesc_t* y_desc,
                                               size_t* workspace_bytes);
-UPS_API upsStatus_t upsMaxUnpoolForward(upsHandle_t handle, const upsPoolDesc_t* desc,
-                                        const upsTensorDesc_t* x_desc, const void* x,
-                                        const upsTensorDesc_t* indices_desc, const int64_t* indices,
+UPS_API upsStatus_t upsMaxUnpoolForward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* x_desc,
+                                        const void* x, const upsTensorDesc_t* indices_desc, const void* indices,
                                         const upsTensorDesc_t* y_desc, void* y);
 
 /* ---------------------------------------------------------------------------------------------
@@ -442,13 +445,12 @@ UPS_API upsStatus_t upsUnpoolBackward(upsHandle_t handle, const upsUnpoolDesc_t*
  *   dx[n, c, i] = sum of dy[n, c, p] over the pooled positions p whose window contains i and
  *                 whose index indices[n, c, p] names i, summed in p's scan order (d, h, w).
  * dx_desc is x's descriptor; dy must have upsMaxPoolOutputDesc(desc, dx_desc)'s shape and
- * indices (I64) the same; indices are as upsMaxPoolForward wrote them. An index that names no
+ * indices (I64 or I32) the same; indices are as upsMaxPoolForward wrote them. An index that names no
  * position of its own window (upsMaxPoolForward never writes one) contributes nothing, on every
  * backend; indices are not otherwise checked, so this op never synchronizes. No workspace.
  */
-UPS_API upsStatus_t upsMaxPoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc,
-                                       const upsTensorDesc_t* dy_desc, const void* dy,
-                                       const upsTensorDesc_t* indices_desc, const int64_t* indices,
+UPS_API upsStatus_t upsMaxPoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* dy_desc,
+                                       const void* dy, const upsTensorDesc_t* indices_desc, const void* indices,
                                        const upsTensorDesc_t* dx_desc, void* dx);
 
 /*
@@ -468,9 +470,8 @@ UPS_API upsStatus_t upsMaxUnpoolBackwardOutputDesc(const upsPoolDesc_t* desc, co
 UPS_API upsStatus_t upsMaxUnpoolBackwardWorkspaceSize(upsHandle_t handle, const upsPoolDesc_t* desc,
                                                       const upsTensorDesc_t* dy_desc,
                                                       const upsTensorDesc_t* dx_desc, size_t* workspace_bytes);
-UPS_API upsStatus_t upsMaxUnpoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc,
-                                         const upsTensorDesc_t* dy_desc, const void* dy,
-                                         const upsTensorDesc_t* indices_desc, const int64_t* indices,
+UPS_API upsStatus_t upsMaxUnpoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* dy_desc,
+                                         const void* dy, const upsTensorDesc_t* indices_desc, const void* indices,
                                          const upsTensorDesc_t* dx_desc, void* dx);
 
 /*

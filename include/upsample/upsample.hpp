@@ -376,11 +376,11 @@ class Handle {
     check(upsUnpoolForward(handle_, &desc, &x_desc, x, &y_desc, y));
   }
   void max_pool(const Pool& pool, const upsTensorDesc_t& x_desc, const void* x, const upsTensorDesc_t& y_desc, void* y,
-                const upsTensorDesc_t& indices_desc, int64_t* indices) {
+                const upsTensorDesc_t& indices_desc, void* indices) {
     check(upsMaxPoolForward(handle_, &pool.desc(), &x_desc, x, &y_desc, y, &indices_desc, indices));
   }
   void max_unpool(const Pool& pool, const upsTensorDesc_t& x_desc, const void* x, const upsTensorDesc_t& indices_desc,
-                  const int64_t* indices, const upsTensorDesc_t& y_desc, void* y) {
+                  const void* indices, const upsTensorDesc_t& y_desc, void* y) {
     check(upsMaxUnpoolForward(handle_, &pool.desc(), &x_desc, x, &indices_desc, indices, &y_desc, y));
   }
   void conv_transpose(const ConvTranspose& conv, const upsTensorDesc_t& x_desc, const void* x,
@@ -418,12 +418,12 @@ class Handle {
     check(upsUnpoolBackward(handle_, &desc, &dy_desc, dy, &dx_desc, dx));
   }
   void max_pool_backward(const Pool& pool, const upsTensorDesc_t& dy_desc, const void* dy,
-                         const upsTensorDesc_t& indices_desc, const int64_t* indices, const upsTensorDesc_t& dx_desc,
+                         const upsTensorDesc_t& indices_desc, const void* indices, const upsTensorDesc_t& dx_desc,
                          void* dx) {
     check(upsMaxPoolBackward(handle_, &pool.desc(), &dy_desc, dy, &indices_desc, indices, &dx_desc, dx));
   }
   void max_unpool_backward(const Pool& pool, const upsTensorDesc_t& dy_desc, const void* dy,
-                           const upsTensorDesc_t& indices_desc, const int64_t* indices, const upsTensorDesc_t& dx_desc,
+                           const upsTensorDesc_t& indices_desc, const void* indices, const upsTensorDesc_t& dx_desc,
                            void* dx) {
     check(upsMaxUnpoolBackward(handle_, &pool.desc(), &dy_desc, dy, &indices_desc, indices, &dx_desc, dx));
   }

@@ -184,6 +184,27 @@ def test_library_errors_become_exceptions_with_its_message():
     assert "UPS_STATUS_BAD_GROUPS" in str(err)
 
 
+def test_int32_indices_match_int64():
+    # upsample.h: I32 switches are the same op as PyTorch's I64 ones, at half the bytes.
+    x = np.random.standard_normal((2, 3, 6, 7))
+    y64, i64 = upsample.max_pool(x, 3, 2, 1)
+    i32 = np.full(i64.shape, -7, dtype=np.int32)
+    y32, i32 = upsample.max_pool(x, 3, 2, 1, indices=i32)
+    assert i32.dtype == np.int32 and (y32 == y64).all() and (i32 == i64).all()
+    u64 = upsample.max_unpool(y64, i64, 3, 2, 1, output_size=x.shape)
+    u32 = upsample.max_unpool(y32, i32, 3, 2, 1, output_size=x.shape)
+    assert (u32 == u64).all()
+    g = np.random.standard_normal(u64.shape)
+    assert (upsample.max_unpool_backward(g, i32, 3, 2, 1) == upsample.max_unpool_backward(g, i64, 3, 2, 1)).all()
+    dy = np.random.standard_normal(y64.shape)
+    assert (upsample.max_pool_backward(dy, i32, x.shape, 3, 2, 1) ==
+            upsample.max_pool_backward(dy, i64, x.shape, 3, 2, 1)).all()
+    # An output of another dtype than the op writes is refused, not overrun.
+    with pytest.raises(upsample.UpsampleError) as e:
+        upsample.max_pool(x, 3, 2, 1, out=np.empty(y64.shape, dtype=np.float32))
+    assert e.value.status_name == "UPS_STATUS_NOT_SUPPORTED"
+
+
 def test_index_out_of_range_is_reported_and_nothing_written():
     x = _rand(1, 1, 2, 2)
     idx = np.array([[[[0, 1], [2, 99]]]], dtype=np.int64)

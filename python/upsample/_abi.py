@@ -53,6 +53,7 @@ DTYPE = {
     "UPS_DTYPE_F16": 2,
     "UPS_DTYPE_BF16": 3,
     "UPS_DTYPE_I64": 4,
+    "UPS_DTYPE_I32": 5,
 }
 globals().update(DTYPE)
 

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 _STATUS_NAMES = {v: k for k, v in _abi.STATUS.items()}
-_DTYPE_NAMES = {0: "float32", 1: "float64", 2: "float16", 3: "bfloat16", 4: "int64"}
+_DTYPE_NAMES = {0: "float32", 1: "float64", 2: "float16", 3: "bfloat16", 4: "int64", 5: "int32"}
 _LAYOUT_NAMES = {0: "channels-first", 1: "channels-last"}
 _ALGORITHMS = {"auto": _abi.UPS_ALGO_AUTO, "scatter_atomic": _abi.UPS_ALGO_SCATTER_ATOMIC,
                "gather": _abi.UPS_ALGO_GATHER, "implicit_gemm": _abi.UPS_ALGO_IMPLICIT_GEMM}
@@ -210,11 +210,11 @@ def _torch_dtype_map():
     if _TORCH_DTYPES is None:
         import torch
         _TORCH_DTYPES = {torch.float32: 0, torch.float64: 1, torch.float16: 2, torch.bfloat16: 3,
-                         torch.int64: 4}
+                         torch.int64: 4, torch.int32: 5}
     return _TORCH_DTYPES
 
 
-_TYPESTR = {"f4": 0, "f8": 1, "f2": 2, "i8": 4}
+_TYPESTR = {"f4": 0, "f8": 1, "f2": 2, "i8": 4, "i4": 5}
 
 
 def _typestr_dtype(typestr, name):
@@ -223,16 +223,17 @@ def _typestr_dtype(typestr, name):
         if code is not None:
             return code
     _fail("UPS_STATUS_NOT_SUPPORTED", "%s: dtype %r is not supported; expected float32, float64, "
-          "float16 or bfloat16 (int64 for max-pool indices), little-endian" % (name, typestr))
+          "float16 or bfloat16 (int64 or int32 for max-pool indices), little-endian" % (name, typestr))
 
 
 def _dl_dtype(dt, name):
     key = (dt.code, dt.bits, dt.lanes)
     table = {(_abi.kDLFloat, 32, 1): 0, (_abi.kDLFloat, 64, 1): 1, (_abi.kDLFloat, 16, 1): 2,
-             (_abi.kDLBfloat, 16, 1): 3, (_abi.kDLInt, 64, 1): 4}
+             (_abi.kDLBfloat, 16, 1): 3, (_abi.kDLInt, 64, 1): 4,
+             (_abi.kDLInt, 32, 1): 5}
     if key not in table:
         _fail("UPS_STATUS_NOT_SUPPORTED", "%s: DLPack dtype (code %d, bits %d, lanes %d) is not "
-              "supported; expected float32, float64, float16 or bfloat16 (int64 for max-pool indices)"
+              "supported; expected float32, float64, float16 or bfloat16 (int64 or int32 for max-pool indices)"
               % ((name,) + key))
     return table[key]
 
@@ -270,7 +271,7 @@ def _view(obj, name, writable=False, stream=None):
         dt = _torch_dtype_map().get(t.dtype)
         if dt is None:
             _fail("UPS_STATUS_NOT_SUPPORTED", "%s: dtype %s is not supported; expected torch.float32, "
-                  "float64, float16 or bfloat16 (int64 for max-pool indices)" % (name, t.dtype))
+                  "float64, float16 or bfloat16 (int64 or int32 for max-pool indices)" % (name, t.dtype))
         if t.device.type == "cpu":
             v.device = None
         elif t.device.type == "cuda":
@@ -474,7 +475,7 @@ def _np_dtype(dtype):
             return ml_dtypes.bfloat16
         except ImportError:
             _fail("UPS_STATUS_NOT_SUPPORTED", "bfloat16 output for a NumPy input needs ml_dtypes; pass out=")
-    return {0: "float32", 1: "float64", 2: "float16", 4: "int64"}[dtype]
+    return {0: "float32", 1: "float64", 2: "float16", 4: "int64", 5: "int32"}[dtype]
 
 
 def _output(out, template, desc, layout, device, name):
@@ -483,6 +484,9 @@ def _output(out, template, desc, layout, device, name):
     v = _view(out, name, writable=True)
     if v.shape != _desc_shape(desc):
         _fail("UPS_STATUS_SHAPE_MISMATCH", "%s: expected shape %s, got %s" % (name, _desc_shape(desc), v.shape))
+    if v.dtype != desc.dtype:
+        _fail("UPS_STATUS_NOT_SUPPORTED", "%s: expected dtype %s, got %s"
+              % (name, _DTYPE_NAMES.get(desc.dtype, desc.dtype), _DTYPE_NAMES.get(v.dtype, v.dtype)))
     return out, v
 
 
@@ -697,12 +701,15 @@ def max_pool_output_desc(desc, x_desc):
 
 
 def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, out=None, indices=None):
-    """PyTorch's max_pool{1,2,3}d(return_indices=True): returns (y, indices)."""
+    """PyTorch's max_pool{1,2,3}d(return_indices=True): returns (y, indices). The indices are
+    int64 (PyTorch's), or int32 when `indices` is an int32 array to write (half the bytes)."""
     xv = _view(x, "x")
     dev, layout = _resolve([xv], "max_pool")
     desc = pool_desc(xv.ndim - 2, kernel_size, stride, padding, dilation, ceil_mode)
     xd = _tdesc(xv, layout)
     yd, idd = max_pool_output_desc(desc, xd)
+    if indices is not None and _view(indices, "indices").dtype == _abi.UPS_DTYPE_I32:
+        idd.dtype = _abi.UPS_DTYPE_I32
     out, yv = _output(out, xv, yd, layout, dev, "out")
     indices, iv = _output(indices, xv, idd, layout, dev, "indices")
     _resolve([xv, yv, iv], "max_pool")

@@ -33,10 +33,13 @@ inline double tolerance(upsDataType_t dtype) {
     case UPS_DTYPE_BF16:
       return 1e-2;
     case UPS_DTYPE_I64:
+    case UPS_DTYPE_I32:
       return 0.0;
   }
   return 0.0;
 }
+
+inline bool is_index_dtype(upsDataType_t dtype) { return dtype == UPS_DTYPE_I64 || dtype == UPS_DTYPE_I32; }
 
 // Relative-norm comparison with a report: mismatch count, worst absolute and relative error with
 // its index, and the first few differing values. NaN anywhere in `actual` fails (unless the
@@ -96,6 +99,7 @@ inline double subnormal_spacing(upsDataType_t dtype) {
     case UPS_DTYPE_BF16:
       return std::ldexp(1.0, -133);
     case UPS_DTYPE_I64:
+    case UPS_DTYPE_I32:
       return 0.0;
   }
   return 0.0;
@@ -152,8 +156,8 @@ inline ::testing::AssertionResult tensors_identical(const HostTensor& actual, co
                     width) != 0) {
       ++mismatches;
       if (shown < 5) {
-        if (actual.desc.dtype == UPS_DTYPE_I64)
-          first << "\n  [" << i << "] got " << actual.as_i64()[i] << ", expected " << expected.as_i64()[i];
+        if (is_index_dtype(actual.desc.dtype))
+          first << "\n  [" << i << "] got " << actual.index(i) << ", expected " << expected.index(i);
         else
           first << "\n  [" << i << "] got " << actual.get(i) << ", expected " << expected.get(i);
         ++shown;
@@ -174,16 +178,16 @@ inline ::testing::AssertionResult logically_identical(const HostTensor& a, const
   for_each_element(a.desc, [&](int64_t n, int64_t c, const int64_t* s) {
     const int64_t oa = offset_of(a.desc, n, c, s), ob = offset_of(b.desc, n, c, s);
     bool same;
-    if (a.desc.dtype == UPS_DTYPE_I64) {
-      same = a.as_i64()[oa] == b.as_i64()[ob];
+    if (is_index_dtype(a.desc.dtype)) {
+      same = a.index(oa) == b.index(ob);
     } else {
       const double va = a.get(oa), vb = b.get(ob);
       same = std::isnan(va) ? std::isnan(vb) : va == vb && std::signbit(va) == std::signbit(vb);
     }
     if (!same && mismatches++ < 5)
       first << "\n  logical [" << i << "] got "
-            << (a.desc.dtype == UPS_DTYPE_I64 ? static_cast<double>(a.as_i64()[oa]) : a.get(oa)) << ", expected "
-            << (b.desc.dtype == UPS_DTYPE_I64 ? static_cast<double>(b.as_i64()[ob]) : b.get(ob));
+            << (is_index_dtype(a.desc.dtype) ? static_cast<double>(a.index(oa)) : a.get(oa)) << ", expected "
+            << (is_index_dtype(b.desc.dtype) ? static_cast<double>(b.index(ob)) : b.get(ob));
     ++i;
   });
   if (mismatches == 0) return ::testing::AssertionSuccess();

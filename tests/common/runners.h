@@ -50,17 +50,19 @@ struct Pooled {
   HostTensor y, indices;
 };
 
-inline Pooled max_pool_forward(Target r, const upsPoolDesc_t& desc, const HostTensor& x) {
+// switches: the indices' dtype (I64, what upsMaxPoolOutputDesc gives, or I32).
+inline Pooled max_pool_forward(Target r, const upsPoolDesc_t& desc, const HostTensor& x,
+                               upsDataType_t switches = UPS_DTYPE_I64) {
   upsTensorDesc_t y_desc{}, i_desc{};
   upsStatus_t status = upsMaxPoolOutputDesc(&desc, &x.desc, &y_desc, &i_desc);
   EXPECT_EQ(status, UPS_STATUS_SUCCESS) << status_text(status);
   if (status != UPS_STATUS_SUCCESS) return {};
+  i_desc.dtype = switches;
   Pooled out{HostTensor(y_desc), HostTensor(i_desc)};
   out.y.poison();
   out.indices.poison();
   Buffer bx(r.backend, x), by(r.backend, out.y), bi(r.backend, out.indices);
-  status = upsMaxPoolForward(r.handle, &desc, &x.desc, bx.get(), &y_desc, by.get(), &i_desc,
-                             static_cast<int64_t*>(bi.get()));
+  status = upsMaxPoolForward(r.handle, &desc, &x.desc, bx.get(), &y_desc, by.get(), &i_desc, bi.get());
   EXPECT_EQ(status, UPS_STATUS_SUCCESS) << status_text(status);
   by.download(&out.y);
   bi.download(&out.indices);
@@ -72,8 +74,8 @@ inline HostTensor max_pool_backward(Target r, const upsPoolDesc_t& desc, const H
   HostTensor dx(dx_desc);
   dx.poison();
   Buffer bdy(r.backend, dy), bi(r.backend, indices), bdx(r.backend, dx);
-  const upsStatus_t status = upsMaxPoolBackward(r.handle, &desc, &dy.desc, bdy.get(), &indices.desc,
-                                                static_cast<const int64_t*>(bi.get()), &dx_desc, bdx.get());
+  const upsStatus_t status =
+      upsMaxPoolBackward(r.handle, &desc, &dy.desc, bdy.get(), &indices.desc, bi.get(), &dx_desc, bdx.get());
   EXPECT_EQ(status, UPS_STATUS_SUCCESS) << status_text(status);
   bdx.download(&dx);
   return dx;
@@ -92,8 +94,7 @@ inline HostTensor max_unpool_forward(Target r, const upsPoolDesc_t& desc, const 
   HostTensor y(y_desc);
   y.poison();
   Buffer bx(r.backend, x), bi(r.backend, indices), by(r.backend, y);
-  status = upsMaxUnpoolForward(r.handle, &desc, &x.desc, bx.get(), &indices.desc, static_cast<const int64_t*>(bi.get()),
-                               &y_desc, by.get());
+  status = upsMaxUnpoolForward(r.handle, &desc, &x.desc, bx.get(), &indices.desc, bi.get(), &y_desc, by.get());
   EXPECT_EQ(status, UPS_STATUS_SUCCESS) << status_text(status);
   by.download(&y);
   return y;
@@ -104,8 +105,8 @@ inline HostTensor max_unpool_backward(Target r, const upsPoolDesc_t& desc, const
   HostTensor dx(dx_desc);
   dx.poison();
   Buffer bdy(r.backend, dy), bi(r.backend, indices), bdx(r.backend, dx);
-  const upsStatus_t status = upsMaxUnpoolBackward(r.handle, &desc, &dy.desc, bdy.get(), &indices.desc,
-                                                  static_cast<const int64_t*>(bi.get()), &dx_desc, bdx.get());
+  const upsStatus_t status =
+      upsMaxUnpoolBackward(r.handle, &desc, &dy.desc, bdy.get(), &indices.desc, bi.get(), &dx_desc, bdx.get());
   EXPECT_EQ(status, UPS_STATUS_SUCCESS) << status_text(status);
   bdx.download(&dx);
   return dx;

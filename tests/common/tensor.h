@@ -59,6 +59,8 @@ inline int64_t dtype_bytes(upsDataType_t dtype) {
       return 2;
     case UPS_DTYPE_I64:
       return 8;
+    case UPS_DTYPE_I32:
+      return 4;
   }
   return 0;
 }
@@ -75,6 +77,8 @@ inline const char* dtype_label(upsDataType_t dtype) {
       return "BF16";
     case UPS_DTYPE_I64:
       return "I64";
+    case UPS_DTYPE_I32:
+      return "I32";
   }
   return "?";
 }
@@ -122,6 +126,9 @@ struct HostTensor {
   void set(int64_t i, double v) { reference::store(desc.dtype, bytes.data(), i, v); }
   int64_t* as_i64() { return reinterpret_cast<int64_t*>(bytes.data()); }
   const int64_t* as_i64() const { return reinterpret_cast<const int64_t*>(bytes.data()); }
+  // Switch indices of either dtype (I64 or I32), exactly.
+  int64_t index(int64_t i) const { return reference::load_index(desc.dtype, bytes.data(), i); }
+  void set_index(int64_t i, int64_t v) { reference::store_index(desc.dtype, bytes.data(), i, v); }
 
   // Uniform values in [lo, hi); integer-valued when `integers` (exact in every dtype for small
   // ranges, so sums compare bit for bit).
@@ -132,8 +139,9 @@ struct HostTensor {
   // NaN in float tensors, a recognisable garbage value in index tensors: an element a kernel
   // forgets to write then fails the comparison.
   void poison() {
-    if (desc.dtype == UPS_DTYPE_I64) {
-      for (int64_t i = 0; i < size(); ++i) as_i64()[i] = INT64_C(0x5a5a5a5a5a5a5a5a);
+    if (desc.dtype == UPS_DTYPE_I64 || desc.dtype == UPS_DTYPE_I32) {
+      for (int64_t i = 0; i < size(); ++i)
+        set_index(i, desc.dtype == UPS_DTYPE_I64 ? INT64_C(0x5a5a5a5a5a5a5a5a) : 0x5a5a5a5a);
     } else {
       for (int64_t i = 0; i < size(); ++i) set(i, std::nan(""));
     }
@@ -146,6 +154,7 @@ struct HostTensor {
 inline constexpr upsDataType_t kFloatDtypes[] = {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16};
 inline constexpr upsDataType_t kNarrowDtypes[] = {UPS_DTYPE_F32, UPS_DTYPE_F16, UPS_DTYPE_BF16};
 inline constexpr upsLayout_t kLayouts[] = {UPS_LAYOUT_CHANNELS_FIRST, UPS_LAYOUT_CHANNELS_LAST};
+inline constexpr upsDataType_t kSwitchDtypes[] = {UPS_DTYPE_I64, UPS_DTYPE_I32};
 
 // NCHW / NHWC whatever the rank: the labels are names of the two layouts, used in test names
 // (CudaUnpool/All.Nearest_F16_NHWC_3d) and traces.
@@ -196,12 +205,12 @@ inline HostTensor tensor_of(const upsTensorDesc_t& desc, const std::vector<doubl
   return t;
 }
 
-// Integer index tensors (I64) in logical order.
+// Integer index tensors (I64 or I32) in logical order.
 inline HostTensor indices_of(const upsTensorDesc_t& desc, const std::vector<int64_t>& logical) {
   HostTensor t(desc);
   size_t i = 0;
   for_each_element(
-      desc, [&](int64_t n, int64_t c, const int64_t* s) { t.as_i64()[offset_of(desc, n, c, s)] = logical[i++]; });
+      desc, [&](int64_t n, int64_t c, const int64_t* s) { t.set_index(offset_of(desc, n, c, s), logical[i++]); });
   return t;
 }
 

@@ -1,5 +1,6 @@
 // Max-pooling with indices, forward and backward: the CUDA backend against the REFERENCE backend
-// through the public API, every dtype x layout x rank, some cases on the 64-bit index path; ties,
+// through the public API, every dtype x layout x rank, some cases on the 64-bit index path, I64 and
+// I32 switches in alternate trials; ties,
 // NaN and padding in the forward, foreign switches in the backward, bit-identical repeats. Built
 // twice: against libupsample.so (label `gpu`: a real GPU, or a skip with a message) and against the
 // emulated library (label `emulated`: the kernels run on the CPU). Outputs are poisoned first.
@@ -31,12 +32,14 @@ TEST_P(CudaMaxPool, ValuesAndIndicesMatchReference) {
     HostTensor x(make_desc(c.dtype, c.layout, uniform_int(rng, 1, 2), uniform_int(rng, 1, 5), spatial));
     upsTensorDesc_t y_desc, i_desc;
     if (upsMaxPoolOutputDesc(&pool, &x.desc, &y_desc, &i_desc) != UPS_STATUS_SUCCESS) continue;  // window too large
-    SCOPED_TRACE("x " + shape_text(x.desc) + " -> y " + shape_text(y_desc) + " " + pool_text(pool));
+    const upsDataType_t switches = kSwitchDtypes[trial % 2];
+    SCOPED_TRACE("x " + shape_text(x.desc) + " -> y " + shape_text(y_desc) + " " + pool_text(pool) + " switches " +
+                 dtype_label(switches));
     // Few distinct values (ties), negatives (a zero from padding would be wrong), and one NaN.
     x.fill_random(rng, -3, 3, /*integers=*/true);
     if (trial == 3) x.set(uniform_int(rng, 0, x.size() - 1), std::nan(""));
-    const Pooled expected = max_pool_forward(be.reference(), pool, x);
-    const Pooled actual = max_pool_forward(be.cuda(), pool, x);
+    const Pooled expected = max_pool_forward(be.reference(), pool, x, switches);
+    const Pooled actual = max_pool_forward(be.cuda(), pool, x, switches);
     ASSERT_TRUE(tensors_identical(actual.y, expected.y));
     ASSERT_TRUE(tensors_identical(actual.indices, expected.indices));
   }
@@ -62,12 +65,13 @@ TEST_P(CudaMaxPoolBackward, RoutesLikeReferenceIncludingForeignIndices) {
         make_desc(c.dtype, c.layout, uniform_int(rng, 1, 2), uniform_int(rng, 1, 5), random_extents(rng, c.dims, 2, 8));
     upsTensorDesc_t y_desc, i_desc;
     if (upsMaxPoolOutputDesc(&pool, &x_desc, &y_desc, &i_desc) != UPS_STATUS_SUCCESS) continue;
-    SCOPED_TRACE(shape_text(x_desc) + " -> " + shape_text(y_desc));
+    const upsDataType_t switches = kSwitchDtypes[trial % 2];
+    SCOPED_TRACE(shape_text(x_desc) + " -> " + shape_text(y_desc) + " switches " + dtype_label(switches));
     HostTensor x(x_desc);
     x.fill_random(rng, -3, 3, /*integers=*/true);  // ties: overlapping windows share switches
-    Pooled pooled = max_pool_forward(be.reference(), pool, x);
+    Pooled pooled = max_pool_forward(be.reference(), pool, x, switches);
     if (trial % 3 == 2)  // switches that name no position of their window: ignored on both backends
-      for (int64_t e = 0; e < pooled.indices.size(); e += 3) pooled.indices.as_i64()[e] = uniform_int(rng, -2, 40);
+      for (int64_t e = 0; e < pooled.indices.size(); e += 3) pooled.indices.set_index(e, uniform_int(rng, -2, 40));
     HostTensor dy(y_desc);
     const bool integers = trial % 2 == 0;
     dy.fill_random(rng, -4, 4, integers);

@@ -507,6 +507,92 @@ TEST(ReferenceBadInput, MaxPoolRejectsEveryBadInputClass) {
 }
 
 // =============================================================================================
+// I32 switches
+// =============================================================================================
+// upsample.h: indices may be I32 instead of I64 (half the bytes); the ops are otherwise the same.
+// Max-pool writes the same positions, and every op that reads switches gives bit-identical
+// results from either dtype: max-pool backward (with foreign and out-of-plane switches too),
+// max-unpool (duplicates included) and its backward.
+TEST(ReferenceSwitchDtype, I32SwitchesGiveTheResultsOfI64) {
+  UPS_SEED_TRACE();
+  UPS_REFERENCE_HANDLE(h);
+  const Target ref{h.get(), UPS_BACKEND_REFERENCE};
+  auto rng = make_rng();
+  int checked = 0;
+  for (int trial = 0; trial < 24; ++trial) {
+    const int dims = 1 + trial % 3;
+    const upsPoolDesc_t pool = random_pool(rng, dims, trial % 2 == 0);
+    HostTensor x(make_desc(kFloatDtypes[trial % 4], random_layout(rng), uniform_int(rng, 1, 2), uniform_int(rng, 1, 3),
+                           random_extents(rng, dims, 2, 7)));
+    upsTensorDesc_t y_desc, i_desc;
+    if (upsMaxPoolOutputDesc(&pool, &x.desc, &y_desc, &i_desc) != UPS_STATUS_SUCCESS) continue;
+    SCOPED_TRACE(shape_text(x.desc) + " " + pool_text(pool));
+    x.fill_random(rng, -3, 3, /*integers=*/true);
+    const Pooled wide = max_pool_forward(ref, pool, x, UPS_DTYPE_I64);
+    Pooled narrow = max_pool_forward(ref, pool, x, UPS_DTYPE_I32);
+    ASSERT_EQ(narrow.indices.desc.dtype, UPS_DTYPE_I32);
+    EXPECT_TRUE(tensors_identical(narrow.y, wide.y));
+    for (int64_t i = 0; i < wide.indices.size(); ++i) ASSERT_EQ(narrow.indices.index(i), wide.indices.index(i)) << i;
+
+    // Max-pool backward, with every third switch foreign or outside the plane.
+    HostTensor foreign_wide = wide.indices;
+    for (int64_t i = 0; i < foreign_wide.size(); i += 3) {
+      const int64_t v = uniform_int(rng, -2, 60);
+      foreign_wide.set_index(i, v);
+      narrow.indices.set_index(i, v);
+    }
+    HostTensor dy(y_desc);
+    dy.fill_random(rng);
+    EXPECT_TRUE(tensors_identical(max_pool_backward(ref, pool, dy, narrow.indices, x.desc),
+                                  max_pool_backward(ref, pool, dy, foreign_wide, x.desc)));
+
+    // Max-unpool and its backward on random in-plane switches (duplicates likely).
+    upsTensorDesc_t u_desc;
+    if (upsMaxUnpoolOutputDesc(&pool, &x.desc, nullptr, &u_desc) != UPS_STATUS_SUCCESS) continue;
+    int64_t plane = 1;
+    for (int a = 0; a < dims; ++a) plane *= u_desc.spatial[a];
+    if (plane == 0) continue;
+    upsTensorDesc_t s_desc = x.desc;
+    s_desc.dtype = UPS_DTYPE_I64;
+    HostTensor switches_wide(s_desc);
+    s_desc.dtype = UPS_DTYPE_I32;
+    HostTensor switches_narrow(s_desc);
+    for (int64_t i = 0; i < x.size(); ++i) {
+      const int64_t v = uniform_int(rng, 0, plane - 1);
+      switches_wide.set_index(i, v);
+      switches_narrow.set_index(i, v);
+    }
+    EXPECT_TRUE(tensors_identical(max_unpool_forward(ref, pool, x, switches_narrow),
+                                  max_unpool_forward(ref, pool, x, switches_wide)));
+    HostTensor du(u_desc);
+    du.fill_random(rng);
+    EXPECT_TRUE(tensors_identical(max_unpool_backward(ref, pool, du, switches_narrow, x.desc),
+                                  max_unpool_backward(ref, pool, du, switches_wide, x.desc)));
+    ++checked;
+  }
+  EXPECT_GT(checked, 6);
+}
+
+// I32 switches hold positions of x's plane: a plane past 2^31 elements is refused before any
+// data is touched (the tensors here are never allocated: validation comes first), naming the
+// indices' dtype.
+TEST(ReferenceSwitchDtype, I32SwitchesNeedThePlaneToFit) {
+  UPS_REFERENCE_HANDLE(h);
+  const upsPoolDesc_t pool = pool_desc({2, 2}, {2, 2});
+  const upsTensorDesc_t x =
+      make_desc(UPS_DTYPE_F32, UPS_LAYOUT_CHANNELS_FIRST, 1, 1, {int64_t{1} << 16, (int64_t{1} << 15) + 2});
+  upsTensorDesc_t y, indices;
+  UPS_ASSERT_OK(upsMaxPoolOutputDesc(&pool, &x, &y, &indices));
+  EXPECT_EQ(indices.dtype, UPS_DTYPE_I64) << "the output descriptor gives PyTorch's I64";
+  indices.dtype = UPS_DTYPE_I32;
+  alignas(16) static unsigned char dummy[3][64];
+  EXPECT_EQ(upsMaxPoolForward(h.get(), &pool, &x, dummy[0], &y, dummy[1], &indices, dummy[2]),
+            UPS_STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(upsGetLastErrorString()).find("indices.dtype: i32"), std::string::npos)
+      << upsGetLastErrorString();
+}
+
+// =============================================================================================
 // Backward
 // =============================================================================================
 

@@ -6,8 +6,8 @@
 // a gradient written here from upsample.h's definition: dx is 0, plus dy[p] at the position
 // indices[p] names when that position lies in p's own window (kernel == stride: at most one such
 // p per position, so the sum is 0 + dy[p], and -0 becomes +0 as in any sum from 0).
-// Indices: a real max-pool's, and arbitrary ones (other windows' positions, the tail, out of the
-// plane, negative: all contribute nothing).
+// Indices (I64 and I32 switches on every path): a real max-pool's, and arbitrary ones (other windows' positions, the
+// tail, out of the plane, negative: all contribute nothing).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -38,7 +38,7 @@ HostTensor definition_gradient(const upsPoolDesc_t& pool, const HostTensor& dy, 
   const int64_t plane = plane_of(dx_desc);
   for_each_element(dy.desc, [&](int64_t n, int64_t c, const int64_t* o) {
     const int64_t at = offset_of(dy.desc, n, c, o);
-    const int64_t index = indices.as_i64()[at];
+    const int64_t index = indices.index(at);
     if (index < 0 || index >= plane) return;
     int64_t position[3] = {0, 0, 0};
     int64_t rest = index;
@@ -93,43 +93,44 @@ TEST(MaxPoolBackwardTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
   };
   for (const Case& k : cases)
     for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
-      for (int source = 0; source < 2; ++source) {
-        SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) +
-                     (source == 0 ? " max-pool indices" : " arbitrary indices"));
-        const upsPoolDesc_t pool = pool_desc(k.kernel, k.kernel, k.padding, {}, k.ceil_mode);
-        const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, k.spatial);
-        upsTensorDesc_t dy_desc{}, i_desc{};
-        UPS_ASSERT_OK(upsMaxPoolOutputDesc(&pool, &dx_desc, &dy_desc, &i_desc));
-        HostTensor dy(dy_desc), indices(i_desc);
-        dy.fill_random(rng, -50.0, 50.0);
-        for (int64_t e = 0; e < dy.size(); e += 5) dy.set(e, -0.0);  // must come back +0
-        if (source == 0) {
-          HostTensor x(dx_desc);
-          x.fill_random(rng, -3, 3, /*integers=*/true);  // ties: the first maximum's index
-          Backends be;
-          indices = max_pool_forward(be.reference(), pool, x).indices;
-        } else {
-          std::uniform_int_distribution<int64_t> any(-2, plane_of(dx_desc) + 1);
-          for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = any(rng);
-        }
-        const HostTensor expected = definition_gradient(pool, dy, indices, dx_desc);
+      for (upsDataType_t switches : kSwitchDtypes)
+        for (int source = 0; source < 2; ++source) {
+          SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) + " " + dtype_label(switches) +
+                       (source == 0 ? " max-pool indices" : " arbitrary indices"));
+          const upsPoolDesc_t pool = pool_desc(k.kernel, k.kernel, k.padding, {}, k.ceil_mode);
+          const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, k.spatial);
+          upsTensorDesc_t dy_desc{}, i_desc{};
+          UPS_ASSERT_OK(upsMaxPoolOutputDesc(&pool, &dx_desc, &dy_desc, &i_desc));
+          i_desc.dtype = switches;
+          HostTensor dy(dy_desc), indices(i_desc);
+          dy.fill_random(rng, -50.0, 50.0);
+          for (int64_t e = 0; e < dy.size(); e += 5) dy.set(e, -0.0);  // must come back +0
+          if (source == 0) {
+            HostTensor x(dx_desc);
+            x.fill_random(rng, -3, 3, /*integers=*/true);  // ties: the first maximum's index
+            Backends be;
+            indices = max_pool_forward(be.reference(), pool, x, switches).indices;
+          } else {
+            std::uniform_int_distribution<int64_t> any(-2, plane_of(dx_desc) + 1);
+            for (int64_t i = 0; i < indices.size(); ++i) indices.set_index(i, any(rng));
+          }
+          const HostTensor expected = definition_gradient(pool, dy, indices, dx_desc);
 
-        const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
-        Buffer bdy(UPS_BACKEND_CUDA, dy.bytes.size() + 16), bi(UPS_BACKEND_CUDA, indices),
-            bdx(UPS_BACKEND_CUDA, expected.bytes.size() + 16);
-        char* dy_ptr = static_cast<char*>(bdy.get()) + k.dy_shift * bytes;
-        char* dx_ptr = static_cast<char*>(bdx.get()) + k.dx_shift * bytes;
-        ASSERT_EQ(cudaMemcpy(dy_ptr, dy.data(), dy.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-        HostTensor actual(dx_desc);
-        actual.poison();
-        ASSERT_EQ(cudaMemcpy(dx_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-        HandleGuard h(UPS_BACKEND_CUDA);
-        UPS_ASSERT_OK(upsMaxPoolBackward(h.get(), &pool, &dy_desc, dy_ptr, &i_desc,
-                                         static_cast<const int64_t*>(bi.get()), &dx_desc, dx_ptr));
-        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-        ASSERT_EQ(cudaMemcpy(actual.data(), dx_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
-        EXPECT_TRUE(tensors_identical(actual, expected));
-      }
+          const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
+          Buffer bdy(UPS_BACKEND_CUDA, dy.bytes.size() + 16), bi(UPS_BACKEND_CUDA, indices),
+              bdx(UPS_BACKEND_CUDA, expected.bytes.size() + 16);
+          char* dy_ptr = static_cast<char*>(bdy.get()) + k.dy_shift * bytes;
+          char* dx_ptr = static_cast<char*>(bdx.get()) + k.dx_shift * bytes;
+          ASSERT_EQ(cudaMemcpy(dy_ptr, dy.data(), dy.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+          HostTensor actual(dx_desc);
+          actual.poison();
+          ASSERT_EQ(cudaMemcpy(dx_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+          HandleGuard h(UPS_BACKEND_CUDA);
+          UPS_ASSERT_OK(upsMaxPoolBackward(h.get(), &pool, &dy_desc, dy_ptr, &i_desc, bi.get(), &dx_desc, dx_ptr));
+          ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+          ASSERT_EQ(cudaMemcpy(actual.data(), dx_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+          EXPECT_TRUE(tensors_identical(actual, expected));
+        }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Max-unpooling, forward and backward: the CUDA backend against the REFERENCE backend through
-// the public API, every dtype x layout x rank, some cases on the 64-bit index path; random switches
+// the public API, every dtype x layout x rank, some cases on the 64-bit index path, I64 and I32
+// switches in alternate trials; random switches
 // (duplicates: the documented rule decides), and out-of-range indices named alike on both backends
 // with nothing written. Built twice: against libupsample.so (label `gpu`: a real GPU, or a skip
 // with a message) and against the emulated library (label `emulated`: the kernels run on the CPU).
@@ -32,39 +33,38 @@ TEST_P(CudaMaxUnpool, MatchesReferenceIncludingDuplicates) {
     upsTensorDesc_t y_desc;
     if (upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS || element_count(y_desc) == 0)
       continue;  // no shape, or an empty plane (every index out of range, as in PyTorch)
-    SCOPED_TRACE("x " + shape_text(x_desc) + " -> y " + shape_text(y_desc));
     upsTensorDesc_t i_desc = x_desc;
-    i_desc.dtype = UPS_DTYPE_I64;
+    i_desc.dtype = kSwitchDtypes[trial % 2];
+    SCOPED_TRACE("x " + shape_text(x_desc) + " -> y " + shape_text(y_desc) + " switches " + dtype_label(i_desc.dtype));
     int64_t plane = 1;
     for (int a = 0; a < c.dims; ++a) plane *= y_desc.spatial[a];
     if (plane == 0) continue;  // an empty output plane: no switch of a non-empty x is valid
     HostTensor x(x_desc), indices(i_desc);
     x.fill_random(rng, -2, 2);
     // Random in-range switches: duplicates are likely, and the documented rule decides them.
-    for (int64_t e = 0; e < indices.size(); ++e) indices.as_i64()[e] = uniform_int(rng, 0, plane - 1);
+    for (int64_t e = 0; e < indices.size(); ++e) indices.set_index(e, uniform_int(rng, 0, plane - 1));
     HostTensor expected(y_desc), actual(y_desc);
     expected.poison();
-    UPS_ASSERT_OK(upsMaxUnpoolForward(be.reference().handle, &pool, &x_desc, x.data(), &i_desc, indices.as_i64(),
-                                      &y_desc, expected.data()));
+    UPS_ASSERT_OK(upsMaxUnpoolForward(be.reference().handle, &pool, &x_desc, x.data(), &i_desc, indices.data(), &y_desc,
+                                      expected.data()));
     actual.poison();
     Buffer dx(UPS_BACKEND_CUDA, x), di(UPS_BACKEND_CUDA, indices), dy(UPS_BACKEND_CUDA, actual);
-    UPS_ASSERT_OK(upsMaxUnpoolForward(be.cuda().handle, &pool, &x_desc, dx.get(), &i_desc,
-                                      static_cast<const int64_t*>(di.get()), &y_desc, dy.get()));
+    UPS_ASSERT_OK(
+        upsMaxUnpoolForward(be.cuda().handle, &pool, &x_desc, dx.get(), &i_desc, di.get(), &y_desc, dy.get()));
     dy.download(&actual);
     ASSERT_TRUE(tensors_identical(actual, expected));
 
     // Two bad indices: both backends name the same first position, and y is untouched.
     if (indices.size() >= 2) {
       const int64_t first = uniform_int(rng, 0, indices.size() - 2);
-      indices.as_i64()[first] = plane;
-      indices.as_i64()[indices.size() - 1] = -1;
+      indices.set_index(first, plane);
+      indices.set_index(indices.size() - 1, -1);
       di.upload(indices);
-      upsStatus_t status = upsMaxUnpoolForward(be.reference().handle, &pool, &x_desc, x.data(), &i_desc,
-                                               indices.as_i64(), &y_desc, expected.data());
+      upsStatus_t status = upsMaxUnpoolForward(be.reference().handle, &pool, &x_desc, x.data(), &i_desc, indices.data(),
+                                               &y_desc, expected.data());
       ASSERT_EQ(status, UPS_STATUS_INDEX_OUT_OF_RANGE);
       const std::string reference_message = upsGetLastErrorString();
-      status = upsMaxUnpoolForward(be.cuda().handle, &pool, &x_desc, dx.get(), &i_desc,
-                                   static_cast<const int64_t*>(di.get()), &y_desc, dy.get());
+      status = upsMaxUnpoolForward(be.cuda().handle, &pool, &x_desc, dx.get(), &i_desc, di.get(), &y_desc, dy.get());
       ASSERT_EQ(status, UPS_STATUS_INDEX_OUT_OF_RANGE);
       EXPECT_EQ(std::string(upsGetLastErrorString()), reference_message);
       HostTensor after(y_desc);
@@ -95,15 +95,15 @@ TEST_P(CudaMaxUnpoolBackward, GathersLikeReferenceAndChecksIndices) {
     upsTensorDesc_t y_desc;
     if (upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc) != UPS_STATUS_SUCCESS || element_count(y_desc) == 0)
       continue;  // no shape, or an empty plane (every index out of range, as in PyTorch)
-    SCOPED_TRACE(shape_text(x_desc) + " -> " + shape_text(y_desc));
     upsTensorDesc_t i_desc = x_desc;
-    i_desc.dtype = UPS_DTYPE_I64;
+    i_desc.dtype = kSwitchDtypes[trial % 2];
+    SCOPED_TRACE(shape_text(x_desc) + " -> " + shape_text(y_desc) + " switches " + dtype_label(i_desc.dtype));
     int64_t plane = 1;
     for (int a = 0; a < c.dims; ++a) plane *= y_desc.spatial[a];
     if (plane == 0) continue;  // an empty output plane: no switch of a non-empty x is valid
     HostTensor indices(i_desc), dy(y_desc);
     for (int64_t e = 0; e < indices.size(); ++e)
-      indices.as_i64()[e] = uniform_int(rng, 0, plane - 1);  // duplicates too
+      indices.set_index(e, uniform_int(rng, 0, plane - 1));  // duplicates too
     dy.fill_random(rng);
     const HostTensor expected = max_unpool_backward(be.reference(), pool, dy, indices, x_desc);
     const HostTensor actual = max_unpool_backward(be.cuda(), pool, dy, indices, x_desc);
@@ -112,16 +112,15 @@ TEST_P(CudaMaxUnpoolBackward, GathersLikeReferenceAndChecksIndices) {
     // Two bad indices: both backends name the same first position, and dx is untouched.
     if (indices.size() >= 2) {
       const int64_t first = uniform_int(rng, 0, indices.size() - 2);
-      indices.as_i64()[first] = plane;
-      indices.as_i64()[indices.size() - 1] = -1;
+      indices.set_index(first, plane);
+      indices.set_index(indices.size() - 1, -1);
       HostTensor ref_dx(x_desc);
       upsStatus_t status = upsMaxUnpoolBackward(be.reference().handle, &pool, &y_desc, dy.data(), &i_desc,
-                                                indices.as_i64(), &x_desc, ref_dx.data());
+                                                indices.data(), &x_desc, ref_dx.data());
       ASSERT_EQ(status, UPS_STATUS_INDEX_OUT_OF_RANGE);
       const std::string reference_message = upsGetLastErrorString();
       Buffer bdy(UPS_BACKEND_CUDA, dy), bi(UPS_BACKEND_CUDA, indices), bdx(UPS_BACKEND_CUDA, actual);
-      status = upsMaxUnpoolBackward(be.cuda().handle, &pool, &y_desc, bdy.get(), &i_desc,
-                                    static_cast<const int64_t*>(bi.get()), &x_desc, bdx.get());
+      status = upsMaxUnpoolBackward(be.cuda().handle, &pool, &y_desc, bdy.get(), &i_desc, bi.get(), &x_desc, bdx.get());
       ASSERT_EQ(status, UPS_STATUS_INDEX_OUT_OF_RANGE);
       EXPECT_EQ(std::string(upsGetLastErrorString()), reference_message);
       HostTensor after(x_desc);

@@ -4,8 +4,8 @@
 // multiple of the lanes, W padding or tail, x or y shifted off alignment), and the general path
 // behind either when an index leaves its own window — for every dtype, against a scatter written
 // here from the definition (zeros, then y[n, c, index] = x[n, c, p] in scan order: the latest wins).
-// Indices: a real max-pool's (each inside its window), each anywhere in its tile (tails included:
-// the tiled kernel alone writes y), arbitrary positions with duplicates, and, under
+// Indices (I64 and I32 switches, each on every path): a real max-pool's (each inside its window), each anywhere in its
+// tile (tails included: the tiled kernel alone writes y), arbitrary positions with duplicates, and, under
 // UPS_INDEX_CHECK_ASYNC, bad ones (skipped; the query names the first).
 #include <gtest/gtest.h>
 
@@ -47,7 +47,7 @@ HostTensor scatter(const HostTensor& x, const HostTensor& indices, const upsTens
   for (int64_t n = 0; n < x.desc.n; ++n)
     for (int64_t c = 0; c < x.desc.c; ++c)
       for (int64_t p = 0; p < in_plane; ++p) {
-        const int64_t index = indices.as_i64()[offset_in(x.desc, n, c, p)];
+        const int64_t index = indices.index(offset_in(x.desc, n, c, p));
         if (index < 0 || index >= out_plane) continue;
         std::memcpy(static_cast<char*>(y.data()) + offset_in(y_desc, n, c, index) * dtype_bytes(y_desc.dtype),
                     static_cast<const char*>(x.data()) + offset_in(x.desc, n, c, p) * dtype_bytes(x.desc.dtype),
@@ -84,93 +84,95 @@ TEST(MaxUnpoolTiledPaths, EveryPathEveryDtypeAgainstTheDefinition) {
   };
   for (const Case& k : cases)
     for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
-      for (int source = 0; source < 4; ++source) {
-        SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) +
-                     (source == 0   ? " max-pool indices"
-                      : source == 1 ? " arbitrary indices"
-                      : source == 2 ? " bad indices, ASYNC"
-                                    : " in-tile indices, tails included"));
-        const upsPoolDesc_t pool = tiled_pool(k.k, k.padding);
-        const upsTensorDesc_t x_desc = make_desc(dtype, k.layout, 2, k.c, {3, 4});
-        upsTensorDesc_t y_desc{};
-        UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc));
-        if (k.extra_h != 0 || k.extra_w != 0) {
-          const int64_t size[2] = {y_desc.spatial[0] + k.extra_h, y_desc.spatial[1] + k.extra_w};
-          UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, size, &y_desc));
-        }
-        upsTensorDesc_t i_desc = x_desc;
-        i_desc.dtype = UPS_DTYPE_I64;
-        HostTensor x(x_desc), indices(i_desc);
-        x.fill_random(rng, -50.0, 50.0);
-        const int64_t out_plane = plane_of(y_desc);
-        if (source == 0) {
-          // Max-pool of a random y-shaped tensor (its output is x's shape when no tail was added).
-          HandleGuard ref(UPS_BACKEND_REFERENCE);
-          upsTensorDesc_t src = y_desc;
-          src.dtype = UPS_DTYPE_F64;
-          HostTensor ys(src);
-          ys.fill_random(rng);
-          upsTensorDesc_t pd{}, id{};
-          UPS_ASSERT_OK(upsMaxPoolOutputDesc(&pool, &src, &pd, &id));
-          if (pd.spatial[0] != x_desc.spatial[0] || pd.spatial[1] != x_desc.spatial[1]) continue;
-          HostTensor pooled(pd);
-          UPS_ASSERT_OK(upsMaxPoolForward(ref.get(), &pool, &src, ys.data(), &pd, pooled.data(), &id, indices.as_i64()));
-        } else if (source == 3) {
-          // Each index anywhere in its input's tile: its window, and for the last window on an
-          // axis the tail past it too. None escapes, so the tiled kernel alone writes y.
-          for_each_element(x_desc, [&](int64_t n, int64_t c, const int64_t* q) {
-            int64_t position = 0;
-            for (int a = 0; a < 2; ++a) {
-              const int64_t first = q[a] * k.k - k.padding;
-              const int64_t begin = std::max<int64_t>(first, 0);
-              const int64_t end =
-                  q[a] + 1 == x_desc.spatial[a] ? y_desc.spatial[a] : std::min(first + k.k, y_desc.spatial[a]);
-              position = position * y_desc.spatial[a] + std::uniform_int_distribution<int64_t>(begin, end - 1)(rng);
+      for (upsDataType_t switches : kSwitchDtypes)
+        for (int source = 0; source < 4; ++source) {
+          SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) + " " + dtype_label(switches) +
+                       (source == 0   ? " max-pool indices"
+                        : source == 1 ? " arbitrary indices"
+                        : source == 2 ? " bad indices, ASYNC"
+                                      : " in-tile indices, tails included"));
+          const upsPoolDesc_t pool = tiled_pool(k.k, k.padding);
+          const upsTensorDesc_t x_desc = make_desc(dtype, k.layout, 2, k.c, {3, 4});
+          upsTensorDesc_t y_desc{};
+          UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, nullptr, &y_desc));
+          if (k.extra_h != 0 || k.extra_w != 0) {
+            const int64_t size[2] = {y_desc.spatial[0] + k.extra_h, y_desc.spatial[1] + k.extra_w};
+            UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &x_desc, size, &y_desc));
+          }
+          upsTensorDesc_t i_desc = x_desc;
+          i_desc.dtype = switches;
+          HostTensor x(x_desc), indices(i_desc);
+          x.fill_random(rng, -50.0, 50.0);
+          const int64_t out_plane = plane_of(y_desc);
+          if (source == 0) {
+            // Max-pool of a random y-shaped tensor (its output is x's shape when no tail was added).
+            HandleGuard ref(UPS_BACKEND_REFERENCE);
+            upsTensorDesc_t src = y_desc;
+            src.dtype = UPS_DTYPE_F64;
+            HostTensor ys(src);
+            ys.fill_random(rng);
+            upsTensorDesc_t pd{}, id{};
+            UPS_ASSERT_OK(upsMaxPoolOutputDesc(&pool, &src, &pd, &id));
+            id.dtype = switches;
+            if (pd.spatial[0] != x_desc.spatial[0] || pd.spatial[1] != x_desc.spatial[1]) continue;
+            HostTensor pooled(pd);
+            UPS_ASSERT_OK(
+                upsMaxPoolForward(ref.get(), &pool, &src, ys.data(), &pd, pooled.data(), &id, indices.data()));
+          } else if (source == 3) {
+            // Each index anywhere in its input's tile: its window, and for the last window on an
+            // axis the tail past it too. None escapes, so the tiled kernel alone writes y.
+            for_each_element(x_desc, [&](int64_t n, int64_t c, const int64_t* q) {
+              int64_t position = 0;
+              for (int a = 0; a < 2; ++a) {
+                const int64_t first = q[a] * k.k - k.padding;
+                const int64_t begin = std::max<int64_t>(first, 0);
+                const int64_t end =
+                    q[a] + 1 == x_desc.spatial[a] ? y_desc.spatial[a] : std::min(first + k.k, y_desc.spatial[a]);
+                position = position * y_desc.spatial[a] + std::uniform_int_distribution<int64_t>(begin, end - 1)(rng);
+              }
+              indices.set_index(offset_of(x_desc, n, c, q), position);
+            });
+          } else {
+            std::uniform_int_distribution<int64_t> any(0, out_plane - 1);
+            for (int64_t i = 0; i < indices.size(); ++i) indices.set_index(i, any(rng));
+            if (source == 2) {
+              indices.set_index(5, out_plane);  // bad
+              indices.set_index(indices.size() - 1, -3);
             }
-            indices.as_i64()[offset_of(x_desc, n, c, q)] = position;
-          });
-        } else {
-          std::uniform_int_distribution<int64_t> any(0, out_plane - 1);
-          for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = any(rng);
+          }
+          const HostTensor expected = scatter(x, indices, y_desc);
+          HandleGuard h(UPS_BACKEND_CUDA);
+          if (source == 2) UPS_ASSERT_OK(upsSetIndexCheckMode(h.get(), UPS_INDEX_CHECK_ASYNC));
+          const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
+          Buffer bx(UPS_BACKEND_CUDA, x.bytes.size() + 16), bi(UPS_BACKEND_CUDA, indices);
+          HostTensor actual(y_desc);
+          actual.poison();
+          Buffer by(UPS_BACKEND_CUDA, actual.bytes.size() + 16);
+          char* x_ptr = static_cast<char*>(bx.get()) + k.x_shift * bytes;
+          char* y_ptr = static_cast<char*>(by.get()) + k.y_shift * bytes;
+          ASSERT_EQ(cudaMemcpy(x_ptr, x.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+          ASSERT_EQ(cudaMemcpy(y_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+          UPS_ASSERT_OK(upsMaxUnpoolForward(h.get(), &pool, &x_desc, x_ptr, &i_desc, bi.get(), &y_desc, y_ptr));
+          ASSERT_EQ(cudaMemcpy(actual.data(), y_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+          EXPECT_TRUE(tensors_identical(actual, expected));
+          upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
+          UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
           if (source == 2) {
-            indices.as_i64()[5] = out_plane;  // bad
-            indices.as_i64()[indices.size() - 1] = -3;
+            EXPECT_EQ(runtime, UPS_STATUS_INDEX_OUT_OF_RANGE);
+            // Element 5 (n = 0) comes before the last element (n = 1) in (n, c, d, h, w) order in both
+            // layouts: its value is the one reported.
+            EXPECT_NE(std::string(upsGetLastErrorString()).find("= " + std::to_string(out_plane) + " is outside"),
+                      std::string::npos)
+                << upsGetLastErrorString();
+          } else {
+            EXPECT_EQ(runtime, UPS_STATUS_SUCCESS);
           }
         }
-        const HostTensor expected = scatter(x, indices, y_desc);
-        HandleGuard h(UPS_BACKEND_CUDA);
-        if (source == 2) UPS_ASSERT_OK(upsSetIndexCheckMode(h.get(), UPS_INDEX_CHECK_ASYNC));
-        const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
-        Buffer bx(UPS_BACKEND_CUDA, x.bytes.size() + 16), bi(UPS_BACKEND_CUDA, indices);
-        HostTensor actual(y_desc);
-        actual.poison();
-        Buffer by(UPS_BACKEND_CUDA, actual.bytes.size() + 16);
-        char* x_ptr = static_cast<char*>(bx.get()) + k.x_shift * bytes;
-        char* y_ptr = static_cast<char*>(by.get()) + k.y_shift * bytes;
-        ASSERT_EQ(cudaMemcpy(x_ptr, x.data(), x.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-        ASSERT_EQ(cudaMemcpy(y_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-        UPS_ASSERT_OK(upsMaxUnpoolForward(h.get(), &pool, &x_desc, x_ptr, &i_desc,
-                                          static_cast<const int64_t*>(bi.get()), &y_desc, y_ptr));
-        ASSERT_EQ(cudaMemcpy(actual.data(), y_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
-        EXPECT_TRUE(tensors_identical(actual, expected));
-        upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
-        UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
-        if (source == 2) {
-          EXPECT_EQ(runtime, UPS_STATUS_INDEX_OUT_OF_RANGE);
-          // Element 5 (n = 0) comes before the last element (n = 1) in (n, c, d, h, w) order in both
-          // layouts: its value is the one reported.
-          EXPECT_NE(std::string(upsGetLastErrorString()).find("= " + std::to_string(out_plane) + " is outside"),
-                    std::string::npos)
-              << upsGetLastErrorString();
-        } else {
-          EXPECT_EQ(runtime, UPS_STATUS_SUCCESS);
-        }
-      }
 }
 
 // Backward: the 16-byte gathers (channels-last with C a multiple of the lanes, channels-first with
 // the plane a multiple of the lanes; dx aligned) and the scalar one (C odd, plane 12 for 2-byte
-// words, dx shifted), every dtype, with valid indices (synchronous) and with bad ones under
+// words, dx shifted), every dtype and both switch dtypes, with valid indices (synchronous) and with bad ones under
 // UPS_INDEX_CHECK_ASYNC (their dx is 0, the query names the first), against
 // dx[n, c, p] = dy[n, c, indices[n, c, p]] written here.
 TEST(MaxUnpoolTiledPaths, BackwardEveryPathEveryDtype) {
@@ -195,54 +197,55 @@ TEST(MaxUnpoolTiledPaths, BackwardEveryPathEveryDtype) {
   const upsPoolDesc_t pool = tiled_pool(2, 0);
   for (const Case& k : cases)
     for (upsDataType_t dtype : {UPS_DTYPE_F32, UPS_DTYPE_F64, UPS_DTYPE_F16, UPS_DTYPE_BF16})
-      for (bool bad : {false, true}) {
-        SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) + (bad ? " bad indices, ASYNC" : ""));
-        const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, k.spatial);
-        upsTensorDesc_t dy_desc{};
-        UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &dx_desc, nullptr, &dy_desc));
-        upsTensorDesc_t i_desc = dx_desc;
-        i_desc.dtype = UPS_DTYPE_I64;
-        HostTensor dy(dy_desc), indices(i_desc), expected(dx_desc), actual(dx_desc);
-        dy.fill_random(rng, -50.0, 50.0);
-        const int64_t out_plane = plane_of(dy_desc), in_plane = plane_of(dx_desc);
-        std::uniform_int_distribution<int64_t> any(0, out_plane - 1);
-        for (int64_t i = 0; i < indices.size(); ++i) indices.as_i64()[i] = any(rng);
-        if (bad) {
-          indices.as_i64()[7] = -1;
-          indices.as_i64()[indices.size() - 2] = out_plane + 4;
-        }
-        const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
-        for (int64_t n = 0; n < dx_desc.n; ++n)
-          for (int64_t c = 0; c < dx_desc.c; ++c)
-            for (int64_t p = 0; p < in_plane; ++p) {
-              const int64_t at = offset_in(dx_desc, n, c, p), index = indices.as_i64()[at];
-              if (index < 0 || index >= out_plane) {
-                expected.set(at, 0.0);
-                continue;
+      for (upsDataType_t switches : kSwitchDtypes)
+        for (bool bad : {false, true}) {
+          SCOPED_TRACE(std::string(k.path) + " " + dtype_label(dtype) + " " + dtype_label(switches) +
+                       (bad ? " bad indices, ASYNC" : ""));
+          const upsTensorDesc_t dx_desc = make_desc(dtype, k.layout, 2, k.c, k.spatial);
+          upsTensorDesc_t dy_desc{};
+          UPS_ASSERT_OK(upsMaxUnpoolOutputDesc(&pool, &dx_desc, nullptr, &dy_desc));
+          upsTensorDesc_t i_desc = dx_desc;
+          i_desc.dtype = switches;
+          HostTensor dy(dy_desc), indices(i_desc), expected(dx_desc), actual(dx_desc);
+          dy.fill_random(rng, -50.0, 50.0);
+          const int64_t out_plane = plane_of(dy_desc), in_plane = plane_of(dx_desc);
+          std::uniform_int_distribution<int64_t> any(0, out_plane - 1);
+          for (int64_t i = 0; i < indices.size(); ++i) indices.set_index(i, any(rng));
+          if (bad) {
+            indices.set_index(7, -1);
+            indices.set_index(indices.size() - 2, out_plane + 4);
+          }
+          const size_t bytes = static_cast<size_t>(dtype_bytes(dtype));
+          for (int64_t n = 0; n < dx_desc.n; ++n)
+            for (int64_t c = 0; c < dx_desc.c; ++c)
+              for (int64_t p = 0; p < in_plane; ++p) {
+                const int64_t at = offset_in(dx_desc, n, c, p), index = indices.index(at);
+                if (index < 0 || index >= out_plane) {
+                  expected.set(at, 0.0);
+                  continue;
+                }
+                std::memcpy(static_cast<char*>(expected.data()) + at * bytes,
+                            static_cast<const char*>(dy.data()) + offset_in(dy_desc, n, c, index) * bytes, bytes);
               }
-              std::memcpy(static_cast<char*>(expected.data()) + at * bytes,
-                          static_cast<const char*>(dy.data()) + offset_in(dy_desc, n, c, index) * bytes, bytes);
-            }
-        HandleGuard h(UPS_BACKEND_CUDA);
-        if (bad) UPS_ASSERT_OK(upsSetIndexCheckMode(h.get(), UPS_INDEX_CHECK_ASYNC));
-        Buffer bdy(UPS_BACKEND_CUDA, dy), bi(UPS_BACKEND_CUDA, indices),
-            bdx(UPS_BACKEND_CUDA, actual.bytes.size() + 16);
-        char* dx_ptr = static_cast<char*>(bdx.get()) + k.dx_shift * bytes;
-        actual.poison();
-        ASSERT_EQ(cudaMemcpy(dx_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
-        UPS_ASSERT_OK(upsMaxUnpoolBackward(h.get(), &pool, &dy_desc, bdy.get(), &i_desc,
-                                           static_cast<const int64_t*>(bi.get()), &dx_desc, dx_ptr));
-        ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-        ASSERT_EQ(cudaMemcpy(actual.data(), dx_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
-        EXPECT_TRUE(tensors_identical(actual, expected));
-        upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
-        UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
-        EXPECT_EQ(runtime, bad ? UPS_STATUS_INDEX_OUT_OF_RANGE : UPS_STATUS_SUCCESS);
-        if (bad) {  // element 7 (n = 0) precedes the other bad one (n = 1)
-          EXPECT_NE(std::string(upsGetLastErrorString()).find("] = -1 is outside"), std::string::npos)
-              << upsGetLastErrorString();
+          HandleGuard h(UPS_BACKEND_CUDA);
+          if (bad) UPS_ASSERT_OK(upsSetIndexCheckMode(h.get(), UPS_INDEX_CHECK_ASYNC));
+          Buffer bdy(UPS_BACKEND_CUDA, dy), bi(UPS_BACKEND_CUDA, indices),
+              bdx(UPS_BACKEND_CUDA, actual.bytes.size() + 16);
+          char* dx_ptr = static_cast<char*>(bdx.get()) + k.dx_shift * bytes;
+          actual.poison();
+          ASSERT_EQ(cudaMemcpy(dx_ptr, actual.data(), actual.bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+          UPS_ASSERT_OK(upsMaxUnpoolBackward(h.get(), &pool, &dy_desc, bdy.get(), &i_desc, bi.get(), &dx_desc, dx_ptr));
+          ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+          ASSERT_EQ(cudaMemcpy(actual.data(), dx_ptr, actual.bytes.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+          EXPECT_TRUE(tensors_identical(actual, expected));
+          upsStatus_t runtime = UPS_STATUS_INTERNAL_ERROR;
+          UPS_ASSERT_OK(upsQueryRuntimeError(h.get(), &runtime, UPS_ERRQUERY_BLOCKING));
+          EXPECT_EQ(runtime, bad ? UPS_STATUS_INDEX_OUT_OF_RANGE : UPS_STATUS_SUCCESS);
+          if (bad) {  // element 7 (n = 0) precedes the other bad one (n = 1)
+            EXPECT_NE(std::string(upsGetLastErrorString()).find("] = -1 is outside"), std::string::npos)
+                << upsGetLastErrorString();
+          }
         }
-      }
 }
 
 }  // namespace

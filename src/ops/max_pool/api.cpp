@@ -18,7 +18,7 @@ struct MaxPoolForwardOp : OpDefaults {
     const upsTensorDesc_t* y_desc;
     void* y;
     const upsTensorDesc_t* indices_desc;
-    int64_t* indices;
+    void* indices;
   };
   static upsStatus_t validate(const Args& a, Problem* p) {
     return validate_max_pool(a.desc, a.x_desc, a.y_desc, a.indices_desc, p);
@@ -41,7 +41,7 @@ struct MaxPoolBackwardOp : OpDefaults {
     const upsTensorDesc_t* dy_desc;
     const void* dy;
     const upsTensorDesc_t* indices_desc;
-    const int64_t* indices;
+    const void* indices;
     const upsTensorDesc_t* dx_desc;
     void* dx;
   };
@@ -98,12 +98,12 @@ upsStatus_t upsMaxPoolOutputDesc(const upsPoolDesc_t* desc, const upsTensorDesc_
 
 upsStatus_t upsMaxPoolForward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* x_desc,
                               const void* x, const upsTensorDesc_t* y_desc, void* y,
-                              const upsTensorDesc_t* indices_desc, int64_t* indices) {
+                              const upsTensorDesc_t* indices_desc, void* indices) {
   return run_op<MaxPoolForwardOp>(handle, {desc, x_desc, x, y_desc, y, indices_desc, indices});
 }
 
 upsStatus_t upsMaxPoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* dy_desc,
-                               const void* dy, const upsTensorDesc_t* indices_desc, const int64_t* indices,
+                               const void* dy, const upsTensorDesc_t* indices_desc, const void* indices,
                                const upsTensorDesc_t* dx_desc, void* dx) {
   return run_op<MaxPoolBackwardOp>(handle, {desc, dy_desc, dy, indices_desc, indices, dx_desc, dx});
 }

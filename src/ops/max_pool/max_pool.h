@@ -26,7 +26,7 @@ upsStatus_t validate_max_pool_backward(const upsPoolDesc_t* desc, const upsTenso
 // checked against). Problems arrive validated.
 namespace upsample::reference {
 
-upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, int64_t* indices);
-upsStatus_t max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const int64_t* indices, void* dx);
+upsStatus_t max_pool_forward(const detail::MaxPoolProblem& problem, const void* x, void* y, void* indices);
+upsStatus_t max_pool_backward(const detail::MaxPoolProblem& problem, const void* dy, const void* indices, void* dx);
 
 }  // namespace upsample::reference

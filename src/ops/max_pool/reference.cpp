@@ -13,7 +13,7 @@
 
 namespace upsample::reference {
 
-upsStatus_t max_pool_forward(const detail::MaxPoolProblem& p, const void* x, void* y, int64_t* indices) {
+upsStatus_t max_pool_forward(const detail::MaxPoolProblem& p, const void* x, void* y, void* indices) {
   const detail::TensorGeometry& in = p.input;
   const detail::TensorGeometry& out = p.output;
   const int64_t in_h = in.extent[1], in_w = in.extent[2];
@@ -57,13 +57,12 @@ upsStatus_t max_pool_forward(const detail::MaxPoolProblem& p, const void* x, voi
                 }
             // Validation guarantees every window an in-bounds position; its element is copied as is.
             copy_element(in.dtype, x, best_offset, y, out.offset(n, c, od, oh, ow));
-            indices[p.indices.offset(n, c, od, oh, ow)] = best_index;
+            store_index(p.indices.dtype, indices, p.indices.offset(n, c, od, oh, ow), best_index);
           }
   return UPS_STATUS_SUCCESS;
 }
 
-
-upsStatus_t max_pool_backward(const detail::MaxPoolProblem& p, const void* dy, const int64_t* indices, void* dx) {
+upsStatus_t max_pool_backward(const detail::MaxPoolProblem& p, const void* dy, const void* indices, void* dx) {
   const detail::TensorGeometry& in = p.input;    // dx
   const detail::TensorGeometry& out = p.output;  // dy and indices
   std::vector<double> accumulator;
@@ -79,7 +78,7 @@ upsStatus_t max_pool_backward(const detail::MaxPoolProblem& p, const void* dy, c
       for (int64_t od = 0; od < out.extent[0]; ++od)
         for (int64_t oh = 0; oh < out.extent[1]; ++oh)
           for (int64_t ow = 0; ow < out.extent[2]; ++ow) {
-            const int64_t index = indices[p.indices.offset(n, c, od, oh, ow)];
+            const int64_t index = load_index(p.indices.dtype, indices, p.indices.offset(n, c, od, oh, ow));
             if (index < 0 || index >= plane) continue;  // names no input position: contributes nothing
             const int64_t i[3] = {index / (in.extent[1] * in.extent[2]), (index / in.extent[2]) % in.extent[1],
                                   index % in.extent[2]};

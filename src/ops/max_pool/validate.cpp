@@ -89,13 +89,19 @@ upsStatus_t validate_max_pool(const upsPoolDesc_t* desc_arg, const upsTensorDesc
   UPS_RETURN_IF_ERROR(check_same_dtype_layout(y, "y", x, "x"));
   UPS_RETURN_IF_ERROR(check_shape(y, "y", expected, "max-pool of x"));
   UPS_RETURN_IF_ERROR(make_geometry(indices, "indices", &problem->indices));
-  if (indices->dtype != UPS_DTYPE_I64)
-    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.dtype: expected i64, got ", dtype_name(indices->dtype));
+  UPS_RETURN_IF_ERROR(check_index_dtype(indices));
+  UPS_RETURN_IF_ERROR(make_geometry(x, "x", &problem->input));
+  // An I32 switch holds a flat position of x's plane: [0, D*H*W) must fit.
+  if (indices->dtype == UPS_DTYPE_I32 && problem->input.plane() > (int64_t{1} << 31))
+    return fail(UPS_STATUS_NOT_SUPPORTED,
+                "indices.dtype: i32 switches need x's plane (D*H*W) to be at most 2^31 "
+                "elements, got ",
+                problem->input.plane(), "; use i64");
   if (indices->layout != x->layout)
     return fail(UPS_STATUS_NOT_SUPPORTED, "indices.layout: expected ", layout_name(x->layout), " like x, got ",
                 layout_name(indices->layout));
+  expected_indices.dtype = indices->dtype;
   UPS_RETURN_IF_ERROR(check_shape(indices, "indices", expected_indices, "same as y"));
-  UPS_RETURN_IF_ERROR(make_geometry(x, "x", &problem->input));
   to_canonical(desc->kernel, desc->spatial_dims, 1, problem->kernel);
   to_canonical(desc->stride, desc->spatial_dims, 1, problem->stride);
   to_canonical(desc->padding, desc->spatial_dims, 0, problem->padding);

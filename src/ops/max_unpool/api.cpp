@@ -20,7 +20,7 @@ struct MaxUnpoolForwardOp : OpDefaults {
     const upsTensorDesc_t* x_desc;
     const void* x;
     const upsTensorDesc_t* indices_desc;
-    const int64_t* indices;
+    const void* indices;
     const upsTensorDesc_t* y_desc;
     void* y;
   };
@@ -49,7 +49,7 @@ struct MaxUnpoolBackwardOp : OpDefaults {
     const upsTensorDesc_t* dy_desc;
     const void* dy;
     const upsTensorDesc_t* indices_desc;
-    const int64_t* indices;
+    const void* indices;
     const upsTensorDesc_t* dx_desc;
     void* dx;
   };
@@ -71,7 +71,8 @@ struct MaxUnpoolBackwardOp : OpDefaults {
   }
 };
 
-// The workspace queries take no indices descriptor: it is implied (x's or dx's shape, I64), read
+// The workspace queries take no indices descriptor: it is implied (x's or dx's shape, I64; the
+// workspace is the same for I32 switches), read
 // from the caller's x or dx as every descriptor is (NOTE [ Descriptor versions ]).
 upsStatus_t implied_indices(const upsTensorDesc_t* like, const char* name, upsTensorDesc_t* indices) {
   UPS_RETURN_IF_ERROR(read_desc(like, name, indices));
@@ -103,7 +104,7 @@ upsStatus_t upsMaxUnpoolWorkspaceSize(upsHandle_t handle, const upsPoolDesc_t* d
 }
 
 upsStatus_t upsMaxUnpoolForward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* x_desc,
-                                const void* x, const upsTensorDesc_t* indices_desc, const int64_t* indices,
+                                const void* x, const upsTensorDesc_t* indices_desc, const void* indices,
                                 const upsTensorDesc_t* y_desc, void* y) {
   return run_op<MaxUnpoolForwardOp>(handle, {desc, x_desc, x, indices_desc, indices, y_desc, y});
 }
@@ -126,7 +127,7 @@ upsStatus_t upsMaxUnpoolBackwardWorkspaceSize(upsHandle_t handle, const upsPoolD
 }
 
 upsStatus_t upsMaxUnpoolBackward(upsHandle_t handle, const upsPoolDesc_t* desc, const upsTensorDesc_t* dy_desc,
-                                 const void* dy, const upsTensorDesc_t* indices_desc, const int64_t* indices,
+                                 const void* dy, const upsTensorDesc_t* indices_desc, const void* indices,
                                  const upsTensorDesc_t* dx_desc, void* dx) {
   return run_op<MaxUnpoolBackwardOp>(handle, {desc, dy_desc, dy, indices_desc, indices, dx_desc, dx});
 }

@@ -29,9 +29,7 @@ upsStatus_t validate_max_unpool_backward(const upsPoolDesc_t* desc, const upsTen
 // checked against). Problems arrive validated.
 namespace upsample::reference {
 
-upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const void* x, const int64_t* indices,
-                               void* y);
-upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const int64_t* indices,
-                                void* dx);
+upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& problem, const void* x, const void* indices, void* y);
+upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& problem, const void* dy, const void* indices, void* dx);
 
 }  // namespace upsample::reference

@@ -12,7 +12,7 @@
 #include "src/ops/max_unpool/max_unpool.h"
 
 namespace upsample::reference {
-upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& p, const void* x, const int64_t* indices, void* y) {
+upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& p, const void* x, const void* indices, void* y) {
   const detail::TensorGeometry& in = p.input;
   const detail::TensorGeometry& out = p.output;
   const int64_t plane = out.plane();
@@ -22,7 +22,7 @@ upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& p, const void* x,
       for (int64_t d = 0; d < in.extent[0]; ++d)
         for (int64_t h = 0; h < in.extent[1]; ++h)
           for (int64_t w = 0; w < in.extent[2]; ++w) {
-            const int64_t index = indices[p.indices.offset(n, c, d, h, w)];
+            const int64_t index = load_index(p.indices.dtype, indices, p.indices.offset(n, c, d, h, w));
             if (index < 0 || index >= plane)
               return detail::fail(UPS_STATUS_INDEX_OUT_OF_RANGE, "indices[n=", n, ", c=", c, ", d=", d, ", h=", h,
                                   ", w=", w, "] = ", index, " is outside the output plane [0, ", plane,
@@ -40,14 +40,14 @@ upsStatus_t max_unpool_forward(const detail::MaxUnpoolProblem& p, const void* x,
       for (int64_t d = 0; d < in.extent[0]; ++d)
         for (int64_t h = 0; h < in.extent[1]; ++h)
           for (int64_t w = 0; w < in.extent[2]; ++w) {
-            const int64_t index = indices[p.indices.offset(n, c, d, h, w)];
+            const int64_t index = load_index(p.indices.dtype, indices, p.indices.offset(n, c, d, h, w));
             const int64_t od = index / (out_h * out_w), oh = (index / out_w) % out_h, ow = index % out_w;
             copy_element(in.dtype, x, in.offset(n, c, d, h, w), y, out.offset(n, c, od, oh, ow));
           }
   return UPS_STATUS_SUCCESS;
 }
 
-upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& p, const void* dy, const int64_t* indices, void* dx) {
+upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& p, const void* dy, const void* indices, void* dx) {
   const detail::TensorGeometry& in = p.input;    // dx and indices
   const detail::TensorGeometry& out = p.output;  // dy
   const int64_t plane = out.plane();
@@ -57,7 +57,7 @@ upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& p, const void* d
       for (int64_t d = 0; d < in.extent[0]; ++d)
         for (int64_t h = 0; h < in.extent[1]; ++h)
           for (int64_t w = 0; w < in.extent[2]; ++w) {
-            const int64_t index = indices[p.indices.offset(n, c, d, h, w)];
+            const int64_t index = load_index(p.indices.dtype, indices, p.indices.offset(n, c, d, h, w));
             if (index < 0 || index >= plane)
               return detail::fail(UPS_STATUS_INDEX_OUT_OF_RANGE, "indices[n=", n, ", c=", c, ", d=", d, ", h=", h,
                                   ", w=", w, "] = ", index, " is outside the output plane [0, ", plane,
@@ -69,7 +69,7 @@ upsStatus_t max_unpool_backward(const detail::MaxUnpoolProblem& p, const void* d
       for (int64_t d = 0; d < in.extent[0]; ++d)
         for (int64_t h = 0; h < in.extent[1]; ++h)
           for (int64_t w = 0; w < in.extent[2]; ++w) {
-            const int64_t index = indices[p.indices.offset(n, c, d, h, w)];
+            const int64_t index = load_index(p.indices.dtype, indices, p.indices.offset(n, c, d, h, w));
             const int64_t od = index / (out_h * out_w), oh = (index / out_w) % out_h, ow = index % out_w;
             store(in.dtype, dx, in.offset(n, c, d, h, w), load(out.dtype, dy, out.offset(n, c, od, oh, ow)));
           }

@@ -111,13 +111,12 @@ upsStatus_t validate_max_unpool(const upsPoolDesc_t* desc_arg, const upsTensorDe
   int64_t defaults[UPS_MAX_SPATIAL_DIMS] = {0, 0, 0};
   UPS_RETURN_IF_ERROR(default_extents(desc, x, defaults));
   UPS_RETURN_IF_ERROR(make_geometry(indices, "indices", &problem->indices));
-  if (indices->dtype != UPS_DTYPE_I64)
-    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.dtype: expected i64, got ", dtype_name(indices->dtype));
+  UPS_RETURN_IF_ERROR(check_index_dtype(indices));
   if (indices->layout != x->layout)
     return fail(UPS_STATUS_NOT_SUPPORTED, "indices.layout: expected ", layout_name(x->layout), " like x, got ",
                 layout_name(indices->layout));
   upsTensorDesc_t expected_indices = *x;
-  expected_indices.dtype = UPS_DTYPE_I64;
+  expected_indices.dtype = indices->dtype;
   UPS_RETURN_IF_ERROR(check_shape(indices, "indices", expected_indices, "same as x"));
   UPS_RETURN_IF_ERROR(make_geometry(y, "y", &problem->output));
   UPS_RETURN_IF_ERROR(check_same_dtype_layout(y, "y", x, "x"));
@@ -149,8 +148,7 @@ upsStatus_t max_unpool_backward_output_desc(const upsPoolDesc_t* desc_arg, const
   TensorGeometry g;
   UPS_RETURN_IF_ERROR(check_float_tensor(dy, "dy", desc->spatial_dims, "the pool desc", "max-unpooling", &g));
   UPS_RETURN_IF_ERROR(make_geometry(indices, "indices", &g));
-  if (indices->dtype != UPS_DTYPE_I64)
-    return fail(UPS_STATUS_NOT_SUPPORTED, "indices.dtype: expected i64, got ", dtype_name(indices->dtype));
+  UPS_RETURN_IF_ERROR(check_index_dtype(indices));
   if (indices->layout != dy->layout)
     return fail(UPS_STATUS_NOT_SUPPORTED, "indices.layout: expected the layout of dy (dx takes it)");
   // dx: the indices' shape (the forward x's) in dy's dtype.
