@@ -43,7 +43,7 @@ _ALGORITHMS = {"auto": _abi.UPS_ALGO_AUTO, "scatter_atomic": _abi.UPS_ALGO_SCATT
                "gather": _abi.UPS_ALGO_GATHER, "implicit_gemm": _abi.UPS_ALGO_IMPLICIT_GEMM}
 _ALGORITHM_NAMES = {v: k for k, v in _ALGORITHMS.items()}
 _MODES = {"nearest": _abi.UPS_UNPOOL_NEAREST, "bed_of_nails": _abi.UPS_UNPOOL_BED_OF_NAILS}
-_ITEMSIZE = {0: 4, 1: 8, 2: 2, 3: 2, 4: 8}
+_ITEMSIZE = {0: 4, 1: 8, 2: 2, 3: 2, 4: 8, 5: 4}
 
 
 class UpsampleError(RuntimeError):
