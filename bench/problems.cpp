@@ -258,7 +258,7 @@ bool build_descriptors(const Problem& problem, upsAlgorithm_t algorithm, OpDescr
           upsMaxUnpoolOutputDesc(&d->pool, &d->x, nullptr, &d->y) != UPS_STATUS_SUCCESS)
         return set_error(error, "max-unpooling");
       d->indices = d->x;
-      d->indices.dtype = UPS_DTYPE_I64;
+      d->indices.dtype = s.int32_switches ? UPS_DTYPE_I32 : UPS_DTYPE_I64;
       return true;
     }
     case Op::kInterpolateLinear: {

@@ -62,7 +62,7 @@ struct OpDescriptors {
   upsTensorDesc_t x{};        // the forward input
   upsTensorDesc_t w{};        // transposed convolution: weight (n = C_in, c = C_out/groups)
   upsTensorDesc_t y{};        // the forward output
-  upsTensorDesc_t indices{};  // max-unpooling: the switches, I64, shaped like x
+  upsTensorDesc_t indices{};  // max-unpooling: the switches, I64 or I32 (shape.int32_switches), shaped like x
   upsTensorDesc_t bias{};     // transposed convolution: C_out values, described as 1 x C_out x 1...
   upsConvTransposeDesc_t conv{};
   upsUnpoolDesc_t unpool{};

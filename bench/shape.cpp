@@ -192,6 +192,7 @@ std::string Shape::summary() const {
     if (groups != 1) text += " g" + std::to_string(groups);
   } else {
     text += " x" + compact_extents(stride, dims);
+    if (int32_switches) text += " i32 switches";
   }
   return text;
 }
@@ -206,6 +207,7 @@ std::string Shape::to_line() const {
             " groups=" + std::to_string(groups);
   } else {
     line += " scale=" + compact_extents(stride, dims);
+    if (int32_switches) line += " switches=i32";
   }
   return line + " source=\"" + source + "\"";
 }
@@ -285,6 +287,13 @@ bool parse_shape_line(const std::string& line, Shape* shape, bool* is_shape, std
     s.stride = {2, 2, 2};
     if (!per_axis("scale", false, &s.stride)) return false;
     s.kernel = s.stride;
+    if (s.op == Op::kMaxUnpool && take("switches", &text)) {
+      if (text != "i64" && text != "i32") {
+        *error = "switches: expected i64 or i32, got '" + text + "'";
+        return false;
+      }
+      s.int32_switches = text == "i32";
+    }
     if (s.op == Op::kPixelShuffle) {  // c packed channels -> cout = c / scale^dims
       int64_t block = 1;
       for (size_t a = 0; a < static_cast<size_t>(s.dims); ++a) block *= s.stride[a];

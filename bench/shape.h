@@ -24,6 +24,8 @@
 //   groups    channel groups (divides c and cout)                            1
 //   nearest, bed_of_nails, max_unpool only:
 //   scale     upsampling factor (max_unpool: window = stride of the pool it undoes)  2
+//   max_unpool only:
+//   switches  the switch indices' dtype: i64 (PyTorch's) or i32 (half the bytes)   i64
 //
 // Per-axis keys (kernel, stride, pad, outpad, dilation, scale) take one value for every axis or
 // one per axis joined by 'x' (kernel=3x3x1). Padding is symmetric (PyTorch's `padding`), which is
@@ -96,6 +98,7 @@ struct Shape {
   Extents pad{0, 0, 0};
   Extents output_padding{0, 0, 0};
   Extents dilation{1, 1, 1};
+  bool int32_switches = false;  // max-unpooling and its gradients: I32 switch indices instead of I64
 
   // Output spatial extents (PyTorch's formulas); may be < 1 for a nonsensical user shape, which the
   // library then rejects with a message.

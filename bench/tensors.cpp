@@ -103,7 +103,7 @@ ProblemTensors::ProblemTensors(const Problem& problem, const OpDescriptors& desc
     Handle pool_handle(memory == Memory::kDevice ? UPS_BACKEND_CUDA : UPS_BACKEND_REFERENCE);
     pool_handle.set_stream(reinterpret_cast<upsStream_t>(stream));
     check(upsMaxPoolForward(pool_handle.get(), &descriptors.pool, &descriptors.y, pre_pool.get(), &descriptors.x,
-                            pooled.get(), &descriptors.indices, static_cast<int64_t*>(set[slot(input)].get())));
+                            pooled.get(), &descriptors.indices, set[slot(input)].get()));
   }
   sets_.push_back(std::move(set));
   poison_output(0);  // synchronizes the stream: also before pre_pool is freed
@@ -139,7 +139,7 @@ TensorSet ProblemTensors::set(int index) const {
   view.x = s[slot(Tensor::kX)].get();
   view.w = s[slot(Tensor::kW)].get();
   view.y = s[slot(Tensor::kY)].get();
-  view.indices = static_cast<int64_t*>(s[slot(Tensor::kIndices)].get());
+  view.indices = s[slot(Tensor::kIndices)].get();
   view.bias = s[slot(Tensor::kBias)].get();
   return view;
 }

@@ -45,7 +45,7 @@ struct TensorSet {
   void* x = nullptr;
   void* w = nullptr;
   void* y = nullptr;
-  int64_t* indices = nullptr;
+  void* indices = nullptr;  // I64 or I32
   void* bias = nullptr;
 };
 
