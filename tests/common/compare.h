@@ -11,10 +11,13 @@
 #include <sstream>
 #include <string>
 
+#include "core/dtype.h"
 #include "tests/common/tensor.h"
 #include "upsample/upsample.h"
 
 namespace upsample::test {
+
+using detail::is_index_dtype;
 
 // ---------------------------------------------------------------------------------------------
 // Comparison
@@ -38,8 +41,6 @@ inline double tolerance(upsDataType_t dtype) {
   }
   return 0.0;
 }
-
-inline bool is_index_dtype(upsDataType_t dtype) { return dtype == UPS_DTYPE_I64 || dtype == UPS_DTYPE_I32; }
 
 // Relative-norm comparison with a report: mismatch count, worst absolute and relative error with
 // its index, and the first few differing values. NaN anywhere in `actual` fails (unless the

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "src/reference_element.h"
 #include "upsample/upsample.h"
 
@@ -139,7 +140,7 @@ struct HostTensor {
   // NaN in float tensors, a recognisable garbage value in index tensors: an element a kernel
   // forgets to write then fails the comparison.
   void poison() {
-    if (desc.dtype == UPS_DTYPE_I64 || desc.dtype == UPS_DTYPE_I32) {
+    if (detail::is_index_dtype(desc.dtype)) {
       for (int64_t i = 0; i < size(); ++i)
         set_index(i, desc.dtype == UPS_DTYPE_I64 ? INT64_C(0x5a5a5a5a5a5a5a5a) : 0x5a5a5a5a);
     } else {
